@@ -1,0 +1,377 @@
+"""Writing checked rows, in bulk, inside the caller's transaction.
+
+PostgreSQL receives rows by COPY (psycopg 3), into the fact table itself for a holdings
+month or into a temporary staging table that one INSERT … ON CONFLICT merges into the fact
+table for the keyed kinds. Other databases (the SQLite demo) fill the same staging tables
+with executemany; the merging SQL is the same for both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from django.db import connection
+from django.utils import timezone
+
+from scorecards.models import ManualScore
+from targets.models import AnnualTarget, Employee, OrgUnit
+
+from .models import (
+    Activity,
+    ClientAssignment,
+    ClientSnapshot,
+    Complaint,
+    Holding,
+    ImportBatch,
+    Product,
+    RecordingCheck,
+    Sale,
+    Survey,
+)
+from .validation import Checked
+
+COPY_CHUNK = 8 * 1024 * 1024
+
+
+@dataclass
+class Loaded:
+    rows_loaded: int
+    rows_replaced: int
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _sql_type(model, column: str) -> str:
+    field = next(f for f in model._meta.concrete_fields if f.column == column)
+    return field.db_type(connection)
+
+
+def write_rows(cursor, table: str, columns: list[str], rows: pa.Table) -> None:
+    """Append `rows` (columns in order) to `table`: COPY on PostgreSQL, executemany elsewhere."""
+    if rows.num_rows == 0:
+        return
+    if _is_postgres():
+        buffer = io.BytesIO()
+        pacsv.write_csv(rows, buffer, pacsv.WriteOptions(include_header=False))
+        data = buffer.getbuffer()
+        with cursor.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+        ) as copy:
+            for start in range(0, len(data), COPY_CHUNK):
+                copy.write(data[start : start + COPY_CHUNK])
+        return
+    # sqlite3 wants plain Python values; dates go as ISO text, as Django stores them.
+    prepared = [
+        pc.cast(col, pa.string()) if pa.types.is_date(col.type) else col for col in rows.columns
+    ]
+    placeholders = ", ".join(["%s"] * len(columns))
+    values = list(zip(*(col.to_pylist() for col in prepared), strict=True))
+    cursor.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", values
+    )
+
+
+def stage(cursor, name: str, model, columns: list[str], rows: pa.Table) -> str:
+    """A temporary table shaped like `model`'s columns, filled with `rows`."""
+    definition = ", ".join(f"{column} {_sql_type(model, column)}" for column in columns)
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {name} ({definition})")
+    write_rows(cursor, name, columns, rows)
+    return name
+
+
+def _with_batch(rows: pa.Table, batch: ImportBatch) -> pa.Table:
+    return rows.append_column("batch_id", pa.array([batch.pk] * rows.num_rows, pa.int64()))
+
+
+def upsert(cursor, model, rows: pa.Table, *, key: list[str], batch: ImportBatch | None) -> Loaded:
+    """Insert rows, replacing those whose natural key already exists (a corrected row)."""
+    table = model._meta.db_table
+    if batch is not None:
+        rows = _with_batch(rows, batch)
+    columns = rows.column_names
+    staging = stage(cursor, f"stage_{table}", model, columns, rows)
+    match = " AND ".join(f"t.{k} = s.{k}" for k in key)
+    cursor.execute(
+        f"SELECT count(*) FROM {staging} s WHERE EXISTS (SELECT 1 FROM {table} t WHERE {match})"
+    )
+    replaced = cursor.fetchone()[0]
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    # "WHERE true" keeps SQLite from reading ON CONFLICT as a join condition.
+    cursor.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} "
+        f"FROM {staging} WHERE 1 = 1 ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+    )
+    cursor.execute(f"DROP TABLE {staging}")
+    return Loaded(rows_loaded=rows.num_rows, rows_replaced=replaced)
+
+
+# ---------------------------------------------------------------- kinds
+def replace_month(cursor, model, as_of: dt.date, rows: pa.Table, *, indexes: list[str]) -> int:
+    """Make `rows` the month `as_of` of `model`'s table; returns how many rows it replaced.
+
+    PostgreSQL: load a fresh table, index it once, and swap it in for the month's partition
+    (crm migration 0002), all inside the caller's transaction. Elsewhere: delete and insert.
+    """
+    parent = model._meta.db_table
+    if not _is_postgres():
+        cursor.execute(f"DELETE FROM {parent} WHERE as_of_date = %s", [as_of])
+        replaced = max(cursor.rowcount, 0)
+        write_rows(cursor, parent, rows.column_names, rows)
+        return replaced
+    month = f"{parent}_m{as_of:%Y%m%d}"
+    fresh = f"{month}_new"
+    literal = f"DATE '{as_of.isoformat()}'"  # a date object's ISO form: safe as a literal
+    cursor.execute(f"DROP TABLE IF EXISTS {fresh}")
+    cursor.execute(f"CREATE TABLE {fresh} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+    write_rows(cursor, fresh, rows.column_names, rows)
+    for index in indexes:
+        cursor.execute(index.format(table=fresh))
+    # Proves the partition bound, so ATTACH need not scan the month again.
+    cursor.execute(
+        f"ALTER TABLE {fresh} ADD CONSTRAINT {fresh}_month CHECK (as_of_date = {literal})"
+    )
+    replaced = 0
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [month])
+    if cursor.fetchone()[0]:
+        cursor.execute(f"SELECT count(*) FROM {month}")
+        replaced = cursor.fetchone()[0]
+        cursor.execute(f"ALTER TABLE {parent} DETACH PARTITION {month}")
+        cursor.execute(f"DROP TABLE {month}")
+    cursor.execute(f"DELETE FROM {parent}_default WHERE as_of_date = %s", [as_of])
+    replaced += max(cursor.rowcount, 0)
+    cursor.execute(f"ALTER TABLE {parent} ATTACH PARTITION {fresh} FOR VALUES IN ({literal})")
+    cursor.execute(f"ALTER TABLE {fresh} RENAME TO {month}")
+    cursor.execute(f"ALTER TABLE {month} RENAME CONSTRAINT {fresh}_month TO {month}_month")
+    return replaced
+
+
+def client_snapshots(rows: pa.Table, as_of: dt.date) -> pa.Table:
+    """One row per client of a holdings file: managing RM and unit, name, total AUM, risk."""
+    # Validation made sure each client has one RM (and so one unit) in the file.
+    per_client = (
+        rows.select(
+            [
+                "client_id",
+                "client_name",
+                "rm_employee_id",
+                "unit_code",
+                "client_risk_level",
+                "risk_assessed_on",
+            ]
+        )  # fmt: skip
+        .append_column("amount", pc.cast(rows.column("balance"), pa.decimal128(18, 2)))
+        .group_by("client_id", use_threads=False)
+        .aggregate(
+            [
+                ("client_name", "max"),
+                ("rm_employee_id", "min"),
+                ("unit_code", "min"),
+                ("amount", "sum"),
+                ("client_risk_level", "max"),
+                ("risk_assessed_on", "max"),
+            ]
+        )
+    )
+    return pa.table(
+        {
+            "client_id": per_client.column("client_id"),
+            "as_of_date": pa.array([as_of] * per_client.num_rows, pa.date32()),
+            "name": per_client.column("client_name_max"),
+            "rm_employee_id": per_client.column("rm_employee_id_min"),
+            "unit_code": per_client.column("unit_code_min"),
+            "total_balance": per_client.column("amount_sum"),
+            "client_risk_level": pc.cast(per_client.column("client_risk_level_max"), pa.int16()),
+            "risk_assessed_on": per_client.column("risk_assessed_on_max"),
+        }
+    )
+
+
+def load_holdings(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
+    """Replace the month: its balances, and one snapshot row per client (managing RM, AUM)."""
+    as_of = checked.as_of_date
+    assert as_of is not None
+    rows = checked.table
+    if _is_postgres():
+        # Index builds of a month sort in memory rather than in temporary files.
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    # The per-client summary is computed while the database takes the balances (Arrow and
+    # the COPY both run outside the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        snapshots = pool.submit(client_snapshots, rows, as_of)
+        balances = _with_batch(
+            rows.select(["as_of_date", "client_id", "category", "balance"]), batch
+        )
+        replaced = replace_month(
+            cursor, Holding, as_of, balances,
+            indexes=["ALTER TABLE {table} ADD PRIMARY KEY (as_of_date, client_id, category)"],
+        )  # fmt: skip
+        snapshot_rows = _with_batch(snapshots.result(), batch)
+    replace_month(
+        cursor, ClientSnapshot, as_of, snapshot_rows,
+        indexes=[
+            "ALTER TABLE {table} ADD PRIMARY KEY (client_id, as_of_date)",
+            "CREATE INDEX ON {table} (as_of_date, rm_employee_id)",
+        ],
+    )  # fmt: skip
+    return Loaded(rows_loaded=rows.num_rows, rows_replaced=replaced)
+
+
+def _event_loader(model, key: str, date_column: str, columns: list[str], client_required: bool):
+    def load(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
+        rows = checked.table.select(columns)
+        if "client_id" in columns and not client_required:
+            rows = rows.set_column(
+                columns.index("client_id"),
+                "client_id",
+                pc.if_else(pc.equal(rows.column("client_id"), ""), None, rows.column("client_id")),
+            )
+        return upsert(cursor, model, rows, key=[key], batch=batch)
+
+    return load
+
+
+def load_sales(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
+    loaded = _SALES(cursor, checked, batch)
+    # A client first seen in a sale is managed by the RM on her first sale, until a holdings
+    # snapshot says otherwise: record that for clients no snapshot knows on the sale's day.
+    assignments = ClientAssignment._meta.db_table
+    snapshots = ClientSnapshot._meta.db_table
+    cursor.execute(
+        f"INSERT INTO {assignments} (client_id, rm_employee_id, valid_from, batch_id) "
+        "SELECT f.client_id, f.rm_employee_id, f.txn_date, %s FROM ("
+        "  SELECT client_id, rm_employee_id, txn_date, ROW_NUMBER() OVER ("
+        "    PARTITION BY client_id ORDER BY txn_date, txn_id) AS n "
+        "  FROM crm_sale WHERE batch_id = %s) f "
+        f"WHERE f.n = 1 AND NOT EXISTS (SELECT 1 FROM {snapshots} s "
+        "  WHERE s.client_id = f.client_id AND s.as_of_date <= f.txn_date) "
+        "ON CONFLICT (client_id) DO UPDATE SET rm_employee_id = excluded.rm_employee_id, "
+        f"valid_from = excluded.valid_from, batch_id = excluded.batch_id "
+        f"WHERE excluded.valid_from < {assignments}.valid_from",
+        [batch.pk, batch.pk],
+    )
+    return loaded
+
+
+_SALES = _event_loader(
+    Sale,
+    "txn_id",
+    "txn_date",
+    ["txn_id", "txn_date", "client_id", "rm_employee_id", "product_code", "amount",
+     "fee_income", "channel"],
+    client_required=True,
+)  # fmt: skip
+
+
+def load_products(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
+    rows = checked.table.rename_columns(
+        ["name" if c == "product_name" else c for c in checked.table.column_names]
+    )
+    rows = rows.set_column(
+        rows.column_names.index("risk_level"),
+        "risk_level",
+        pc.cast(rows.column("risk_level"), pa.int16()),
+    )
+    rows = rows.set_column(
+        rows.column_names.index("strategic_tag"),
+        "strategic_tag",
+        pc.fill_null(rows.column("strategic_tag"), ""),
+    )
+    return upsert(cursor, Product, rows, key=["product_code"], batch=batch)
+
+
+def load_targets(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
+    units = dict(OrgUnit.objects.values_list("code", "pk"))
+    employees = dict(Employee.objects.values_list("employee_id", "pk"))
+    frame = checked.table.to_pandas()
+    frame["unit_id"] = frame["scope"].map(units).astype("Int64")
+    frame["employee_id"] = frame["scope"].map(employees).astype("Int64")
+    frame["distribution"] = frame["distribution"].fillna("")
+    frame["batch_id"] = batch.pk
+    columns = ["year", "unit_id", "employee_id", "measure", "annual_target", "distribution",
+               "batch_id"]  # fmt: skip
+    rows = pa.Table.from_pandas(frame[columns], preserve_index=False)
+    table = AnnualTarget._meta.db_table
+    staging = stage(cursor, "stage_targets", AnnualTarget, columns, rows)
+    # Scopes are either a unit or an employee, so the partial unique keys can't be used by
+    # ON CONFLICT portably: replace the matching targets, then insert.
+    cursor.execute(
+        f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {staging} s WHERE s.year = {table}.year"
+        f" AND s.measure = {table}.measure AND (s.unit_id = {table}.unit_id"
+        f" OR s.employee_id = {table}.employee_id))"
+    )
+    replaced = cursor.rowcount
+    cursor.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {staging}"
+    )
+    cursor.execute(f"DROP TABLE {staging}")
+    return Loaded(rows_loaded=rows.num_rows, rows_replaced=max(replaced, 0))
+
+
+def load_manual_scores(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
+    employees = dict(Employee.objects.values_list("employee_id", "pk"))
+    frame = checked.table.to_pandas()
+    frame["employee_id"] = frame["employee_id"].map(employees).astype("int64")
+    frame["comment"] = frame["comment"].fillna("")
+    frame["entered_at"] = timezone.now()
+    rows = pa.Table.from_pandas(
+        frame[["period", "employee_id", "measure", "score", "comment", "entered_at"]],
+        preserve_index=False,
+    )
+    return upsert(cursor, ManualScore, rows, key=["period", "employee_id", "measure"], batch=batch)
+
+
+LOADERS = {
+    "products": load_products,
+    "holdings": load_holdings,
+    "sales": load_sales,
+    "activities": _event_loader(
+        Activity,
+        "activity_id",
+        "activity_date",
+        ["activity_id", "activity_date", "rm_employee_id", "client_id", "activity_type", "rating"],
+        client_required=False,
+    ),
+    "surveys": _event_loader(
+        Survey,
+        "response_id",
+        "survey_date",
+        ["response_id", "survey_date", "client_id", "rm_employee_id", "nps_score"],
+        client_required=True,
+    ),
+    "complaints": _event_loader(
+        Complaint,
+        "complaint_id",
+        "received_date",
+        [
+            "complaint_id",
+            "received_date",
+            "client_id",
+            "rm_employee_id",
+            "category",
+            "resolved_date",
+        ],
+        client_required=True,
+    ),  # fmt: skip
+    "recording_checks": _event_loader(
+        RecordingCheck,
+        "check_id",
+        "check_date",
+        ["check_id", "check_date", "rm_employee_id", "txn_id", "compliant"],
+        client_required=False,
+    ),
+    "targets": load_targets,
+    "manual_scores": load_manual_scores,
+}
+
+
+def today() -> dt.date:
+    return timezone.localdate()

@@ -1,0 +1,312 @@
+"""Facts imported from the CRM, HR and compliance exports (SPEC §4), and the import batches.
+
+Fact tables reference staff, units, clients and products by their natural string keys
+(`employee_id`, `unit_code`, ...), exactly as the exports carry them. The references are
+checked by the import before anything is written; they are not database foreign keys
+because per-row FK checks would double the cost of loading a 2-million-row month.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class ImportKind(models.TextChoices):
+    ORG_UNITS = "org_units", _("Org units")
+    STAFF = "staff", _("Staff")
+    PRODUCTS = "products", _("Products")
+    HOLDINGS = "holdings", _("Holdings")
+    SALES = "sales", _("Sales")
+    ACTIVITIES = "activities", _("Activities")
+    SURVEYS = "surveys", _("Surveys")
+    COMPLAINTS = "complaints", _("Complaints")
+    RECORDING_CHECKS = "recording_checks", _("Recording checks")
+    TARGETS = "targets", _("Targets")
+    MANUAL_SCORES = "manual_scores", _("Manual scores")
+
+
+class BatchStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    LOADED = "loaded", _("Loaded")
+    REJECTED = "rejected", _("Rejected")
+    DUPLICATE = "duplicate", _("Duplicate (nothing changed)")
+    FAILED = "failed", _("Failed")
+
+
+class ImportBatchQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ImportBatchQuerySet:
+        from targets.roles import Role, role_of
+
+        # Import files hold client-level data: only the roles that load them see them.
+        if role_of(user) in {Role.ADMIN, Role.HR}:
+            return self.all()
+        return self.none()
+
+
+class ImportBatch(models.Model):
+    kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    # Where the file is while the batch runs (an upload's copy, or the inbox file).
+    stored_path = models.CharField(_("stored at"), max_length=500, blank=True)
+    size_bytes = models.BigIntegerField(_("size in bytes"), default=0)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(_("job"), max_length=100, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=BatchStatus.choices, default=BatchStatus.PENDING
+    )
+    progress = models.PositiveSmallIntegerField(_("progress %"), default=0)
+    stage = models.CharField(_("stage"), max_length=40, blank=True)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    rows_total = models.IntegerField(_("rows in file"), default=0)
+    rows_loaded = models.IntegerField(_("rows loaded"), default=0)
+    rows_replaced = models.IntegerField(_("rows replaced"), default=0)
+    error_count = models.IntegerField(_("errors"), default=0)
+    # The first 1,000 errors: {"row", "column", "value", "reason"}.
+    errors = models.JSONField(_("row errors"), default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    dropped_columns = models.JSONField(_("dropped columns"), default=list, blank=True)
+    as_of_date = models.DateField(_("as-of date"), null=True, blank=True)
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    duration_ms = models.IntegerField(_("duration (ms)"), null=True, blank=True)
+
+    objects = ImportBatchQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The same file is loaded at most once; a second arrival is recorded as duplicate.
+            models.UniqueConstraint(
+                fields=["kind", "sha256"],
+                condition=Q(status="loaded"),
+                name="importbatch_one_load_per_file",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=100), name="importbatch_progress_pct"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.file_name} {self.status}"
+
+
+def _fact_ref(model: str, to_field: str, **kwargs) -> models.ForeignKey:
+    # No index of its own either: each table declares the composite indexes its queries use,
+    # and every extra index is paid for on every row of a bulk load.
+    return models.ForeignKey(
+        model,
+        to_field=to_field,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        **kwargs,
+    )
+
+
+def _batch_ref(*, indexed: bool = True) -> models.ForeignKey:
+    return models.ForeignKey(
+        ImportBatch,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=indexed,
+        related_name="+",
+    )
+
+
+class Product(models.Model):
+    product_code = models.CharField(_("product code"), max_length=32, unique=True)
+    name = models.CharField(_("product name"), max_length=200)
+    category = models.CharField(_("category"), max_length=16)
+    risk_level = models.PositiveSmallIntegerField(_("risk level (R)"))
+    strategic_tag = models.CharField(_("strategic tag"), max_length=20, blank=True)
+    batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(risk_level__gte=1, risk_level__lte=5), name="product_risk_r1_r5"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_code} {self.name}"
+
+
+def _client_id(**kwargs) -> models.CharField:
+    return models.CharField(_("client ID"), max_length=32, **kwargs)
+
+
+class Holding(models.Model):
+    """A month-end balance of one client in one product category.
+
+    Narrow on purpose: a month of a large bank is millions of rows, loaded by COPY. What is
+    said of the client as a whole (managing RM, name, risk level) is in ClientSnapshot.
+    """
+
+    pk = models.CompositePrimaryKey("as_of_date", "client_id", "category")
+    as_of_date = models.DateField(_("as-of date"))
+    client_id = _client_id()
+    category = models.CharField(_("category"), max_length=16)
+    balance = models.DecimalField(_("balance"), max_digits=18, decimal_places=2)
+    batch = _batch_ref(indexed=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="holding_balance_not_negative")
+        ]
+
+
+class ClientSnapshot(models.Model):
+    """One client at one month-end: who manages her (管户), her total AUM, her risk level.
+
+    The managing-RM history of each client follows from these rows: a client is managed by
+    the RM of her latest snapshot on or before a day. Client names are kept for masked
+    display only (SPEC §4); ID numbers, phones and addresses never reach the database.
+    """
+
+    pk = models.CompositePrimaryKey("client_id", "as_of_date")
+    client_id = _client_id()
+    as_of_date = models.DateField(_("as-of date"))
+    name = models.CharField(_("client name"), max_length=100, blank=True)
+    rm = _fact_ref("targets.Employee", "employee_id", db_column="rm_employee_id")
+    unit = _fact_ref("targets.OrgUnit", "code", db_column="unit_code")
+    total_balance = models.DecimalField(_("total balance"), max_digits=20, decimal_places=2)
+    client_risk_level = models.PositiveSmallIntegerField(_("client risk level (C)"))
+    risk_assessed_on = models.DateField(_("risk assessed on"), null=True, blank=True)
+    batch = _batch_ref(indexed=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["as_of_date", "rm"], name="snapshot_month_rm")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(client_risk_level__gte=1, client_risk_level__lte=5),
+                name="snapshot_client_risk_c1_c5",
+            ),
+        ]
+
+
+class ClientAssignment(models.Model):
+    """A client first seen in a sale, managed by the RM on that sale from its date on,
+    until a holdings snapshot (ClientSnapshot) names her managing RM (SPEC §4).
+    """
+
+    client_id = _client_id(unique=True)
+    rm = _fact_ref("targets.Employee", "employee_id", db_column="rm_employee_id")
+    valid_from = models.DateField(_("valid from"))
+    batch = _batch_ref()
+
+
+class Sale(models.Model):
+    txn_id = models.CharField(_("transaction ID"), max_length=40, unique=True)
+    txn_date = models.DateField(_("transaction date"))
+    client_id = _client_id()
+    rm = _fact_ref("targets.Employee", "employee_id", db_column="rm_employee_id")
+    product = _fact_ref("crm.Product", "product_code", db_column="product_code")
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
+    fee_income = models.DecimalField(
+        _("fee income"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    channel = models.CharField(_("channel"), max_length=40, blank=True)
+    batch = _batch_ref()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["txn_date", "rm"], name="sale_date_rm"),
+            models.Index(fields=["client_id", "txn_date"], name="sale_client_date"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="sale_amount_not_negative")
+        ]
+
+
+class ActivityType(models.TextChoices):
+    VISIT = "visit", _("Visit")
+    CALL = "call", _("Call")
+    PLAN_PROPOSED = "plan_proposed", _("Plan proposed")
+    PLAN_ADOPTED = "plan_adopted", _("Plan adopted")
+    EDUCATION_EVENT = "education_event", _("Investor-education event")
+
+
+class Activity(models.Model):
+    activity_id = models.CharField(_("activity ID"), max_length=40, unique=True)
+    activity_date = models.DateField(_("activity date"))
+    rm = _fact_ref("targets.Employee", "employee_id", db_column="rm_employee_id")
+    client_id = _client_id(blank=True, null=True)
+    activity_type = models.CharField(
+        _("activity type"), max_length=20, choices=ActivityType.choices
+    )
+    rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+    batch = _batch_ref()
+
+    class Meta:
+        indexes = [models.Index(fields=["activity_date", "rm"], name="activity_date_rm")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                name="activity_rating_1_5",
+            )
+        ]
+
+
+class Survey(models.Model):
+    response_id = models.CharField(_("response ID"), max_length=40, unique=True)
+    survey_date = models.DateField(_("survey date"))
+    client_id = _client_id()
+    rm = _fact_ref("targets.Employee", "employee_id", db_column="rm_employee_id")
+    nps_score = models.PositiveSmallIntegerField(_("NPS score"))
+    batch = _batch_ref()
+
+    class Meta:
+        indexes = [models.Index(fields=["survey_date", "rm"], name="survey_date_rm")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(nps_score__gte=0, nps_score__lte=10), name="survey_nps_0_10"
+            )
+        ]
+
+
+class Complaint(models.Model):
+    complaint_id = models.CharField(_("complaint ID"), max_length=40, unique=True)
+    received_date = models.DateField(_("received on"))
+    client_id = _client_id()
+    rm = _fact_ref("targets.Employee", "employee_id", db_column="rm_employee_id")
+    category = models.CharField(_("category"), max_length=60)
+    resolved_date = models.DateField(_("resolved on"), null=True, blank=True)
+    batch = _batch_ref()
+
+    class Meta:
+        indexes = [models.Index(fields=["received_date", "rm"], name="complaint_date_rm")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resolved_date__isnull=True)
+                | Q(resolved_date__gte=models.F("received_date")),
+                name="complaint_resolved_after_received",
+            )
+        ]
+
+
+class RecordingCheck(models.Model):
+    check_id = models.CharField(_("check ID"), max_length=40, unique=True)
+    check_date = models.DateField(_("check date"))
+    rm = _fact_ref("targets.Employee", "employee_id", db_column="rm_employee_id")
+    txn_id = models.CharField(_("transaction ID"), max_length=40, blank=True)
+    compliant = models.BooleanField(_("compliant"))
+    batch = _batch_ref()
+
+    class Meta:
+        indexes = [models.Index(fields=["check_date", "rm"], name="recording_date_rm")]

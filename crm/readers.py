@@ -1,0 +1,432 @@
+"""Reading export files into an Arrow table of text columns, one per known column.
+
+CSV in UTF-8 (with or without BOM) or GB18030/GBK, detected; XLSX (first sheet, header row
+found below title rows) read with calamine. Every value stays text here: typing and checks
+are the validator's job, so an ID keeps its leading zeros and a bad value can be reported as
+the file showed it. Problems that make the file unreadable raise FileRejected.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from django.utils.translation import gettext as _
+
+from .kinds import ALIASES, KINDS, PII_ALIASES, normalise_header
+
+CHUNK = 32 * 1024 * 1024
+# A worksheet may not claim more than this many cells, nor its zip parts more bytes: a
+# declared size is what a reader allocates before it finds out whether it was honest.
+MAX_XLSX_CELLS = 60_000_000
+MAX_XLSX_UNCOMPRESSED = 2 * 1024**3
+MAX_XLSX_RATIO = 200
+HEADER_SEARCH_ROWS = 30
+
+
+class FileRejected(Exception):
+    """The file cannot be read as a table; `errors` say why, as row errors do."""
+
+    def __init__(self, message: str, errors: list[dict] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or [{"row": None, "column": None, "value": None, "reason": message}]
+
+
+@dataclass
+class RawTable:
+    kind: str
+    table: pa.Table  # canonical column name -> text
+    row_numbers: np.ndarray  # the row number the file shows for each data row
+    headers: dict[str, str]  # canonical name -> header as written in the file
+    encoding: str
+    dropped_columns: list[str] = field(default_factory=list)
+    invalid_rows: list[dict] = field(default_factory=list)
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+
+def sniff_format(path: Path) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileRejected(_("This is an old .xls workbook; save it as .xlsx or CSV."))
+    return "csv"
+
+
+# ---------------------------------------------------------------- header matching
+def match_header(cells: list[str], kind: str | None) -> tuple[str, dict[int, str], list[str]]:
+    """Map header cells to a kind's columns. kind None: the kind that fits best ('auto')."""
+    normalised = [normalise_header(cell) for cell in cells]
+    candidates = [kind] if kind else list(KINDS)
+    best: tuple[int, str] | None = None
+    for candidate in candidates:
+        aliases = ALIASES[candidate]
+        hits = sum(1 for name in normalised if name in aliases)
+        required = KINDS[candidate].required
+        has_required = all(
+            any(aliases.get(name) == column.name for name in normalised) for column in required
+        )
+        score = hits + (1000 if has_required else 0)
+        if best is None or score > best[0]:
+            best = (score, candidate)
+    assert best is not None
+    chosen = best[1]
+    aliases = ALIASES[chosen]
+    mapping: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    dropped: list[str] = []
+    for index, name in enumerate(normalised):
+        canonical = aliases.get(name)
+        if canonical is None:
+            if name in PII_ALIASES:
+                dropped.append(cells[index].strip())
+            continue
+        if canonical in seen:
+            raise FileRejected(
+                _("Columns %(a)s and %(b)s both mean %(name)s.")
+                % {"a": cells[seen[canonical]], "b": cells[index], "name": canonical}
+            )
+        seen[canonical] = index
+        mapping[index] = canonical
+    missing = [c.name for c in KINDS[chosen].required if c.name not in seen]
+    if missing:
+        spec = KINDS[chosen]
+        names = ", ".join(f"{n} ({spec.column(n).aliases[0]})" for n in missing)
+        raise FileRejected(
+            _("Missing required column(s) for %(kind)s: %(names)s.")
+            % {"kind": chosen, "names": names},
+            [
+                {"row": 1, "column": n, "value": None, "reason": _("required column missing")}
+                for n in missing
+            ],
+        )
+    return chosen, mapping, dropped
+
+
+def header_score(cells: list[str], kind: str | None) -> int:
+    kinds = [kind] if kind else list(KINDS)
+    normalised = [normalise_header(c) for c in cells]
+    return max(sum(1 for n in normalised if n in ALIASES[k]) for k in kinds)
+
+
+# ---------------------------------------------------------------- CSV
+def _looks_binary(sample: bytes) -> bool:
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return controls > max(8, len(sample) // 100)
+
+
+def decode_to_utf8(data: bytes) -> tuple[bytes, str]:
+    """Return the text as UTF-8 bytes and the encoding it was in, or reject the file."""
+    if data.startswith(codecs.BOM_UTF8):
+        body, encoding = data[len(codecs.BOM_UTF8) :], "utf-8-sig"
+    else:
+        body, encoding = data, "utf-8"
+    try:
+        codecs.decode(body, "utf-8")
+        return body, encoding
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    if encoding == "utf-8-sig":
+        raise FileRejected(_mixed_message(body, utf8_error.start))
+    _refuse_mixed(body)
+    try:
+        text = body.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        raise FileRejected(
+            _("The file is neither UTF-8 nor GB18030/GBK text (undecodable bytes in row %(row)s).")
+            % {"row": line},
+            [{"row": line, "column": None, "value": None, "reason": _("undecodable bytes")}],
+        ) from exc
+    return text.encode("utf-8"), "gb18030"
+
+
+def _mixed_message(body: bytes, offset: int) -> str:
+    line = body.count(b"\n", 0, offset) + 1
+    return _(
+        "Mixed encodings: the file reads as UTF-8 until row %(row)s, which is not UTF-8. "
+        "Export the whole file in one encoding."
+    ) % {"row": line}
+
+
+_NON_ASCII_LINE = re.compile(rb"^.*[\x80-\xff].*$", re.MULTILINE)
+
+
+def _refuse_mixed(body: bytes) -> None:
+    """A GB18030 file whose non-ASCII rows are partly valid UTF-8 was pasted together.
+
+    GBK text almost never forms valid UTF-8 across a whole row, so a share of such rows
+    (not one chance row in a million) means two encodings in one file.
+    """
+    utf8_rows = other_rows = 0
+    first_utf8 = first_other = None
+    for number, match in enumerate(_NON_ASCII_LINE.finditer(body[: 8 * 1024 * 1024])):
+        try:
+            match.group().decode("utf-8")
+            utf8_rows += 1
+            first_utf8 = first_utf8 if first_utf8 is not None else match.start()
+        except UnicodeDecodeError:
+            other_rows += 1
+            first_other = first_other if first_other is not None else match.start()
+        if number > 20000:
+            break
+    if utf8_rows and other_rows and utf8_rows >= max(2, (utf8_rows + other_rows) // 20):
+        row_utf8 = body.count(b"\n", 0, first_utf8) + 1
+        row_other = body.count(b"\n", 0, first_other) + 1
+        raise FileRejected(
+            _(
+                "Mixed encodings: row %(a)s is UTF-8 but row %(b)s is not. "
+                "Export the whole file in one encoding."
+            )
+            % {"a": row_utf8, "b": row_other}
+        )
+
+
+def read_csv(path: Path, kind: str | None) -> RawTable:
+    data = path.read_bytes()
+    if not data.strip():
+        raise FileRejected(_("The file is empty."))
+    if _looks_binary(data[:65536]):
+        raise FileRejected(_("The file is not text (binary content); is it the right file?"))
+    utf8, encoding = decode_to_utf8(data)
+    del data
+    utf8 = utf8.rstrip(b"\r\n\t ")
+    first_line_end = utf8.find(b"\n")
+    header_line = utf8 if first_line_end < 0 else utf8[:first_line_end]
+    header = next(csv.reader([header_line.decode("utf-8").rstrip("\r")]))
+    chosen, mapping, dropped = match_header(header, kind)
+    if first_line_end < 0:
+        raise FileRejected(_("The file has a header row but no data rows."))
+
+    invalid: list[dict] = []
+
+    def on_invalid_row(row: pacsv.InvalidRow) -> str:
+        invalid.append(
+            {
+                "row": row.number,
+                "column": None,
+                "value": (row.text or "")[:200],
+                "reason": _("row has %(got)s fields, the header has %(want)s")
+                % {"got": row.actual_columns, "want": row.expected_columns},
+            }
+        )
+        return "skip"
+
+    names = [f"c{i}" for i in range(len(header))]
+    keep = {names[i]: canonical for i, canonical in mapping.items()}
+
+    def parse(use_threads: bool) -> pa.Table:
+        return pacsv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pacsv.ReadOptions(
+                column_names=names,
+                skip_rows=1,
+                block_size=16 * 1024 * 1024,
+                use_threads=use_threads,
+            ),
+            parse_options=pacsv.ParseOptions(
+                invalid_row_handler=on_invalid_row, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                include_columns=list(keep),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+
+    try:
+        table = parse(use_threads=True)
+        if any(problem["row"] is None for problem in invalid):
+            # Parallel parsing can't number bad rows; parse again in order to name them.
+            invalid.clear()
+            table = parse(use_threads=False)
+    except pa.ArrowInvalid as exc:
+        raise FileRejected(_("The CSV cannot be parsed: %(error)s") % {"error": exc}) from exc
+    table = table.rename_columns([keep[n] for n in table.column_names])
+    if table.num_rows == 0 and not invalid:
+        raise FileRejected(_("The file has a header row but no data rows."))
+    # Data row i is file row i + 2 (the header is row 1), less the rows skipped as invalid.
+    row_numbers = np.arange(2, table.num_rows + len(invalid) + 2, dtype=np.int64)
+    skipped = [problem["row"] for problem in invalid if problem["row"] is not None]
+    if skipped and len(skipped) == len(invalid):
+        row_numbers = np.setdiff1d(row_numbers, np.array(skipped, dtype=np.int64))
+    row_numbers = row_numbers[: table.num_rows]
+    return RawTable(
+        kind=chosen,
+        table=table,
+        row_numbers=row_numbers,
+        headers={canonical: header[i].strip() for i, canonical in mapping.items()},
+        encoding=encoding,
+        dropped_columns=dropped,
+        invalid_rows=invalid,
+    )
+
+
+# ---------------------------------------------------------------- XLSX
+_DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for char in letters:
+        number = number * 26 + (char - 64)
+    return number
+
+
+def check_xlsx_container(path: Path) -> str:
+    """Refuse zip bombs and impossible declared sizes before reading cells; the first sheet."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise FileRejected(_("The file is not a valid .xlsx workbook.")) from exc
+    with archive:
+        infos = archive.infolist()
+        total = sum(info.file_size for info in infos)
+        if total > MAX_XLSX_UNCOMPRESSED or any(
+            info.compress_size and info.file_size / info.compress_size > MAX_XLSX_RATIO
+            for info in infos
+            if info.file_size > 10 * 1024 * 1024
+        ):
+            raise FileRejected(
+                _("The workbook declares %(size)s MB of content; refused as unsafe.")
+                % {"size": total // (1024 * 1024)}
+            )
+        sheets = sorted(
+            (i.filename for i in infos if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", i.filename)),
+            key=lambda name: int(re.findall(r"\d+", name)[-1]),
+        )
+        if not sheets:
+            raise FileRejected(_("The workbook has no worksheet."))
+        with archive.open(sheets[0]) as sheet:
+            head = sheet.read(4096)
+            found = _DIMENSION.search(head)
+            if found and found.group(3):
+                rows = int(found.group(4)) - int(found.group(2)) + 1
+                cols = _column_number(found.group(3)) - _column_number(found.group(1)) + 1
+                if rows * cols > MAX_XLSX_CELLS:
+                    raise FileRejected(
+                        _("The worksheet declares %(rows)s rows × %(cols)s columns; refused.")
+                        % {"rows": rows, "cols": cols}
+                    )
+    return sheets[0]
+
+
+def sheet_has_formulas(path: Path, sheet: str) -> bool:
+    with zipfile.ZipFile(path) as archive, archive.open(sheet) as stream:
+        tail = b""
+        while chunk := stream.read(CHUNK):
+            window = tail + chunk
+            if b"<f>" in window or b"<f " in window or b"<f/>" in window:
+                return True
+            tail = window[-8:]
+    return False
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _column_text(body: list[list], index: int) -> pa.Array:
+    """One sheet column as text. Columns of one cell type take a vectorised path."""
+    values = [row[index] if index < len(row) else "" for row in body]
+    kinds = {type(value) for value in values}
+    if kinds == {str}:
+        return pc.utf8_trim_whitespace(pa.array(values, pa.string()))
+    if kinds == {float}:
+        numbers = np.array(values, dtype=np.float64)
+        if np.all(np.mod(numbers, 1) == 0) and np.all(np.abs(numbers) < 2**53):
+            return pc.cast(pa.array(numbers.astype(np.int64)), pa.string())
+    return pa.array([_cell_text(value) for value in values], pa.string())
+
+
+def read_xlsx(path: Path, kind: str | None) -> RawTable:
+    from python_calamine import CalamineWorkbook
+
+    sheet = check_xlsx_container(path)
+    # Formulas are looked for while calamine reads: inflating the sheet XML releases the GIL.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        formulas = pool.submit(sheet_has_formulas, path, sheet)
+        try:
+            workbook = CalamineWorkbook.from_path(str(path))
+            rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        except Exception as exc:  # calamine raises its own types for every kind of damage
+            raise FileRejected(
+                _("The workbook cannot be read: %(error)s") % {"error": exc}
+            ) from exc
+        if formulas.result():
+            raise FileRejected(
+                _(
+                    "The workbook contains formulas. Paste the values only "
+                    "(Paste Special → Values) and import again."
+                )
+            )
+    header_index = None
+    best = 1
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        score = header_score([_cell_text(v) for v in row], kind)
+        if score > best:
+            header_index, best = index, score
+    if header_index is None:
+        raise FileRejected(
+            _("No header row found in the first %(n)s rows.") % {"n": HEADER_SEARCH_ROWS}
+        )
+    header = [_cell_text(v) for v in rows[header_index]]
+    chosen, mapping, dropped = match_header(header, kind)
+    body = rows[header_index + 1 :]
+    # Trailing empty rows are formatting, not data.
+    while body and all(_cell_text(v) == "" for v in body[-1]):
+        body.pop()
+    if not body:
+        raise FileRejected(_("The file has a header row but no data rows."))
+    columns = {canonical: _column_text(body, i) for i, canonical in mapping.items()}
+    first_row = header_index + 2  # sheet rows are 1-based and the data starts below the header
+    return RawTable(
+        kind=chosen,
+        table=pa.table(columns),
+        row_numbers=np.arange(first_row, first_row + len(body), dtype=np.int64),
+        headers={canonical: header[i] for i, canonical in mapping.items()},
+        encoding="xlsx",
+        dropped_columns=dropped,
+    )
+
+
+def read_file(path: Path, kind: str | None) -> RawTable:
+    """kind None means 'auto': the kind is chosen by the header."""
+    if path.stat().st_size == 0:
+        raise FileRejected(_("The file is empty."))
+    if sniff_format(path) == "xlsx":
+        return read_xlsx(path, kind)
+    return read_csv(path, kind)
+
+
+def detect_kind(path: Path) -> str:
+    return read_file(path, None).kind

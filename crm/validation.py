@@ -1,0 +1,442 @@
+"""Checking and typing a file's rows before anything is written (all-or-nothing imports).
+
+Every check is a vectorised Arrow expression over a whole column: a 2-million-row file is
+checked in a few passes, never row by row in Python. Each problem becomes a row error with
+the file's own row number, the column as the file named it, the value and the reason.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from scorecards.catalog import MANUAL_MEASURE_CODES, MEASURE_CODES
+
+from .kinds import KINDS, Column
+from .readers import RawTable
+
+MAX_ERRORS = 1000
+EXCEL_EPOCH_DAYS = -25569  # 1899-12-30 as days from 1970-01-01, for Excel serial dates
+VALUE_PREVIEW = 120
+
+
+@dataclass
+class References:
+    """Keys that exist before this file: what its rows may refer to."""
+
+    employee_ids: set[str] = field(default_factory=set)
+    unit_codes: set[str] = field(default_factory=set)
+    product_codes: set[str] = field(default_factory=set)
+    unit_parents: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class Checked:
+    kind: str
+    table: pa.Table  # typed, normalised columns ready to load
+    errors: list[dict]
+    error_count: int
+    as_of_date: dt.date | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+
+class ErrorLog:
+    def __init__(self, raw: RawTable):
+        self.raw = raw
+        self.found: list[tuple[int, int, dict]] = []
+        self.count = 0
+        self.order = {name: i for i, name in enumerate(raw.headers)}
+        self.lock = threading.Lock()  # columns are checked in parallel threads
+
+    def add(self, mask: pa.Array | np.ndarray, column: str | None, reason: str) -> None:
+        if isinstance(mask, pa.ChunkedArray | pa.Array):
+            mask = pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+        indices = np.flatnonzero(mask)
+        if not len(indices):
+            return
+        with self.lock:
+            self._add(indices, column, reason)
+
+    def _add(self, indices: np.ndarray, column: str | None, reason: str) -> None:
+        self.count += len(indices)
+        values = self.raw.table.column(column) if column in self.raw.headers else None
+        for index in indices[:MAX_ERRORS]:
+            value = values[int(index)].as_py() if values is not None else None
+            if isinstance(value, str) and len(value) > VALUE_PREVIEW:
+                value = value[:VALUE_PREVIEW] + f"… ({len(value)} characters)"
+            row = int(self.raw.row_numbers[index])
+            self.found.append(
+                (
+                    row,
+                    self.order.get(column, -1),
+                    {
+                        "row": row,
+                        "column": self.raw.headers.get(column, column),
+                        "value": value,
+                        "reason": reason,
+                    },
+                )
+            )
+
+    def add_file_error(self, reason: str, column: str | None = None) -> None:
+        self.count += 1
+        self.found.append((0, -1, {"row": None, "column": column, "value": None, "reason": reason}))
+
+    def result(self) -> list[dict]:
+        self.found.sort(key=lambda item: (item[0], item[1]))
+        return [entry for _row, _col, entry in self.found[:MAX_ERRORS]]
+
+
+# ---------------------------------------------------------------- column parsers
+def _blank(values: pa.Array) -> pa.Array:
+    return pc.equal(values, "")
+
+
+def parse_date(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """-> (date32 or null, invalid mask). Forms: 2026-10-31, 2026/10/31, 20261031, Excel serial."""
+    text = pc.replace_substring_regex(values, r"[/.]", "-")
+    text = pc.replace_substring_regex(text, r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3")
+    text = pc.replace_substring_regex(text, r"^(\d{4})-(\d)-", r"\1-0\2-")
+    text = pc.replace_substring_regex(text, r"-(\d)$", r"-0\1")
+    stamps = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # strptime rolls 2026-02-30 over to March: a date must print back as it was written.
+    exact = pc.equal(pc.strftime(stamps, format="%Y-%m-%d"), text)
+    dates = pc.if_else(pc.fill_null(exact, False), pc.cast(stamps, pa.date32()), None)
+    serial = pc.match_substring_regex(values, r"^\d{5}$")
+    if pc.any(serial).as_py():
+        days = pc.add(pc.cast(pc.if_else(serial, values, "0"), pa.int32()), EXCEL_EPOCH_DAYS)
+        dates = pc.if_else(serial, pc.cast(days, pa.date32()), dates)
+    invalid = pc.and_(pc.invert(_blank(values)), pc.is_null(dates))
+    return dates, invalid
+
+
+def parse_amount(values: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """-> (normalised decimal text, not-a-number mask, more-than-2-decimals mask)."""
+    text = pc.replace_substring_regex(values, r"[,，\s]", "")
+    number = pc.match_substring_regex(text, r"^-?\d{1,16}(\.\d+)?$")
+    # Trailing zeros past the cents change nothing: 12.340 is 12.34.
+    text = pc.replace_substring_regex(text, r"^(-?\d+\.\d\d)0+$", r"\1")
+    too_precise = pc.and_(number, pc.match_substring_regex(text, r"\.\d{3,}$"))
+    not_number = pc.and_(pc.invert(_blank(values)), pc.invert(number))
+    return text, not_number, too_precise
+
+
+@dataclass
+class TypedColumns:
+    arrays: dict[str, pa.Array]
+
+
+def check_columns(raw: RawTable, log: ErrorLog) -> dict[str, pa.Array]:
+    """Check and type every column; columns run in parallel (Arrow kernels free the GIL)."""
+    spec = KINDS[raw.kind]
+    today = timezone.localdate()
+    language = translation.get_language()
+
+    def one(column: Column) -> pa.Array:
+        # Translations are per thread: speak the caller's language in the pool's threads.
+        with translation.override(language):
+            return _check_column(raw, column, log, today)
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        arrays = list(pool.map(one, spec.columns))
+    return {column.name: array for column, array in zip(spec.columns, arrays, strict=True)}
+
+
+def _check_column(raw: RawTable, column: Column, log: ErrorLog, today: dt.date) -> pa.Array:
+    if column.name not in raw.headers:
+        # An optional column the file lacks reads as blank in every row.
+        if column.type in {"text", "id", "list", "period"}:
+            return pa.array([""] * raw.num_rows, pa.string())
+        return pa.nulls(raw.num_rows, _arrow_type(column))
+    values = pc.utf8_trim_whitespace(raw.table.column(column.name).combine_chunks())
+    blank = _blank(values)
+    if column.required:
+        log.add(blank, column.name, _("required value is empty"))
+    log.add(
+        pc.greater(pc.utf8_length(values), column.max_length),
+        column.name,
+        _("longer than %(n)s characters") % {"n": column.max_length},
+    )
+    return _typed(column, values, blank, log, today)
+
+
+def _arrow_type(column: Column) -> pa.DataType:
+    return {
+        "date": pa.date32(),
+        "int": pa.int64(),
+        "bool": pa.bool_(),
+    }.get(column.type, pa.string())
+
+
+def _by_distinct(values: pa.Array, parse):
+    """Apply `parse` to each distinct value once and spread the results back.
+
+    Dates and enumerations repeat: a month's holdings carry one as-of date in millions of
+    rows, so parsing the few distinct values is what makes the check cheap.
+    """
+    encoded = pc.dictionary_encode(values)
+    results = parse(encoded.dictionary)
+    if isinstance(results, tuple):
+        return tuple(pc.take(r, encoded.indices) for r in results)
+    return pc.take(results, encoded.indices)
+
+
+def _typed(
+    column: Column, values: pa.Array, blank: pa.Array, log: ErrorLog, today: dt.date
+) -> pa.Array:
+    name = column.name
+    if column.type == "date":
+        dates, invalid = _by_distinct(values, parse_date)
+        log.add(invalid, name, _("not a date (use 2026-10-31, 2026/10/31 or 20261031)"))
+        log.add(
+            pc.greater(dates, pa.scalar(today, pa.date32())),
+            name,
+            _("date is in the future"),
+        )
+        return dates
+    if column.type == "amount":
+        text, not_number, too_precise = parse_amount(values)
+        log.add(not_number, name, _("not a number"))
+        log.add(too_precise, name, _("more than 2 decimal places"))
+        if not column.allow_negative:
+            log.add(
+                pc.and_(pc.invert(not_number), pc.starts_with(text, "-")),
+                name,
+                _("negative amount"),
+            )
+        return pc.if_else(pc.or_(blank, not_number), None, text)
+    if column.type == "int":
+        is_int = pc.match_substring_regex(values, r"^\d{1,9}$")
+        log.add(pc.and_(pc.invert(blank), pc.invert(is_int)), name, _("not a whole number"))
+        numbers = pc.cast(pc.if_else(is_int, values, None), pa.int64())
+        if column.min_value is not None and column.max_value is not None:
+            log.add(
+                pc.or_(pc.less(numbers, column.min_value), pc.greater(numbers, column.max_value)),
+                name,
+                _("must be between %(lo)s and %(hi)s")
+                % {"lo": column.min_value, "hi": column.max_value},
+            )
+        return numbers
+    if column.type in {"enum", "bool"}:
+        spellings = list(column.choices)
+        codes = pa.array([column.choices[s] for s in spellings], pa.string())
+        index = _by_distinct(
+            values,
+            lambda distinct: pc.index_in(
+                pc.utf8_lower(distinct), value_set=pa.array(spellings, pa.string())
+            ),
+        )
+        unknown = pc.and_(pc.invert(blank), pc.is_null(index))
+        allowed = sorted(set(column.choices.values()))
+        log.add(unknown, name, _("not one of: %(values)s") % {"values": ", ".join(allowed)})
+        mapped = pc.take(codes, index)
+        if column.type == "bool":
+            return pc.equal(mapped, "true")
+        return mapped
+    if column.type == "period":
+        valid = pc.match_substring_regex(values, r"^\d{4}(-Q[1-4])?$")
+        log.add(
+            pc.and_(pc.invert(blank), pc.invert(valid)), name, _("not a period (2026-Q3 or 2026)")
+        )
+        return values
+    if column.type == "list":
+        return pc.replace_substring_regex(values, r"\s*[;；,，、]\s*", ";")
+    return values
+
+
+# ---------------------------------------------------------------- whole-file checks
+def _duplicates(table: pa.Table, key: tuple[str, ...]) -> np.ndarray:
+    """Rows whose key occurs more than once (every occurrence, so all can be reported)."""
+    keyed = table.select(list(key)).append_column(
+        "_row", pa.array(np.arange(table.num_rows, dtype=np.int64))
+    )
+    counts = keyed.group_by(list(key), use_threads=False).aggregate([("_row", "count")])
+    repeated = counts.filter(pc.greater(counts.column("_row_count"), 1))
+    mask = np.zeros(table.num_rows, dtype=bool)
+    if repeated.num_rows:
+        rows = keyed.join(repeated.select(list(key)), keys=list(key), join_type="inner")
+        mask[rows.column("_row").to_numpy()] = True
+    return mask
+
+
+def _unknown(values: pa.Array, known: set[str]) -> pa.Array:
+    present = pc.invert(pc.equal(values, ""))
+    return pc.and_(
+        present, pc.invert(pc.is_in(values, value_set=pa.array(sorted(known), pa.string())))
+    )
+
+
+def check(raw: RawTable, refs: References) -> Checked:
+    log = ErrorLog(raw)
+    for problem in raw.invalid_rows:
+        log.count += 1
+        log.found.append((problem["row"] or 0, -1, problem))
+    typed = check_columns(raw, log)
+    table = pa.table(typed)
+    spec = KINDS[raw.kind]
+    if spec.key and table.num_rows:
+        duplicate = _duplicates(table, spec.key)
+        log.add(
+            duplicate,
+            spec.key[0],
+            _("duplicate %(key)s within the file") % {"key": " + ".join(spec.key)},
+        )
+    as_of = None
+    kind_check = _KIND_CHECKS.get(raw.kind)
+    if kind_check is not None:
+        as_of = kind_check(table, refs, log)
+    return Checked(
+        kind=raw.kind, table=table, errors=log.result(), error_count=log.count, as_of_date=as_of
+    )
+
+
+def _check_references(table: pa.Table, refs: References, log: ErrorLog) -> None:
+    for column, known, label in [
+        ("rm_employee_id", refs.employee_ids, _("unknown employee ID")),
+        ("employee_id", refs.employee_ids, _("unknown employee ID")),
+        ("unit_code", refs.unit_codes, _("unknown unit code")),
+        ("product_code", refs.product_codes, _("unknown product code")),
+    ]:
+        if column in table.column_names:
+            log.add(_unknown(table.column(column), known), column, label)
+
+
+def _check_org_units(table: pa.Table, refs: References, log: ErrorLog) -> None:
+    codes = table.column("unit_code").to_pylist()
+    parents = table.column("parent_code").to_pylist()
+    known = set(refs.unit_codes) | set(codes)
+    log.add(
+        np.array([bool(p) and p not in known for p in parents]), "parent_code",
+        _("unknown parent unit"),
+    )  # fmt: skip
+    log.add(np.array([bool(p) and p == c for c, p in zip(codes, parents, strict=True)]),
+            "parent_code", _("a unit cannot be its own parent"))  # fmt: skip
+    tree = dict(refs.unit_parents)
+    tree.update({c: (p or None) for c, p in zip(codes, parents, strict=True)})
+    roots = [c for c, p in tree.items() if p is None]
+    if len(roots) > 1:
+        log.add_file_error(
+            _("More than one head office (units without a parent): %(codes)s")
+            % {"codes": ", ".join(sorted(roots)[:10])},
+            "parent_code",
+        )
+    cyclic = []
+    for code in codes:
+        seen, current = set(), code
+        while current is not None and current not in seen:
+            seen.add(current)
+            current = tree.get(current)
+        cyclic.append(current is not None)
+    log.add(np.array(cyclic), "parent_code", _("the parent chain loops back on itself"))
+
+
+def _check_staff(table: pa.Table, refs: References, log: ErrorLog) -> None:
+    _check_references(table.drop_columns(["employee_id"]), refs, log)
+
+
+def _check_holdings(table: pa.Table, refs: References, log: ErrorLog) -> dt.date | None:
+    _check_references(table, refs, log)
+    dates = pc.unique(pc.drop_null(table.column("as_of_date"))).to_pylist()
+    if len(dates) > 1:
+        log.add_file_error(
+            _("A holdings file is one month-end snapshot, but it holds %(n)s as-of dates: %(d)s")
+            % {"n": len(dates), "d": ", ".join(d.isoformat() for d in sorted(dates)[:5])},
+            "as_of_date",
+        )
+        return None
+    if not dates:
+        return None
+    as_of = dates[0]
+    if as_of.day != calendar.monthrange(as_of.year, as_of.month)[1]:
+        log.add_file_error(
+            _("The as-of date %(d)s is not a month-end.") % {"d": as_of.isoformat()},
+            "as_of_date",
+        )
+    # A client is managed by one RM in one unit: every row of a client must agree.
+    pairs = table.select(["client_id", "rm_employee_id", "unit_code"])
+    spread = pairs.group_by("client_id", use_threads=False).aggregate(
+        [("rm_employee_id", "count_distinct"), ("unit_code", "count_distinct")]
+    )
+    for column, reason in [
+        ("rm_employee_id", _("client has rows under several RMs")),
+        ("unit_code", _("client has rows under several units")),
+    ]:
+        split = spread.filter(pc.greater(spread.column(f"{column}_count_distinct"), 1))
+        if split.num_rows:
+            log.add(pc.is_in(pairs.column("client_id"), value_set=split.column("client_id")),
+                    column, reason)  # fmt: skip
+    return as_of
+
+
+def _check_targets(table: pa.Table, refs: References, log: ErrorLog) -> None:
+    scope = table.column("scope")
+    is_unit = pc.is_in(scope, value_set=pa.array(sorted(refs.unit_codes), pa.string()))
+    is_employee = pc.is_in(scope, value_set=pa.array(sorted(refs.employee_ids), pa.string()))
+    log.add(pc.and_(is_unit, is_employee), "scope", _("both a unit code and an employee ID"))
+    log.add(
+        pc.and_(
+            pc.invert(pc.equal(scope, "")), pc.and_(pc.invert(is_unit), pc.invert(is_employee))
+        ),
+        "scope",
+        _("neither a known unit code nor a known employee ID"),
+    )
+    log.add(
+        _unknown(table.column("measure"), set(MEASURE_CODES)), "measure", _("unknown measure code")
+    )
+
+
+def _check_manual_scores(table: pa.Table, refs: References, log: ErrorLog) -> None:
+    _check_references(table, refs, log)
+    log.add(
+        _unknown(table.column("measure"), set(MANUAL_MEASURE_CODES)),
+        "measure",
+        _("not a manually scored measure (%(codes)s)")
+        % {"codes": ", ".join(sorted(MANUAL_MEASURE_CODES))},
+    )
+    score = table.column("score")
+    numeric = (
+        pc.cast(score, pa.decimal128(18, 2), safe=False) if score.null_count < len(score) else None
+    )
+    if numeric is not None:
+        log.add(pc.greater(numeric, pa.scalar(100, pa.decimal128(18, 2))), "score",
+                _("must be between 0 and 100"))  # fmt: skip
+
+
+def _check_complaints(table: pa.Table, refs: References, log: ErrorLog) -> None:
+    _check_references(table, refs, log)
+    log.add(
+        pc.less(table.column("resolved_date"), table.column("received_date")),
+        "resolved_date",
+        _("resolved before it was received"),
+    )
+
+
+def _references_only(table: pa.Table, refs: References, log: ErrorLog) -> None:
+    _check_references(table, refs, log)
+
+
+_KIND_CHECKS = {
+    "org_units": _check_org_units,
+    "staff": _check_staff,
+    "holdings": _check_holdings,
+    "sales": _references_only,
+    "activities": _references_only,
+    "surveys": _references_only,
+    "complaints": _check_complaints,
+    "recording_checks": _references_only,
+    "targets": _check_targets,
+    "manual_scores": _check_manual_scores,
+}

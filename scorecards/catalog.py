@@ -1,0 +1,39 @@
+"""Codes of the measures that targets and manual scores may name (SPEC §5).
+
+The scoring engine's measure library (its own issue) implements them; imports only need to
+know which codes exist, so that a file naming an unknown measure is rejected.
+"""
+
+from __future__ import annotations
+
+# code -> (Chinese name, kind): "flow" values accumulate over a window, "stock" are read at
+# its end, "ratio" are percentages, "manual" are entered scores.
+MEASURES: dict[str, tuple[str, str]] = {
+    "sales_attainment": ("产品销售达成率", "flow"),
+    "aum_net_growth": ("客户资产净增", "flow"),
+    "aum_existing_uplift": ("存量客户资产提升率", "ratio"),
+    "cross_sell_coverage": ("交叉销售覆盖率", "ratio"),
+    "nps": ("客户净推荐值", "ratio"),
+    "hnw_visit_coverage": ("高净值客户拜访覆盖率", "ratio"),
+    "dormant_activation": ("睡眠客户激活率", "ratio"),
+    "plan_adoption": ("方案采纳率", "ratio"),
+    "education_events": ("投教活动场次", "flow"),
+    "suitability_match": ("适当性匹配率", "ratio"),
+    "script_compliance": ("双录合规率", "ratio"),
+    "complaint_rate": ("客户投诉率", "ratio"),
+    "complaint_resolution": ("投诉及时办结率", "ratio"),
+    "internal_policy": ("内部制度遵从", "manual"),
+    "collaboration": ("跨部门协作", "manual"),
+    "mentoring": ("知识分享与带教", "manual"),
+    "strategic_sales": ("战略产品销售", "flow"),
+    # Library measures an admin may add to a scheme.
+    "fee_income": ("中间业务收入", "flow"),
+    "new_hnw_clients": ("新增高净值客户", "flow"),
+    "client_points": ("管户积分", "stock"),
+    "family_trust_clients": ("家族信托客户数", "stock"),
+}
+
+MEASURE_CODES: frozenset[str] = frozenset(MEASURES)
+MANUAL_MEASURE_CODES: frozenset[str] = frozenset(
+    code for code, (_name, kind) in MEASURES.items() if kind == "manual"
+)

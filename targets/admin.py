@@ -1,0 +1,138 @@
+"""Django admin for org units, staff and users; every save goes through the audited services."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import Employee, OrgUnit, UnitMembership, User
+from .roles import Role, role_of
+
+
+def _is_admin(request) -> bool:
+    return request.user.is_active and role_of(request.user) == Role.ADMIN
+
+
+# The admin site is the admin role's tool, whether a superuser or a role override.
+admin.site.has_permission = _is_admin
+admin.site.site_header = _("WealthScore administration")
+
+
+class AdminRoleMixin:
+    def has_module_permission(self, request) -> bool:
+        return _is_admin(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return _is_admin(request)
+
+    def has_add_permission(self, request, *args) -> bool:
+        return _is_admin(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return _is_admin(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting would orphan history (memberships, scorecards); mark staff as left instead.
+        return False
+
+
+@admin.register(OrgUnit)
+class OrgUnitAdmin(AdminRoleMixin, admin.ModelAdmin):
+    list_display = ["code", "name", "level", "parent", "depth"]
+    list_filter = ["level"]
+    search_fields = ["code", "name"]
+    fields = ["code", "name", "level", "parent", "path"]
+    readonly_fields = ["path"]
+    autocomplete_fields = ["parent"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["code", "path"] if obj else ["path"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            services.org_unit_update(
+                unit=obj,
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                level=form.cleaned_data["level"],
+                parent=form.cleaned_data["parent"],
+            )
+        else:
+            created = services.org_unit_create(
+                code=form.cleaned_data["code"],
+                name=form.cleaned_data["name"],
+                level=form.cleaned_data["level"],
+                parent=form.cleaned_data["parent"],
+                actor=request.user,
+            )
+            obj.pk = created.pk
+
+
+class MembershipInline(admin.TabularInline):
+    model = UnitMembership
+    extra = 0
+    can_delete = False
+    fields = ["unit", "valid_from", "valid_to"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Employee)
+class EmployeeAdmin(AdminRoleMixin, admin.ModelAdmin):
+    list_display = ["employee_id", "name", "position", "status", "hire_date"]
+    list_filter = ["position", "status"]
+    search_fields = ["employee_id", "name"]
+    fields = [
+        "employee_id",
+        "name",
+        "position",
+        "status",
+        "hire_date",
+        "certifications",
+        "base_performance_pay",
+        "user",
+    ]
+    raw_id_fields = ["user"]
+    inlines = [MembershipInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["employee_id"] if obj else []
+
+    def has_add_permission(self, request, *args) -> bool:
+        # A new employee needs a unit and a start date: the staff import and API create them.
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.employee_update(
+            employee=obj,
+            actor=request.user,
+            **{field: form.cleaned_data[field] for field in form.changed_data},
+        )
+
+
+@admin.register(User)
+class UserAdmin(AdminRoleMixin, DjangoUserAdmin):
+    list_display = ["username", "role", "is_superuser", "is_active", "last_login"]
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        (_("WealthScore role"), {"fields": ["role"]}),
+    )
+
+    def save_model(self, request, obj, form, change) -> None:
+        role_fields = {"role", "is_superuser"}
+        if change and role_fields & set(form.changed_data):
+            # Save the other fields first, then the role through the audited service.
+            original = User.objects.get(pk=obj.pk)
+            new_role, new_superuser = obj.role, obj.is_superuser
+            obj.role, obj.is_superuser = original.role, original.is_superuser
+            super().save_model(request, obj, form, change)
+            services.user_set_role(
+                user=obj, role=new_role, is_superuser=new_superuser, actor=request.user
+            )
+            obj.refresh_from_db()
+        else:
+            super().save_model(request, obj, form, change)

@@ -1,0 +1,152 @@
+"""API of the org chart, staff and the current user (CONTRACT.md, HTTP API)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from wealthscore.errors import DomainError
+
+from . import selectors, services
+from .models import Employee, OrgUnit
+from .roles import Role, scope_of
+
+
+def require_role(request: Request, *roles: Role) -> None:
+    """Refuse an in-scope object to a role that may not act on it.
+
+    Call after the object was fetched through its selector, so that an object outside the
+    user's scope is 404 before the role is ever considered (SPEC §1).
+    """
+    if scope_of(request.user).role not in roles:
+        raise PermissionDenied(_("Your role may not do this."))
+
+
+class OrgUnitSerializer(serializers.ModelSerializer):
+    parent_code = serializers.CharField(
+        source="parent.code", default=None, read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = OrgUnit
+        fields = ["code", "name", "level", "parent_code", "depth", "path"]
+
+
+class EmployeeSerializer(serializers.ModelSerializer):
+    unit_code = serializers.CharField(source="unit_today_code", read_only=True, allow_null=True)
+    unit_name = serializers.CharField(source="unit_today_name", read_only=True, allow_null=True)
+    username = serializers.CharField(source="user.username", default=None, read_only=True)
+    certifications = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Employee
+        fields = [
+            "employee_id",
+            "name",
+            "position",
+            "status",
+            "hire_date",
+            "certifications",
+            "base_performance_pay",
+            "unit_code",
+            "unit_name",
+            "username",
+        ]
+
+
+class EmployeeMoveSerializer(serializers.Serializer):
+    unit_code = serializers.CharField(max_length=32)
+    effective_date = serializers.DateField()
+    reason = serializers.CharField(max_length=2000, allow_blank=True, default="")
+
+
+class MembershipSerializer(serializers.Serializer):
+    unit_code = serializers.CharField(source="unit.code")
+    unit_name = serializers.CharField(source="unit.name")
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField(allow_null=True)
+
+
+class OrgUnitViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = OrgUnitSerializer
+    lookup_field = "code"
+    lookup_value_regex = "[A-Za-z0-9_-]+"
+    filterset_fields = ["level"]
+
+    def get_queryset(self):
+        return selectors.org_unit_list(user=self.request.user)
+
+    def get_object(self) -> OrgUnit:
+        return selectors.org_unit_get(user=self.request.user, code=self.kwargs["code"])
+
+
+class EmployeeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = EmployeeSerializer
+    lookup_field = "employee_id"
+    lookup_value_regex = "[^/]+"
+    filterset_fields = ["position", "status"]
+
+    def get_queryset(self):
+        return selectors.employee_list(user=self.request.user)
+
+    def get_object(self) -> Employee:
+        return selectors.employee_get(
+            user=self.request.user, employee_id=self.kwargs["employee_id"]
+        )
+
+    @extend_schema(responses=MembershipSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def memberships(self, request: Request, employee_id: str) -> Response:
+        employee = self.get_object()
+        rows = employee.memberships.select_related("unit").order_by("valid_from")
+        return Response(MembershipSerializer(rows, many=True).data)
+
+    @extend_schema(request=EmployeeMoveSerializer, responses=MembershipSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def move(self, request: Request, employee_id: str) -> Response:
+        employee = self.get_object()
+        require_role(request, Role.ADMIN, Role.HR)
+        payload = EmployeeMoveSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        unit = OrgUnit.objects.filter(code=payload.validated_data["unit_code"]).first()
+        if unit is None:
+            raise DomainError(_("Unknown unit code."), field="unit_code")
+        membership = services.employee_move(
+            employee=employee,
+            unit=unit,
+            effective_date=payload.validated_data["effective_date"],
+            actor=request.user,
+            reason=payload.validated_data["reason"],
+        )
+        return Response(MembershipSerializer(membership).data, status=201)
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.CharField(allow_null=True)
+    employee = EmployeeSerializer(allow_null=True)
+    unit = OrgUnitSerializer(allow_null=True)
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        scope = scope_of(request.user)
+        employee = None
+        if scope.employee is not None:
+            employee = (
+                selectors.employee_list(user=request.user).filter(pk=scope.employee.pk).first()
+            )
+        data = {
+            "username": request.user.get_username(),
+            "role": scope.role.value if scope.role else None,
+            "employee": employee,
+            "unit": scope.unit,
+        }
+        return Response(MeSerializer(data).data)

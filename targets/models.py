@@ -1,0 +1,285 @@
+"""Org chart, staff and users (SPEC §2). Targets join this app with their own issue."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, FilteredRelation, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .roles import Role, scope_of
+
+# Unit codes make up the materialised path, so they may not contain its separator.
+unit_code_validator = RegexValidator(r"^[A-Za-z0-9_-]+$", _("Use letters, digits, - or _."))
+PATH_SEP = "/"
+
+
+class User(AbstractUser):
+    """A login. Its role comes from the linked staff record unless an admin sets one here."""
+
+    role = models.CharField(
+        _("role override"),
+        max_length=16,
+        choices=Role.choices,
+        blank=True,
+        help_text=_("Leave empty to use the position of the linked staff record."),
+    )
+
+    objects = UserManager()
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+
+class OrgUnitQuerySet(models.QuerySet):
+    def subtree_of(self, unit: OrgUnit) -> OrgUnitQuerySet:
+        return self.filter(path__startswith=unit.path)
+
+    def visible_to(self, user) -> OrgUnitQuerySet:
+        scope = scope_of(user)
+        if scope.org_wide:
+            return self.all()
+        if scope.unit is None:
+            return self.none()
+        if scope.role == Role.MANAGER:
+            return self.subtree_of(scope.unit)
+        if scope.role == Role.RM:
+            return self.filter(pk=scope.unit.pk)
+        return self.none()
+
+
+class UnitLevel(models.TextChoices):
+    HEAD_OFFICE = "head_office", _("Head office")
+    BRANCH = "branch", _("Branch")
+    SUB_BRANCH = "sub_branch", _("Sub-branch")
+    TEAM = "team", _("Team")
+
+
+class OrgUnit(models.Model):
+    Level = UnitLevel
+
+    code = models.CharField(
+        _("unit code"), max_length=32, unique=True, validators=[unit_code_validator]
+    )
+    name = models.CharField(_("unit name"), max_length=100)
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent unit"),
+    )
+    # Materialised path "/HO/BJ/BJ01/": a subtree is one indexed prefix match.
+    path = models.CharField(_("path"), max_length=600, unique=True, editable=False)
+    depth = models.PositiveSmallIntegerField(_("depth"), editable=False)
+
+    objects = OrgUnitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("org unit")
+        verbose_name_plural = _("org units")
+        ordering = ["path"]
+        indexes = [
+            models.Index(
+                fields=["path"], name="orgunit_path_prefix", opclasses=["varchar_pattern_ops"]
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True, depth=0) | Q(parent__isnull=False, depth__gt=0),
+                name="orgunit_root_has_depth_zero",
+            ),
+            models.CheckConstraint(
+                condition=Q(level__in=UnitLevel.values),
+                name="orgunit_level_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @staticmethod
+    def path_for(code: str, parent: OrgUnit | None) -> str:
+        return (parent.path if parent else PATH_SEP) + code + PATH_SEP
+
+    def is_within(self, other: OrgUnit) -> bool:
+        return self.path.startswith(other.path)
+
+
+def _membership_on(day: dt.date, prefix: str = "memberships__") -> Q:
+    return Q(**{f"{prefix}valid_from__lte": day}) & (
+        Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gt": day})
+    )
+
+
+class EmployeeQuerySet(models.QuerySet):
+    def with_unit_on(self, day: dt.date | None = None) -> EmployeeQuerySet:
+        """Annotate the unit each employee belongs to on `day` (today by default)."""
+        day = day or timezone.localdate()
+        return self.annotate(
+            membership_on_day=FilteredRelation("memberships", condition=_membership_on(day)),
+            unit_today_id=F("membership_on_day__unit_id"),
+            unit_today_code=F("membership_on_day__unit__code"),
+            unit_today_name=F("membership_on_day__unit__name"),
+        )
+
+    def in_subtree(self, unit: OrgUnit, day: dt.date | None = None) -> EmployeeQuerySet:
+        day = day or timezone.localdate()
+        # One filter() call, so both conditions apply to the same membership row.
+        return self.filter(_membership_on(day), memberships__unit__path__startswith=unit.path)
+
+    def visible_to(self, user) -> EmployeeQuerySet:
+        scope = scope_of(user)
+        if scope.org_wide:
+            return self.all()
+        if scope.role == Role.MANAGER and scope.unit is not None:
+            return self.in_subtree(scope.unit)
+        if scope.role == Role.RM and scope.employee is not None:
+            return self.filter(pk=scope.employee.pk)
+        return self.none()
+
+
+class Employee(models.Model):
+    """A staff record (HR export). IDs are strings: leading zeros matter."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        LEFT = "left", _("Left")
+
+    employee_id = models.CharField(_("employee ID"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    user = models.OneToOneField(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="employee",
+        verbose_name=_("login"),
+    )
+    position = models.CharField(_("position"), max_length=16, choices=Role.choices)
+    hire_date = models.DateField(_("hire date"))
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.ACTIVE
+    )
+    certifications = models.JSONField(_("certifications"), default=list, blank=True)
+    base_performance_pay = models.DecimalField(
+        _("base performance pay"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+
+    objects = EmployeeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("employee")
+        verbose_name_plural = _("employees")
+        ordering = ["employee_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(base_performance_pay__isnull=True) | Q(base_performance_pay__gte=0),
+                name="employee_base_pay_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(position__in=Role.values),
+                name="employee_position_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "left"]), name="employee_status_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} {self.name}"
+
+    def unit_on(self, day: dt.date) -> OrgUnit | None:
+        membership = self.memberships.on(day).select_related("unit").first()
+        return membership.unit if membership else None
+
+
+class UnitMembershipQuerySet(models.QuerySet):
+    def on(self, day: dt.date) -> UnitMembershipQuerySet:
+        return self.filter(_membership_on(day, prefix=""))
+
+
+class UnitMembership(models.Model):
+    """Which unit an employee belongs to from `valid_from` up to (not including) `valid_to`.
+
+    Moves close one row and open the next, so scores of earlier periods keep their unit.
+    """
+
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="memberships")
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="memberships")
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+
+    objects = UnitMembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("unit membership")
+        verbose_name_plural = _("unit memberships")
+        ordering = ["employee_id", "valid_from"]
+        indexes = [models.Index(fields=["unit", "valid_from"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="membership_ends_after_start",
+            ),
+            models.UniqueConstraint(
+                fields=["employee"],
+                condition=Q(valid_to__isnull=True),
+                name="membership_one_open_per_employee",
+            ),
+            models.UniqueConstraint(
+                fields=["employee", "valid_from"], name="membership_unique_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} @ {self.unit_id} {self.valid_from}..{self.valid_to or ''}"
+
+
+class AnnualTarget(models.Model):
+    """A year's target of one measure for one org unit or one employee (SPEC §3).
+
+    Loaded by the `targets` import; decomposition, adjustments and monthly distribution build
+    on it (targets issue).
+    """
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    unit = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="annual_targets"
+    )
+    employee = models.ForeignKey(
+        Employee, on_delete=models.PROTECT, null=True, blank=True, related_name="annual_targets"
+    )
+    measure = models.CharField(_("measure"), max_length=40)
+    annual_target = models.DecimalField(_("annual target"), max_digits=18, decimal_places=2)
+    distribution = models.CharField(_("monthly distribution"), max_length=40, blank=True)
+    batch = models.ForeignKey(
+        "crm.ImportBatch", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("annual target")
+        verbose_name_plural = _("annual targets")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(unit__isnull=True, employee__isnull=False)
+                | Q(unit__isnull=False, employee__isnull=True),
+                name="annualtarget_one_scope",
+            ),
+            models.UniqueConstraint(
+                fields=["year", "unit", "measure"],
+                condition=Q(unit__isnull=False),
+                name="annualtarget_unique_unit",
+            ),
+            models.UniqueConstraint(
+                fields=["year", "employee", "measure"],
+                condition=Q(employee__isnull=False),
+                name="annualtarget_unique_employee",
+            ),
+        ]

@@ -1,0 +1,33 @@
+"""Reads of the org chart and staff, always through the user's scope."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from .models import Employee, OrgUnit, User
+
+
+def org_unit_list(*, user: User) -> QuerySet[OrgUnit]:
+    return OrgUnit.objects.visible_to(user).select_related("parent")
+
+
+def org_unit_get(*, user: User, code: str) -> OrgUnit:
+    unit = org_unit_list(user=user).filter(code=code).first()
+    if unit is None:
+        raise Http404
+    return unit
+
+
+def employee_list(*, user: User, unit: OrgUnit | None = None) -> QuerySet[Employee]:
+    employees = Employee.objects.visible_to(user)
+    if unit is not None:
+        employees = employees.in_subtree(unit)
+    return employees.with_unit_on().select_related("user")
+
+
+def employee_get(*, user: User, employee_id: str) -> Employee:
+    employee = employee_list(user=user).filter(employee_id=employee_id).first()
+    if employee is None:
+        raise Http404
+    return employee

@@ -1,0 +1,24 @@
+"""Pages of the org area: the role home page."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from . import selectors
+from .roles import scope_of
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    scope = scope_of(request.user)
+    units = selectors.org_unit_list(user=request.user)
+    employees = selectors.employee_list(user=request.user)
+    context = {
+        "scope": scope,
+        "unit_count": units.count(),
+        "employee_count": employees.count(),
+        "top_units": units.filter(depth__lte=(scope.unit.depth + 1) if scope.unit else 1)[:50],
+    }
+    return render(request, "home.html", context)

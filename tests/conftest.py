@@ -1,0 +1,171 @@
+"""Shared fixtures: a small bank with the named users of the role × scope matrix.
+
+HO 总行
+├── A  北京分行  (manager_a: "her manager")
+│   ├── A1 朝阳支行  (rm_alice: "the RM")
+│   └── A2 海淀支行  (rm_dan)
+└── B  上海分行  (manager_b: "a manager of another branch")
+    └── B1 浦东支行  (rm_bob)
+hr, compliance and admin sit at HO.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from targets import services
+from targets.models import Employee, OrgUnit, User
+from targets.roles import Role
+
+REQUIRE_SERVICES = os.environ.get("WEALTHSCORE_REQUIRE_SERVICES") == "1"
+PASSWORD = "correct-horse-battery"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if REQUIRE_SERVICES:
+        db_url = os.environ.get("DATABASE_URL", "")
+        if not db_url.startswith(("postgres://", "postgresql://")) or not os.environ.get(
+            "REDIS_URL"
+        ):
+            raise pytest.UsageError(
+                "WEALTHSCORE_REQUIRE_SERVICES=1 needs DATABASE_URL (PostgreSQL) and REDIS_URL."
+            )
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # PBKDF2 at production strength costs ~0.3 s a user; the tests create many.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english() -> None:
+    """Services speak the active language (Chinese by default); tests read them in English.
+
+    Pages are unaffected: each request activates its own language.
+    """
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process_unless_services(request) -> None:
+    """Tests run tasks in-process; those marked `services` send them to a real worker."""
+    from wealthscore.celery import app
+
+    if request.node.get_closest_marker("services") is not None:
+        yield
+        return
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("services") is None:
+        return
+    missing = []
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        missing.append("DATABASE_URL (PostgreSQL)")
+    if not os.environ.get("REDIS_URL"):
+        missing.append("REDIS_URL")
+    if missing:
+        message = "needs " + " and ".join(missing)
+        if REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@dataclass
+class Bank:
+    head: OrgUnit
+    branch_a: OrgUnit
+    sub_a1: OrgUnit
+    sub_a2: OrgUnit
+    branch_b: OrgUnit
+    sub_b1: OrgUnit
+    users: dict[str, User]
+    employees: dict[str, Employee]
+
+    def client(self, who: str | None) -> APIClient:
+        client = APIClient()
+        if who is not None:
+            client.force_authenticate(self.users[who])
+        return client
+
+
+def make_person(
+    *,
+    key: str,
+    employee_id: str,
+    unit: OrgUnit,
+    role: Role,
+    hire_date: dt.date = dt.date(2020, 3, 1),
+) -> tuple[User, Employee]:
+    user = User.objects.create_user(username=key, password=PASSWORD)
+    employee = services.employee_create(
+        employee_id=employee_id,
+        name={"rm_alice": "张晓三", "rm_bob": "李四", "rm_dan": "王五"}.get(key, key),
+        unit=unit,
+        position=role,
+        hire_date=hire_date,
+        actor=None,
+        actor_label="test",
+        user=user,
+        base_performance_pay=Decimal("30000.00"),
+    )
+    return user, employee
+
+
+@pytest.fixture
+def bank(db) -> Bank:
+    def unit(code: str, name: str, level: str, parent: OrgUnit | None) -> OrgUnit:
+        return services.org_unit_create(
+            code=code, name=name, level=level, parent=parent, actor=None, actor_label="test"
+        )
+
+    head = unit("HO", "总行", OrgUnit.Level.HEAD_OFFICE, None)
+    branch_a = unit("A", "北京分行", OrgUnit.Level.BRANCH, head)
+    sub_a1 = unit("A1", "朝阳支行", OrgUnit.Level.SUB_BRANCH, branch_a)
+    sub_a2 = unit("A2", "海淀支行", OrgUnit.Level.SUB_BRANCH, branch_a)
+    branch_b = unit("B", "上海分行", OrgUnit.Level.BRANCH, head)
+    sub_b1 = unit("B1", "浦东支行", OrgUnit.Level.SUB_BRANCH, branch_b)
+    people = [
+        ("rm_alice", "000101", sub_a1, Role.RM),
+        ("rm_dan", "000102", sub_a2, Role.RM),
+        ("rm_bob", "000201", sub_b1, Role.RM),
+        ("manager_a", "000100", branch_a, Role.MANAGER),
+        ("manager_b", "000200", branch_b, Role.MANAGER),
+        ("hr", "000901", head, Role.HR),
+        ("compliance", "000902", head, Role.COMPLIANCE),
+    ]
+    users: dict[str, User] = {}
+    employees: dict[str, Employee] = {}
+    for key, employee_id, where, role in people:
+        users[key], employees[key] = make_person(
+            key=key, employee_id=employee_id, unit=where, role=role
+        )
+    users["admin"] = User.objects.create_superuser(username="admin", password=PASSWORD)
+    return Bank(head, branch_a, sub_a1, sub_a2, branch_b, sub_b1, users, employees)
+
+
+def database_url_for_subprocess() -> str:
+    """A URL for the database the tests run on, for subprocesses (a worker, a server)."""
+    settings = connection.settings_dict
+    if connection.vendor == "postgresql":
+        host = settings.get("HOST") or "127.0.0.1"
+        port = settings.get("PORT") or 5432
+        user = settings.get("USER") or "postgres"
+        password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+        return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
+    return f"sqlite:///{settings['NAME']}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WealthscoreConfig(AppConfig):
+    name = "wealthscore"
+    verbose_name = "WealthScore"

@@ -1,0 +1,122 @@
+"""Build a demo bank through the real import pipeline and print its logins.
+
+It writes a seeded set of CRM / HR export files (`make_sample_exports`), imports them the
+way the nightly job does (`run_nightly` on a demo inbox), and gives each staff member a
+login. Later issues extend it with scores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from crm.services import run_nightly
+from targets.models import Employee, OrgUnit, UnitMembership, User
+from targets.roles import Role
+
+
+class Command(BaseCommand):
+    help = "Build a demo bank through the import pipeline and print its logins."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--rms", type=int, default=100, help="number of RMs (default 100)")
+        parser.add_argument("--clients-per-rm", type=int, default=40)
+        parser.add_argument("--months", type=int, default=12)
+        parser.add_argument("--year", type=int, default=2026)
+        parser.add_argument("--seed", type=int, default=20261124)
+        parser.add_argument("--password", default="wealthscore", help="password of every login")
+        parser.add_argument("--reset", action="store_true", help="wipe the database first")
+
+    def handle(self, *args, **options) -> None:
+        if options["reset"]:
+            call_command("flush", interactive=False, verbosity=0)
+        elif OrgUnit.objects.exists():
+            raise CommandError("The database already holds an organisation; use --reset.")
+        inbox = Path(settings.VAR_DIR) / "demo-inbox"
+        if inbox.exists():
+            for old in sorted(inbox.rglob("*"), reverse=True):
+                old.unlink() if old.is_file() else old.rmdir()
+        inbox.mkdir(parents=True, exist_ok=True)
+        call_command(
+            "make_sample_exports",
+            out=str(inbox),
+            rms=options["rms"],
+            clients_per_rm=options["clients_per_rm"],
+            months=options["months"],
+            year=options["year"],
+            seed=options["seed"],
+            encoding="gb18030",
+            format="csv",
+            stdout=self.stdout if options["verbosity"] > 1 else None,
+        )
+        result = run_nightly(inbox=inbox, actor_label="command:demo")
+        if result.rejected:
+            raise CommandError(
+                f"Demo files were rejected: {', '.join(result.rejected)} (see {inbox}/rejected)"
+            )
+        logins = self.create_logins(options["password"])
+        self.print_logins(logins, options["password"], len(result.loaded))
+
+    @transaction.atomic
+    def create_logins(self, password: str) -> list[tuple[str, str, str]]:
+        """One login per staff member: rm001…, mgr<unit code>, hr, compliance, admin."""
+        units = dict(
+            UnitMembership.objects.filter(valid_to__isnull=True).values_list(
+                "employee_id", "unit__code"
+            )
+        )
+        unit_names = dict(OrgUnit.objects.values_list("code", "name"))
+        hashed = make_password(password)  # one hash for all: the demo has one password
+        users, rows, taken = [], [], set()
+        rm_number = 0
+        for employee in Employee.objects.filter(status="active").order_by("employee_id"):
+            unit = units.get(employee.pk)
+            if employee.position == Role.RM:
+                rm_number += 1
+                username = f"rm{rm_number:03d}"
+            elif employee.position == Role.MANAGER:
+                username = f"mgr{unit}"
+            else:
+                username = employee.position
+            if username in taken:
+                username = f"{username}_{employee.employee_id}"
+            taken.add(username)
+            user = User(
+                username=username,
+                password=hashed,
+                is_staff=employee.position == Role.ADMIN,
+                is_superuser=employee.position == Role.ADMIN,
+            )
+            users.append((user, employee))
+            rows.append(
+                (
+                    username,
+                    Role(employee.position).label,
+                    f"{employee.name} · {unit_names.get(unit, '')}",
+                )
+            )
+        User.objects.bulk_create([user for user, _employee in users])
+        for user, employee in users:
+            employee.user = user
+        Employee.objects.bulk_update([employee for _user, employee in users], ["user"])
+        return rows
+
+    def print_logins(self, logins: list[tuple[str, str, str]], password: str, files: int) -> None:
+        rms = [row for row in logins if row[0].startswith("rm")]
+        others = [row for row in logins if not row[0].startswith("rm")]
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo bank ready: {files} export files imported, "
+                f"{OrgUnit.objects.count()} org units, {len(rms)} RMs."
+            )
+        )
+        self.stdout.write(f"Every login's password is: {password}")
+        for username, role, who in [*others, *rms[:5]]:
+            self.stdout.write(f"  {username:<12} {str(role):<22} {who}")
+        if rms:
+            self.stdout.write(f"  … and rm001 to rm{len(rms):03d}, one per RM.")

@@ -1,0 +1,40 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from crm import api as crm_api
+from targets import api as targets_api
+from targets import views as targets_views
+
+from .health import healthz
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("org-units", targets_api.OrgUnitViewSet, basename="org-unit")
+router.register("employees", targets_api.EmployeeViewSet, basename="employee")
+router.register("imports", crm_api.ImportBatchViewSet, basename="import")
+
+api_urls = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("me/", targets_api.MeView.as_view(), name="api-me"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("", targets_views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", include(api_urls)),
+    path("admin/", admin.site.urls),
+]
