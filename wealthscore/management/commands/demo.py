@@ -7,6 +7,7 @@ login. Later issues extend it with scores.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from django.conf import settings
@@ -52,7 +53,7 @@ class Command(BaseCommand):
             seed=options["seed"],
             encoding="gb18030",
             format="csv",
-            stdout=self.stdout if options["verbosity"] > 1 else None,
+            stdout=self.stdout if options["verbosity"] > 1 else io.StringIO(),
         )
         result = run_nightly(inbox=inbox, actor_label="command:demo")
         if result.rejected:
