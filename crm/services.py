@@ -266,7 +266,8 @@ def write_error_report(batch: ImportBatch, path: Path) -> Path:
 class NightlyResult:
     ran: bool
     batches: list[int] = field(default_factory=list)
-    loaded: list[str] = field(default_factory=list)
+    loaded: list[str] = field(default_factory=list)  # processed, identical files included
+    unchanged: list[str] = field(default_factory=list)  # identical to a loaded file
     rejected: list[str] = field(default_factory=list)
     touched_months: set[str] = field(default_factory=set)
 
@@ -311,6 +312,8 @@ def run_nightly(
                 result.loaded.append(path.name)
                 if batch.status == BatchStatus.LOADED:
                     result.touched_months |= touched_months(batch)
+                else:
+                    result.unchanged.append(path.name)
             else:
                 target = _unique(rejected / path.name)
                 shutil.move(str(path), target)

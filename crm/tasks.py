@@ -34,6 +34,7 @@ def run_nightly_task() -> dict:
         "ran": result.ran,
         "batches": result.batches,
         "loaded": result.loaded,
+        "unchanged": result.unchanged,
         "rejected": result.rejected,
         "touched_months": sorted(result.touched_months),
     }

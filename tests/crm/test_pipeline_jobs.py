@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -143,6 +144,12 @@ def test_run_nightly_imports_in_dependency_order_and_files_each_file(bank, tmp_p
     # Run again: nothing new, nothing changes.
     again = services.run_nightly(inbox=inbox)
     assert again.ran and again.loaded == [] and again.rejected == []
+
+    # The same file delivered twice is processed, changes nothing and touches no month.
+    shutil.copy(inbox / "processed" / "sales_2026-10.csv", inbox / "sales_2026-10.csv")
+    resent = services.run_nightly(inbox=inbox)
+    assert resent.unchanged == ["sales_2026-10.csv"] and resent.touched_months == set()
+    assert Sale.objects.count() == 2
 
 
 @contextmanager

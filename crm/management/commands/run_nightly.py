@@ -19,7 +19,9 @@ class Command(BaseCommand):
             self.stdout.write("Another run_nightly holds the lock; nothing done.")
             return
         self.stdout.write(
-            f"loaded {len(result.loaded)} file(s), rejected {len(result.rejected)}; "
+            f"loaded {len(result.loaded) - len(result.unchanged)} file(s), "
+            f"{len(result.unchanged)} identical to earlier ones (nothing changed), "
+            f"rejected {len(result.rejected)}; "
             f"months touched: {', '.join(sorted(result.touched_months)) or 'none'}"
         )
         for name in result.rejected:
