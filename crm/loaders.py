@@ -13,14 +13,16 @@ import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from scorecards.models import ManualScore
 from targets.models import AnnualTarget, Employee, OrgUnit
+from wealthscore.locks import lock_key
 
 from .models import (
     Activity,
@@ -34,7 +36,7 @@ from .models import (
     Sale,
     Survey,
 )
-from .validation import Checked
+from .validation import Checked, Codes
 
 COPY_CHUNK = 8 * 1024 * 1024
 
@@ -114,31 +116,56 @@ def upsert(cursor, model, rows: pa.Table, *, key: list[str], batch: ImportBatch 
     return Loaded(rows_loaded=rows.num_rows, rows_replaced=replaced)
 
 
-# ---------------------------------------------------------------- kinds
-def replace_month(cursor, model, as_of: dt.date, rows: pa.Table, *, indexes: list[str]) -> int:
-    """Make `rows` the month `as_of` of `model`'s table; returns how many rows it replaced.
-
-    PostgreSQL: load a fresh table, index it once, and swap it in for the month's partition
-    (crm migration 0002), all inside the caller's transaction. Elsewhere: delete and insert.
-    """
+# ---------------------------------------------------------------- holdings months
+def _replace_month_elsewhere(cursor, model, as_of: dt.date, rows: pa.Table, constants) -> int:
+    """SQLite (the demo): delete the month and insert it again, in the caller's transaction."""
     parent = model._meta.db_table
-    if not _is_postgres():
-        cursor.execute(f"DELETE FROM {parent} WHERE as_of_date = %s", [as_of])
-        replaced = max(cursor.rowcount, 0)
-        write_rows(cursor, parent, rows.column_names, rows)
-        return replaced
-    month = f"{parent}_m{as_of:%Y%m%d}"
-    fresh = f"{month}_new"
+    cursor.execute(f"DELETE FROM {parent} WHERE as_of_date = %s", [as_of])
+    replaced = max(cursor.rowcount, 0)
+    for column, value in constants.items():
+        rows = rows.append_column(column, pa.array([value] * rows.num_rows))
+    write_rows(cursor, parent, rows.column_names, rows)
+    return replaced
+
+
+def _month_table(model, as_of: dt.date) -> str:
+    return f"{model._meta.db_table}_m{as_of:%Y%m%d}"
+
+
+def fill_month_table(
+    cursor,
+    model,
+    as_of: dt.date,
+    rows: pa.Table,
+    *,
+    constants: dict,
+    indexes: list[str],
+    name: str,
+) -> None:
+    """A standalone table shaped like `model`'s, holding `rows`, indexed, ready to attach.
+
+    `constants` are the columns with one value for the whole month (its date, its batch):
+    they become column defaults during the COPY, millions fewer values to send and parse.
+    """  # fmt: skip
     literal = f"DATE '{as_of.isoformat()}'"  # a date object's ISO form: safe as a literal
-    cursor.execute(f"DROP TABLE IF EXISTS {fresh}")
-    cursor.execute(f"CREATE TABLE {fresh} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
-    write_rows(cursor, fresh, rows.column_names, rows)
+    parent = model._meta.db_table
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(f"CREATE TABLE {name} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+    for column, value in constants.items():
+        cursor.execute(f"ALTER TABLE {name} ALTER COLUMN {column} SET DEFAULT %s", [value])
+    write_rows(cursor, name, rows.column_names, rows)
+    for column in constants:
+        cursor.execute(f"ALTER TABLE {name} ALTER COLUMN {column} DROP DEFAULT")
     for index in indexes:
-        cursor.execute(index.format(table=fresh))
+        cursor.execute(index.format(table=name))
     # Proves the partition bound, so ATTACH need not scan the month again.
-    cursor.execute(
-        f"ALTER TABLE {fresh} ADD CONSTRAINT {fresh}_month CHECK (as_of_date = {literal})"
-    )
+    cursor.execute(f"ALTER TABLE {name} ADD CONSTRAINT {name}_month CHECK (as_of_date = {literal})")
+
+
+def swap_month(cursor, model, as_of: dt.date, fresh: str) -> int:
+    """Attach `fresh` as the month's partition in place of the old one (or of default rows)."""
+    parent, month = model._meta.db_table, _month_table(model, as_of)
+    literal = f"DATE '{as_of.isoformat()}'"
     replaced = 0
     cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [month])
     if cursor.fetchone()[0]:
@@ -154,45 +181,84 @@ def replace_month(cursor, model, as_of: dt.date, rows: pa.Table, *, indexes: lis
     return replaced
 
 
-def client_snapshots(rows: pa.Table, as_of: dt.date) -> pa.Table:
-    """One row per client of a holdings file: managing RM and unit, name, total AUM, risk."""
-    # Validation made sure each client has one RM (and so one unit) in the file.
-    per_client = (
-        rows.select(
-            [
-                "client_id",
-                "client_name",
-                "rm_employee_id",
-                "unit_code",
-                "client_risk_level",
-                "risk_assessed_on",
-            ]
-        )  # fmt: skip
-        .append_column("amount", pc.cast(rows.column("balance"), pa.decimal128(18, 2)))
-        .group_by("client_id", use_threads=False)
-        .aggregate(
-            [
-                ("client_name", "max"),
-                ("rm_employee_id", "min"),
-                ("unit_code", "min"),
-                ("amount", "sum"),
-                ("client_risk_level", "max"),
-                ("risk_assessed_on", "max"),
-            ]
-        )
+def _drop_orphans(cursor, model, as_of: dt.date) -> None:
+    """Side tables of this month left by a load that died before attaching them."""
+    pattern = _month_table(model, as_of).replace("_", r"\_") + r"\_b%"
+    cursor.execute(
+        "SELECT c.relname FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE %s "
+        "AND c.relnamespace = current_schema()::regnamespace "
+        "AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)",
+        [pattern],
     )
+    for (name,) in cursor.fetchall():
+        cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def _fill_on_side_connection(
+    model, as_of: dt.date, make_rows, *, constants: dict, indexes: list[str], name: str
+) -> None:
+    """Fill a month table on a connection of its own, so that it loads beside the main one.
+
+    The table is committed but unattached: no reader can see it until the main transaction
+    attaches it, and if that transaction fails the table is an orphan that the next load of
+    the month drops (`_drop_orphans`).
+    """
+    side = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with side.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = '512MB'")
+            fill_month_table(
+                cursor, model, as_of, make_rows(), constants=constants, indexes=indexes, name=name
+            )
+    finally:
+        side.close()
+
+
+def client_snapshots(rows: pa.Table, codes: Codes) -> pa.Table:
+    """One row per client of a holdings file: managing RM and unit, name, total AUM, risk.
+
+    Integer work over the clients' codes (from validation): the client's first row gives the
+    RM and unit (validation made sure all its rows agree), name and risk; the balances are
+    summed exactly in fen.
+    """
+    clients, count = codes("client_id")
+    present = np.zeros(count, dtype=bool)
+    present[clients] = True
+    first = np.full(count, len(clients), dtype=np.int64)
+    np.minimum.at(first, clients, np.arange(len(clients), dtype=np.int64))
+    first = first[present]
+    fen = pc.cast(pc.multiply(pc.cast(rows.column("balance"), pa.decimal128(18, 2)), 100),
+                  pa.int64()).to_numpy()  # fmt: skip
+    totals = np.zeros(count, dtype=np.int64)
+    np.add.at(totals, clients, fen)
+    picked = rows.take(pa.array(first))
     return pa.table(
         {
-            "client_id": per_client.column("client_id"),
-            "as_of_date": pa.array([as_of] * per_client.num_rows, pa.date32()),
-            "name": per_client.column("client_name_max"),
-            "rm_employee_id": per_client.column("rm_employee_id_min"),
-            "unit_code": per_client.column("unit_code_min"),
-            "total_balance": per_client.column("amount_sum"),
-            "client_risk_level": pc.cast(per_client.column("client_risk_level_max"), pa.int16()),
-            "risk_assessed_on": per_client.column("risk_assessed_on_max"),
+            "client_id": picked.column("client_id"),
+            "name": picked.column("client_name"),
+            "rm_employee_id": picked.column("rm_employee_id"),
+            "unit_code": picked.column("unit_code"),
+            "total_balance": _decimal_from_fen(totals[present]),
+            "client_risk_level": pc.cast(picked.column("client_risk_level"), pa.int16()),
+            "risk_assessed_on": picked.column("risk_assessed_on"),
         }
     )
+
+
+def _decimal_from_fen(fen: np.ndarray) -> pa.Array:
+    """int64 fen -> decimal128(20, 2), exactly: a decimal128 is its unscaled 128-bit integer."""
+    words = np.empty((len(fen), 2), dtype=np.int64)
+    words[:, 0] = fen
+    words[:, 1] = fen >> 63  # the sign, extended into the high word
+    buffer = pa.py_buffer(words.tobytes())
+    return pa.Array.from_buffers(pa.decimal128(20, 2), len(fen), [None, buffer])
+
+
+HOLDING_INDEXES = ["ALTER TABLE {table} ADD PRIMARY KEY (as_of_date, client_id, category)"]
+SNAPSHOT_INDEXES = [
+    "ALTER TABLE {table} ADD PRIMARY KEY (client_id, as_of_date)",
+    "CREATE INDEX ON {table} (as_of_date, rm_employee_id)",
+]
 
 
 def load_holdings(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
@@ -200,28 +266,36 @@ def load_holdings(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
     as_of = checked.as_of_date
     assert as_of is not None
     rows = checked.table
-    if _is_postgres():
-        # Index builds of a month sort in memory rather than in temporary files.
-        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-    # The per-client summary is computed while the database takes the balances (Arrow and
-    # the COPY both run outside the GIL).
+    month = {"as_of_date": as_of, "batch_id": batch.pk}  # the same in every row
+    balances = rows.select(["client_id", "category", "balance"])
+
+    def snapshot_rows() -> pa.Table:
+        return client_snapshots(rows, checked.codes or Codes(rows))
+
+    if not _is_postgres():
+        replaced = _replace_month_elsewhere(cursor, Holding, as_of, balances, month)
+        _replace_month_elsewhere(cursor, ClientSnapshot, as_of, snapshot_rows(), month)
+        return Loaded(rows_loaded=rows.num_rows, rows_replaced=replaced)
+
+    # One load of a month at a time; the lock ends with the transaction.
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(f"holdings-{as_of}")])
+    _drop_orphans(cursor, ClientSnapshot, as_of)
+    # Index builds of a month sort in memory rather than in temporary files.
+    cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    side_table = f"{_month_table(ClientSnapshot, as_of)}_b{batch.pk}"
+    # The per-client summary is computed and loaded on a second connection while this one
+    # takes the balances: the two COPYs and index builds run on two cores.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        snapshots = pool.submit(client_snapshots, rows, as_of)
-        balances = _with_batch(
-            rows.select(["as_of_date", "client_id", "category", "balance"]), batch
-        )
-        replaced = replace_month(
-            cursor, Holding, as_of, balances,
-            indexes=["ALTER TABLE {table} ADD PRIMARY KEY (as_of_date, client_id, category)"],
+        snapshots = pool.submit(
+            _fill_on_side_connection, ClientSnapshot, as_of, snapshot_rows,
+            constants=month, indexes=SNAPSHOT_INDEXES, name=side_table,
         )  # fmt: skip
-        snapshot_rows = _with_batch(snapshots.result(), batch)
-    replace_month(
-        cursor, ClientSnapshot, as_of, snapshot_rows,
-        indexes=[
-            "ALTER TABLE {table} ADD PRIMARY KEY (client_id, as_of_date)",
-            "CREATE INDEX ON {table} (as_of_date, rm_employee_id)",
-        ],
-    )  # fmt: skip
+        fresh = f"{_month_table(Holding, as_of)}_new"
+        fill_month_table(cursor, Holding, as_of, balances, constants=month,
+                         indexes=HOLDING_INDEXES, name=fresh)  # fmt: skip
+        snapshots.result()
+    replaced = swap_month(cursor, Holding, as_of, fresh)
+    swap_month(cursor, ClientSnapshot, as_of, side_table)
     return Loaded(rows_loaded=rows.num_rows, rows_replaced=replaced)
 
 
