@@ -138,19 +138,20 @@ def fill_month_table(
     as_of: dt.date,
     rows: pa.Table,
     *,
+    create: str,
     constants: dict,
     indexes: list[str],
     name: str,
 ) -> None:
     """A standalone table shaped like `model`'s, holding `rows`, indexed, ready to attach.
 
-    `constants` are the columns with one value for the whole month (its date, its batch):
-    they become column defaults during the COPY, millions fewer values to send and parse.
+    `create` is its CREATE TABLE statement (`month_table_definition`). `constants` are the
+    columns with one value for the whole month (its date, its batch): they become column
+    defaults during the COPY, millions fewer values to send and parse.
     """  # fmt: skip
     literal = f"DATE '{as_of.isoformat()}'"  # a date object's ISO form: safe as a literal
-    parent = model._meta.db_table
     cursor.execute(f"DROP TABLE IF EXISTS {name}")
-    cursor.execute(f"CREATE TABLE {name} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+    cursor.execute(create)
     for column, value in constants.items():
         cursor.execute(f"ALTER TABLE {name} ALTER COLUMN {column} SET DEFAULT %s", [value])
     write_rows(cursor, name, rows.column_names, rows)
@@ -160,6 +161,41 @@ def fill_month_table(
         cursor.execute(index.format(table=name))
     # Proves the partition bound, so ATTACH need not scan the month again.
     cursor.execute(f"ALTER TABLE {name} ADD CONSTRAINT {name}_month CHECK (as_of_date = {literal})")
+
+
+def month_table_definition(cursor, model, name: str) -> str:
+    """CREATE TABLE `name` with the columns (types, collations, NOT NULL) and CHECK
+    constraints of `model`'s partitioned table: what ATTACH PARTITION requires.
+
+    Read from the catalogue rather than written as `LIKE parent`, so that a second
+    connection can create the table without locking the parent, which the main transaction
+    may hold exclusively (it detached an earlier month).
+    """
+    parent = model._meta.db_table
+    cursor.execute(
+        "SELECT quote_ident(a.attname), format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+        "CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(c.collname) END "
+        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "LEFT JOIN pg_collation c ON c.oid = a.attcollation "
+        "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+        "ORDER BY a.attnum",
+        [parent],
+    )
+    parts = [
+        f"{column} {sql_type}"
+        + (f" COLLATE {collation}" if collation else "")
+        + (" NOT NULL" if not_null else "")
+        for column, sql_type, not_null, collation in cursor.fetchall()
+    ]
+    cursor.execute(
+        "SELECT quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = 'c' ORDER BY conname",
+        [parent],
+    )
+    parts += [
+        f"CONSTRAINT {constraint} {definition}" for constraint, definition in cursor.fetchall()
+    ]
+    return f"CREATE TABLE {name} ({', '.join(parts)})"
 
 
 def swap_month(cursor, model, as_of: dt.date, fresh: str) -> int:
@@ -195,7 +231,14 @@ def _drop_orphans(cursor, model, as_of: dt.date) -> None:
 
 
 def _fill_on_side_connection(
-    model, as_of: dt.date, make_rows, *, constants: dict, indexes: list[str], name: str
+    model,
+    as_of: dt.date,
+    make_rows,
+    *,
+    create: str,
+    constants: dict,
+    indexes: list[str],
+    name: str,
 ) -> None:
     """Fill a month table on a connection of its own, so that it loads beside the main one.
 
@@ -207,9 +250,10 @@ def _fill_on_side_connection(
     try:
         with side.cursor() as cursor:
             cursor.execute("SET maintenance_work_mem = '512MB'")
-            fill_month_table(
-                cursor, model, as_of, make_rows(), constants=constants, indexes=indexes, name=name
-            )
+            # It should never wait for a lock; if it ever did, fail rather than hang.
+            cursor.execute("SET lock_timeout = '60s'")
+            fill_month_table(cursor, model, as_of, make_rows(), create=create,
+                             constants=constants, indexes=indexes, name=name)  # fmt: skip
     finally:
         side.close()
 
@@ -288,10 +332,12 @@ def load_holdings(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
     with ThreadPoolExecutor(max_workers=1) as pool:
         snapshots = pool.submit(
             _fill_on_side_connection, ClientSnapshot, as_of, snapshot_rows,
+            create=month_table_definition(cursor, ClientSnapshot, side_table),
             constants=month, indexes=SNAPSHOT_INDEXES, name=side_table,
         )  # fmt: skip
         fresh = f"{_month_table(Holding, as_of)}_new"
         fill_month_table(cursor, Holding, as_of, balances, constants=month,
+                         create=month_table_definition(cursor, Holding, fresh),
                          indexes=HOLDING_INDEXES, name=fresh)  # fmt: skip
         snapshots.result()
     replaced = swap_month(cursor, Holding, as_of, fresh)

@@ -425,9 +425,7 @@ def _check_targets(table: pa.Table, refs: References, log: ErrorLog, codes: Code
     is_employee = pc.is_in(scope, value_set=pa.array(sorted(refs.employee_ids), pa.string()))
     log.add(pc.and_(is_unit, is_employee), "scope", _("both a unit code and an employee ID"))
     log.add(
-        pc.and_(
-            pc.invert(_blank(scope)), pc.and_(pc.invert(is_unit), pc.invert(is_employee))
-        ),
+        pc.and_(pc.invert(_blank(scope)), pc.and_(pc.invert(is_unit), pc.invert(is_employee))),
         "scope",
         _("neither a known unit code nor a known employee ID"),
     )
