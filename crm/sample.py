@@ -78,6 +78,8 @@ def _money(cents: np.ndarray) -> np.ndarray:
 
 def _serials(prefix: str, count: int, width: int) -> np.ndarray:
     """'T202610' + 00000001…: the ids a source system numbers its rows with."""
+    if count == 0:
+        return np.array([], dtype=str)
     return np.char.add(prefix, np.char.zfill(np.char.mod("%d", np.arange(1, count + 1)), width))
 
 
@@ -428,6 +430,10 @@ class _Writer:
         self.files: list[Path] = []
 
     def write(self, kind: str, frame: pd.DataFrame, stamp: str = "") -> None:
+        if frame.empty:
+            # A small bank may have a month without complaints: no file rather than a
+            # header-only one, which the import refuses as a truncated export.
+            return
         spec = KINDS[kind]
         name = spec.file_prefix + (f"_{stamp}" if stamp else "")
         path = self.out / f"{name}.{SUFFIX[self.encoding]}"
