@@ -45,11 +45,15 @@ def month_totals(as_of: str) -> tuple[int, Decimal | None, int, Decimal | None]:
 
 
 def side_tables() -> list[str]:
-    """Month tables that are not (or no longer) partitions: what a failed load leaves."""
+    """Tables of the month under test that are not partitions: what a failed load leaves.
+
+    (Other tests' loads roll back with their test transaction and leave side tables of
+    their own months; the next load of a month clears that month's.)
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_class c WHERE c.relkind = 'r' "
-            "AND c.relname ~ '^crm_(holding|clientsnapshot)_m' "
+            "AND c.relname ~ '^crm_(holding|clientsnapshot)_m20260930' "
             "AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)"
         )
         return sorted(name for (name,) in cursor.fetchall())
@@ -87,7 +91,9 @@ def test_a_load_that_fails_after_the_side_table_is_built_changes_nothing(
         services.import_file(path=corrected, kind="holdings")
     # The snapshot table was committed by its own connection but never attached: invisible.
     assert month_totals("2026-09-30") == before
-    assert [name for name in side_tables() if name.startswith("crm_clientsnapshot")]
+    failed = services.ImportBatch.objects.latest("pk")
+    assert failed.status == BatchStatus.FAILED
+    assert side_tables() == [f"crm_clientsnapshot_m20260930_b{failed.pk}"]
 
     monkeypatch.setattr(loaders, "swap_month", real_swap)
     again = services.import_file(path=corrected, kind="holdings")

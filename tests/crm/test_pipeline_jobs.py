@@ -100,8 +100,9 @@ def test_upload_of_a_bad_file_reports_row_errors_and_changes_nothing(
     body = client.get(f"/api/v1/imports/{response.json()['id']}/").json()
     assert body["status"] == "rejected"
     reasons = {(e["row"], e["column"], e["reason"]) for e in body["errors"]}
-    assert (2, "经办人工号", "unknown employee ID") in reasons
-    assert (2, "金额", "more than 2 decimal places") in reasons
+    # In the uploader's language: Simplified Chinese unless the browser asks otherwise.
+    assert (2, "经办人工号", "员工号不存在") in reasons
+    assert (2, "金额", "超过 2 位小数") in reasons
     assert Sale.objects.count() == 0
 
 
