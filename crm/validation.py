@@ -432,6 +432,14 @@ def _check_targets(table: pa.Table, refs: References, log: ErrorLog, codes: Code
     log.add(
         _unknown(table.column("measure"), set(MEASURE_CODES)), "measure", _("unknown measure code")
     )
+    from targets.models import DistributionProfile
+
+    profiles = set(DistributionProfile.objects.values_list("name", flat=True))
+    log.add(
+        _unknown(table.column("distribution"), profiles),
+        "distribution",
+        _("unknown distribution profile"),
+    )
 
 
 def _check_manual_scores(table: pa.Table, refs: References, log: ErrorLog, codes: Codes) -> None:

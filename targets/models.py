@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
@@ -282,4 +283,89 @@ class AnnualTarget(models.Model):
                 condition=Q(employee__isnull=False),
                 name="annualtarget_unique_employee",
             ),
+        ]
+
+
+MONTHS = range(1, 13)
+SHARE_FIELDS = [f"m{month:02d}" for month in MONTHS]
+
+
+class DistributionProfile(models.Model):
+    """How an annual target spreads over the months: 12 shares, in %, totalling 100 (SPEC §3).
+
+    Twelve columns and a CHECK constraint rather than a list, so that a profile with a
+    missing month or a total other than 100.00 cannot exist, however it is written. Each
+    share is kept in hundredths of a percent (833 = 8.33 %): integers add up exactly in
+    every database, where SQLite would check a decimal total in floating point.
+    """
+
+    EVEN = "均匀分布"
+
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    m01 = models.PositiveIntegerField(_("January (0.01 %)"))
+    m02 = models.PositiveIntegerField(_("February (0.01 %)"))
+    m03 = models.PositiveIntegerField(_("March (0.01 %)"))
+    m04 = models.PositiveIntegerField(_("April (0.01 %)"))
+    m05 = models.PositiveIntegerField(_("May (0.01 %)"))
+    m06 = models.PositiveIntegerField(_("June (0.01 %)"))
+    m07 = models.PositiveIntegerField(_("July (0.01 %)"))
+    m08 = models.PositiveIntegerField(_("August (0.01 %)"))
+    m09 = models.PositiveIntegerField(_("September (0.01 %)"))
+    m10 = models.PositiveIntegerField(_("October (0.01 %)"))
+    m11 = models.PositiveIntegerField(_("November (0.01 %)"))
+    m12 = models.PositiveIntegerField(_("December (0.01 %)"))
+
+    class Meta:
+        verbose_name = _("distribution profile")
+        verbose_name_plural = _("distribution profiles")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    m01=10000 - F("m02") - F("m03") - F("m04") - F("m05") - F("m06") - F("m07")
+                    - F("m08") - F("m09") - F("m10") - F("m11") - F("m12")
+                ),
+                name="profile_shares_total_100",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def shares(self) -> list[Decimal]:
+        """The 12 monthly shares in % (8.33, …), exactly."""
+        return [Decimal(getattr(self, field)) / 100 for field in SHARE_FIELDS]
+
+
+class TargetAdjustment(models.Model):
+    """A personal adjustment (个人适配) of one RM's annual target: a factor or an override."""
+
+    employee = models.ForeignKey(
+        Employee, on_delete=models.PROTECT, related_name="target_adjustments"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    measure = models.CharField(_("measure"), max_length=40)
+    factor = models.DecimalField(_("factor"), max_digits=6, decimal_places=4, null=True, blank=True)
+    override = models.DecimalField(
+        _("annual target override"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    reason = models.TextField(_("reason"))
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("target adjustment")
+        verbose_name_plural = _("target adjustments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employee", "year", "measure"], name="adjustment_one_per_target"
+            ),
+            models.CheckConstraint(
+                condition=Q(factor__isnull=False, override__isnull=True, factor__gte=0)
+                | Q(factor__isnull=True, override__isnull=False, override__gte=0),
+                name="adjustment_factor_or_override",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="adjustment_has_reason"),
         ]

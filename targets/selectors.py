@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from .models import Employee, OrgUnit, User
+from .roles import Role
 
 
 def org_unit_list(*, user: User) -> QuerySet[OrgUnit]:
@@ -31,3 +32,16 @@ def employee_get(*, user: User, employee_id: str) -> Employee:
     if employee is None:
         raise Http404
     return employee
+
+
+def target_children(unit: OrgUnit) -> list[OrgUnit] | list[Employee]:
+    """What a unit's target is decomposed to: its child units, or, for a leaf unit, its RMs
+    as of today."""
+    children = list(OrgUnit.objects.filter(parent=unit).order_by("code"))
+    if children:
+        return children
+    return list(
+        Employee.objects.filter(position=Role.RM, status=Employee.Status.ACTIVE)
+        .in_subtree(unit)
+        .order_by("employee_id")
+    )

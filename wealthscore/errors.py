@@ -33,6 +33,12 @@ class ConflictError(DomainError):
     status_code = status.HTTP_409_CONFLICT
 
 
+class ForbiddenError(DomainError):
+    """The object is in the user's scope but her role may not make this change (403)."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)

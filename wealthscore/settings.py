@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -241,3 +242,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("WEALTHSCORE_LOG_LEVEL", "INFO")},
 }
+
+# Targets (SPEC §3): RMs hired less than this many months before a period's first day have
+# their flow targets multiplied by this factor.
+WEALTHSCORE_PROBATION_MONTHS = int(os.environ.get("WEALTHSCORE_PROBATION_MONTHS", "6"))
+WEALTHSCORE_PROBATION_FACTOR = Decimal(os.environ.get("WEALTHSCORE_PROBATION_FACTOR", "0.5"))

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from crm import api as crm_api
 from targets import api as targets_api
+from targets import plan_api
 from targets import views as targets_views
 
 from .health import healthz
@@ -16,6 +17,10 @@ router.include_root_view = False
 router.register("org-units", targets_api.OrgUnitViewSet, basename="org-unit")
 router.register("employees", targets_api.EmployeeViewSet, basename="employee")
 router.register("imports", crm_api.ImportBatchViewSet, basename="import")
+router.register("targets", plan_api.TargetViewSet, basename="target")
+router.register(
+    "distribution-profiles", plan_api.DistributionProfileViewSet, basename="distribution-profile"
+)
 
 api_urls = [
     path("auth/token/", obtain_auth_token, name="api-token"),

@@ -1,0 +1,270 @@
+"""Target arithmetic (SPEC §3): periods, splitting to the cent, and the target of a period.
+
+`target_for` is the one function the scoring engine calls: the target of an RM or a unit
+for a measure and a month, quarter or year, with the monthly distribution and personal
+adjustments applied, and the steps that explain how it was reached.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from scorecards.catalog import MEASURES
+
+from .models import AnnualTarget, DistributionProfile, Employee, OrgUnit, TargetAdjustment
+
+CENT = Decimal("0.01")
+
+
+# ---------------------------------------------------------------- periods
+@dataclass(frozen=True)
+class Period:
+    """`2026-10` (month), `2026-Q3` (quarter) or `2026` (year)."""
+
+    code: str
+    kind: str  # month | quarter | year
+    year: int
+    months: tuple[int, ...]
+
+    @property
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.months[0], 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        month = self.months[-1]
+        return dt.date(self.year, month, calendar.monthrange(self.year, month)[1])
+
+
+def parse_period(code: str) -> Period:
+    if match := re.fullmatch(r"(\d{4})-(\d{2})", code):
+        year, month = int(match[1]), int(match[2])
+        if 1 <= month <= 12:
+            return Period(code, "month", year, (month,))
+    elif match := re.fullmatch(r"(\d{4})-Q([1-4])", code):
+        year, quarter = int(match[1]), int(match[2])
+        return Period(code, "quarter", year, tuple(range(quarter * 3 - 2, quarter * 3 + 1)))
+    elif re.fullmatch(r"\d{4}", code):
+        return Period(code, "year", int(code), tuple(range(1, 13)))
+    raise ValueError(_("%(code)s is not a period (2026-10, 2026-Q3 or 2026).") % {"code": code})
+
+
+# ---------------------------------------------------------------- splitting
+def split_to_cent(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """Split `total` in proportion to `weights`, to the cent, so that the parts sum to it.
+
+    Largest remainder: every part is first rounded down, then the cents left over go one
+    each to the parts that lost most in the rounding (ties: the earlier part).
+    """
+    total = Decimal(total).quantize(CENT)
+    weight_sum = sum(weights, Decimal(0))
+    if not weights:
+        return []
+    if weight_sum <= 0:
+        raise ValueError(_("The weights of a split must add up to more than zero."))
+    cents = int(total / CENT)
+    sign = -1 if cents < 0 else 1
+    exact = [Decimal(abs(cents)) * Decimal(w) / weight_sum for w in weights]
+    floors = [int(value.to_integral_value(rounding=ROUND_DOWN)) for value in exact]
+    left = abs(cents) - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in order[:left]:
+        floors[i] += 1
+    return [sign * Decimal(part) * CENT for part in floors]
+
+
+def monthly_amounts(annual: Decimal, profile: DistributionProfile | None) -> list[Decimal]:
+    """The 12 monthly targets of an annual one: they always sum to it exactly."""
+    shares = profile.shares if profile is not None else [Decimal(1)] * 12
+    return split_to_cent(annual, shares)
+
+
+# ---------------------------------------------------------------- the target of a period
+@dataclass
+class Target:
+    amount: Decimal | None
+    steps: list[str] = field(default_factory=list)
+    months: dict[int, Decimal] = field(default_factory=dict)
+
+
+def is_flow(measure: str) -> bool:
+    return MEASURES.get(measure, ("", ""))[1] == "flow"
+
+
+def on_probation(employee: Employee, first_day: dt.date) -> bool:
+    """Hired less than WEALTHSCORE_PROBATION_MONTHS months before the period's first day."""
+    months = settings.WEALTHSCORE_PROBATION_MONTHS
+    hired = employee.hire_date
+    year, month = divmod(hired.month - 1 + months, 12)
+    day = min(hired.day, calendar.monthrange(hired.year + year, month + 1)[1])
+    return dt.date(hired.year + year, month + 1, day) > first_day
+
+
+def target_for(subject: Employee | OrgUnit, measure: str, period: Period | str) -> Target:
+    """The target of `subject` for `measure` in `period`, with how it was reached."""
+    return targets_for([subject], measure, period)[_key(subject)]
+
+
+def _key(subject: Employee | OrgUnit) -> str:
+    return subject.employee_id if isinstance(subject, Employee) else subject.code
+
+
+def targets_for(
+    subjects: list[Employee] | list[OrgUnit], measure: str, period: Period | str
+) -> dict[str, Target]:
+    """`target_for` of many RMs (or units) at once: three queries, whatever their number."""
+    period = parse_period(period) if isinstance(period, str) else period
+    employees = [s for s in subjects if isinstance(s, Employee)]
+    units = [s for s in subjects if isinstance(s, OrgUnit)]
+    annuals = {
+        (t.employee.employee_id if t.employee_id else t.unit.code): t
+        for t in AnnualTarget.objects.filter(year=period.year, measure=measure)
+        .filter(Q(employee__in=employees) | Q(unit__in=units))
+        .select_related("employee", "unit")
+    }
+    adjustments = {
+        a.employee.employee_id: a
+        for a in TargetAdjustment.objects.filter(
+            employee__in=employees, year=period.year, measure=measure
+        ).select_related("employee")
+    }
+    profiles = {p.name: p for p in DistributionProfile.objects.all()}
+    return {
+        _key(subject): _target(
+            subject,
+            measure,
+            period,
+            annuals.get(_key(subject)),
+            adjustments.get(_key(subject)),
+            profiles,
+        )
+        for subject in subjects
+    }
+
+
+def _target(
+    subject: Employee | OrgUnit,
+    measure: str,
+    period: Period,
+    annual: AnnualTarget | None,
+    adjustment: TargetAdjustment | None,
+    profiles: dict[str, DistributionProfile],
+) -> Target:
+    if annual is None:
+        return Target(
+            None,
+            [
+                _("No %(year)s target of %(measure)s for %(who)s.")
+                % {"year": period.year, "measure": measure, "who": _key(subject)}
+            ],
+        )
+    amount = annual.annual_target
+    steps = [_("Annual target %(year)s: %(amount)s.") % {"year": period.year, "amount": amount}]
+    factor = Decimal(1)
+    if adjustment is not None and adjustment.override is not None:
+        amount = adjustment.override
+        steps.append(
+            _("Overridden to %(amount)s: %(reason)s")
+            % {"amount": amount, "reason": adjustment.reason}
+        )
+    elif adjustment is not None:
+        factor = adjustment.factor
+        steps.append(
+            _("Personal factor %(factor)s: %(reason)s")
+            % {"factor": factor.normalize(), "reason": adjustment.reason}
+        )
+    # The even profile is exactly 1/12 a month; its stored shares (8.34 % / 8.33 %) are only
+    # what two decimals can show of that.
+    name = annual.distribution or DistributionProfile.EVEN
+    profile = None if name == DistributionProfile.EVEN else profiles.get(name)
+    months = monthly_amounts(amount, profile)
+    name = profile.name if profile is not None else DistributionProfile.EVEN
+    shares = ", ".join(
+        f"{m}月 {profile.shares[m - 1] if profile else Decimal(100) / 12:.2f}%"
+        for m in period.months
+    )
+    steps.append(_("Distribution %(profile)s: %(shares)s.") % {"profile": name, "shares": shares})
+    probation = settings.WEALTHSCORE_PROBATION_FACTOR
+    result: dict[int, Decimal] = {}
+    for month in period.months:
+        month_factor = factor
+        if (
+            isinstance(subject, Employee)
+            and is_flow(measure)
+            and on_probation(subject, dt.date(period.year, month, 1))
+        ):
+            month_factor *= probation
+            steps.append(
+                _(
+                    "%(year)s-%(month)02d: probation factor %(factor)s (hired %(hired)s, less "
+                    "than %(n)s months before the month began)."
+                )
+                % {
+                    "year": period.year,
+                    "month": month,
+                    "factor": probation.normalize(),
+                    "hired": subject.hire_date.isoformat(),
+                    "n": settings.WEALTHSCORE_PROBATION_MONTHS,
+                }
+            )
+        result[month] = (months[month - 1] * month_factor).quantize(CENT)
+    total = sum(result.values(), Decimal("0.00"))
+    steps.append(_("Target of %(period)s: %(amount)s.") % {"period": period.code, "amount": total})
+    return Target(total, steps, result)
+
+
+# ---------------------------------------------------------------- reconciliation
+@dataclass
+class Reconciliation:
+    measure: str
+    own: Decimal | None
+    children: Decimal
+    variance: Decimal | None  # children − own
+    rows: list[tuple[str, str, Decimal | None]]  # (code or employee ID, name, target)
+
+
+def reconcile(unit: OrgUnit, year: int) -> list[Reconciliation]:
+    """For each measure: the unit's target beside the sum of its children's (or RMs')."""
+    from .selectors import target_children
+
+    own = {t.measure: t.annual_target for t in AnnualTarget.objects.filter(year=year, unit=unit)}
+    children = target_children(unit)
+    child_targets = (
+        AnnualTarget.objects.filter(year=year)
+        .filter(
+            **(
+                {"unit__in": children}
+                if children and isinstance(children[0], OrgUnit)
+                else {"employee__in": children}
+            )
+        )
+        .select_related("unit", "employee")
+    )
+    by_measure: dict[str, dict[str, Decimal]] = {}
+    for target in child_targets:
+        key = target.unit.code if target.unit_id else target.employee.employee_id
+        by_measure.setdefault(target.measure, {})[key] = target.annual_target
+    report = []
+    for measure in sorted(set(own) | set(by_measure)):
+        amounts = by_measure.get(measure, {})
+        rows = [
+            (key, name, amounts.get(key))
+            for key, name in (
+                (c.code, c.name) if isinstance(c, OrgUnit) else (c.employee_id, c.name)
+                for c in children
+            )
+        ]
+        total = sum(amounts.values(), Decimal("0.00"))
+        mine = own.get(measure)
+        report.append(
+            Reconciliation(measure, mine, total, None if mine is None else total - mine, rows)
+        )
+    return report
