@@ -281,10 +281,11 @@ class DistributionProfileViewSet(mixins.ListModelMixin, viewsets.GenericViewSet)
 
     @extend_schema(request=ProfileSerializer, responses=ProfileSerializer)
     def create(self, request: Request) -> Response:
-        shares = request.data.get("shares")
+        payload = ProfileSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
         profile = plan_services.distribution_profile_save(
             actor=request.user,
-            name=str(request.data.get("name", "")).strip(),
-            shares=shares if isinstance(shares, list) else [],
+            name=payload.validated_data["name"].strip(),
+            shares=payload.validated_data["shares"],
         )
         return Response({"name": profile.name, "shares": profile.shares}, status=201)
