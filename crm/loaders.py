@@ -363,6 +363,8 @@ def load_sales(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
     loaded = _SALES(cursor, checked, batch)
     # A client first seen in a sale is managed by the RM on her first sale, until a holdings
     # snapshot says otherwise: record that for clients no snapshot knows on the sale's day.
+    # The first sale is found among all her sales, not only this file's: a corrected row
+    # (same txn_id, another RM or day) may have been her first sale, or no longer be.
     assignments = ClientAssignment._meta.db_table
     snapshots = ClientSnapshot._meta.db_table
     cursor.execute(
@@ -370,12 +372,14 @@ def load_sales(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
         "SELECT f.client_id, f.rm_employee_id, f.txn_date, %s FROM ("
         "  SELECT client_id, rm_employee_id, txn_date, ROW_NUMBER() OVER ("
         "    PARTITION BY client_id ORDER BY txn_date, txn_id) AS n "
-        "  FROM crm_sale WHERE batch_id = %s) f "
+        "  FROM crm_sale WHERE client_id IN ("
+        "    SELECT client_id FROM crm_sale WHERE batch_id = %s)) f "
         f"WHERE f.n = 1 AND NOT EXISTS (SELECT 1 FROM {snapshots} s "
         "  WHERE s.client_id = f.client_id AND s.as_of_date <= f.txn_date) "
         "ON CONFLICT (client_id) DO UPDATE SET rm_employee_id = excluded.rm_employee_id, "
         f"valid_from = excluded.valid_from, batch_id = excluded.batch_id "
-        f"WHERE excluded.valid_from < {assignments}.valid_from",
+        f"WHERE excluded.valid_from <> {assignments}.valid_from "
+        f"OR excluded.rm_employee_id <> {assignments}.rm_employee_id",
         [batch.pk, batch.pk],
     )
     return loaded

@@ -126,6 +126,16 @@ def header_score(cells: list[str], kind: str | None) -> int:
 
 
 # ---------------------------------------------------------------- CSV
+def _looks_utf16(sample: bytes) -> bool:
+    """UTF-16 text (Excel's "Unicode text"): a BOM, or a NUL beside most ASCII characters."""
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    pairs = len(sample) // 2
+    even, odd = sample[0 : 2 * pairs : 2].count(0), sample[1 : 2 * pairs : 2].count(0)
+    # Random bytes hold a NUL in one byte of 256 on either side, not in one pair of four.
+    return pairs >= 8 and max(even, odd) > pairs // 4 and min(even, odd) < pairs // 50
+
+
 def _looks_binary(sample: bytes) -> bool:
     if b"\x00" in sample:
         return True
@@ -144,6 +154,14 @@ def decode_to_utf8(data: bytes) -> tuple[bytes, str]:
         return body, encoding
     except UnicodeDecodeError as exc:
         utf8_error = exc
+    if utf8_error.reason == "unexpected end of data" and not body[: utf8_error.start].isascii():
+        # UTF-8 text up to a character cut in half at the very end: the file was cut short.
+        line = body.count(b"\n", 0, utf8_error.start) + 1
+        raise FileRejected(
+            _("The file ends in the middle of a character in row %(row)s: it was cut short.")
+            % {"row": line},
+            [{"row": line, "column": None, "value": None, "reason": _("file cut short")}],
+        )
     if encoding == "utf-8-sig":
         raise FileRejected(_mixed_message(body, utf8_error.start))
     _refuse_mixed(body)
@@ -202,8 +220,15 @@ def _refuse_mixed(body: bytes) -> None:
 
 def read_csv(path: Path, kind: str | None) -> RawTable:
     data = path.read_bytes()
-    if not data.strip():
+    if not data.removeprefix(codecs.BOM_UTF8).strip():
         raise FileRejected(_("The file is empty."))
+    if _looks_utf16(data[:65536]):
+        raise FileRejected(
+            _(
+                "The file is UTF-16 (Unicode) text; save it as CSV UTF-8 or GB18030 "
+                "and import again."
+            )
+        )
     if _looks_binary(data[:65536]):
         raise FileRejected(_("The file is not text (binary content); is it the right file?"))
     utf8, encoding = decode_to_utf8(data)
@@ -282,7 +307,7 @@ def read_csv(path: Path, kind: str | None) -> RawTable:
 
 
 # ---------------------------------------------------------------- XLSX
-_DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+_DIMENSION = re.compile(rb'<(?:[\w.-]+:)?dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 
 
 def _column_number(letters: bytes) -> int:
@@ -330,6 +355,10 @@ def check_xlsx_container(path: Path) -> str:
     return sheets[0]
 
 
+# A formula element with a namespace prefix (<x:f>), as some writers spell the sheet XML.
+_PREFIXED_FORMULA = re.compile(rb"<[A-Za-z_][\w.-]*:f[\s/>]")
+
+
 def sheet_has_formulas(path: Path, sheet: str) -> bool:
     with zipfile.ZipFile(path) as archive, archive.open(sheet) as stream:
         tail = b""
@@ -337,7 +366,9 @@ def sheet_has_formulas(path: Path, sheet: str) -> bool:
             window = tail + chunk
             if b"<f>" in window or b"<f " in window or b"<f/>" in window:
                 return True
-            tail = window[-8:]
+            if b":f" in window and _PREFIXED_FORMULA.search(window):
+                return True
+            tail = window[-64:]
     return False
 
 

@@ -94,7 +94,9 @@ class ErrorLog:
 
     def add_file_error(self, reason: str, column: str | None = None) -> None:
         self.count += 1
-        self.found.append((0, -1, {"row": None, "column": column, "value": None, "reason": reason}))
+        # Named as the file names it, like the row errors.
+        named = self.raw.headers.get(column, column) if column else None
+        self.found.append((0, -1, {"row": None, "column": named, "value": None, "reason": reason}))
 
     def result(self) -> list[dict]:
         self.found.sort(key=lambda item: (item[0], item[1]))
@@ -139,6 +141,20 @@ def parse_amount(values: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
     too_precise = pc.and_(number, pc.match_substring_regex(text, r"\.\d{3,}$"))
     not_number = pc.and_(pc.invert(_blank(values)), pc.invert(number))
     return text, not_number, too_precise
+
+
+def _spellings(column: Column) -> str:
+    """What a file may write: each code that is itself a spelling, else the code's spellings.
+
+    A risk level is stored as 3 but written C3, and "compliant" as true but written Y or 是:
+    listing the stored codes would tell the user to write a value that is refused too.
+    """
+    shown: list[str] = []
+    for spelling, code in column.choices.items():
+        value = code if code in column.choices else spelling.upper()
+        if value not in shown:
+            shown.append(value)
+    return ", ".join(shown)
 
 
 @dataclass
@@ -247,8 +263,7 @@ def _typed(
             ),
         )
         unknown = pc.and_(pc.invert(blank), pc.is_null(index))
-        allowed = sorted(set(column.choices.values()))
-        log.add(unknown, name, _("not one of: %(values)s") % {"values": ", ".join(allowed)})
+        log.add(unknown, name, _("not one of: %(values)s") % {"values": _spellings(column)})
         mapped = pc.take(codes, index)
         if column.type == "bool":
             return pc.equal(mapped, "true")
