@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
@@ -84,7 +85,13 @@ def split_to_cent(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
 def monthly_amounts(annual: Decimal, profile: DistributionProfile | None) -> list[Decimal]:
     """The 12 monthly targets of an annual one: they always sum to it exactly."""
     shares = profile.shares if profile is not None else [Decimal(1)] * 12
-    return split_to_cent(annual, shares)
+    return _split_cached(Decimal(annual), tuple(shares))
+
+
+@functools.lru_cache(maxsize=65536)
+def _split_cached(annual: Decimal, shares: tuple[Decimal, ...]) -> list[Decimal]:
+    # Scoring asks for the same few annual targets thousands of times a run.
+    return split_to_cent(annual, list(shares))
 
 
 # ---------------------------------------------------------------- the target of a period
@@ -118,9 +125,16 @@ def _key(subject: Employee | OrgUnit) -> str:
 
 
 def targets_for(
-    subjects: list[Employee] | list[OrgUnit], measure: str, period: Period | str
+    subjects: list[Employee] | list[OrgUnit],
+    measure: str,
+    period: Period | str,
+    *,
+    explain: bool = True,
 ) -> dict[str, Target]:
-    """`target_for` of many RMs (or units) at once: three queries, whatever their number."""
+    """`target_for` of many RMs (or units) at once: three queries, whatever their number.
+
+    `explain=False` leaves out the steps (scoring needs the amounts only, for every RM).
+    """
     period = parse_period(period) if isinstance(period, str) else period
     employees = [s for s in subjects if isinstance(s, Employee)]
     units = [s for s in subjects if isinstance(s, OrgUnit)]
@@ -145,6 +159,7 @@ def targets_for(
             annuals.get(_key(subject)),
             adjustments.get(_key(subject)),
             profiles,
+            explain,
         )
         for subject in subjects
     }
@@ -157,67 +172,85 @@ def _target(
     annual: AnnualTarget | None,
     adjustment: TargetAdjustment | None,
     profiles: dict[str, DistributionProfile],
+    explain: bool = True,
 ) -> Target:
+    steps: list[str] = []
+
+    def say(text: str) -> None:
+        if explain:
+            steps.append(text)
+
     if annual is None:
-        return Target(
-            None,
-            [
+        if explain:
+            say(
                 _("No %(year)s target of %(measure)s for %(who)s.")
                 % {"year": period.year, "measure": measure, "who": _key(subject)}
-            ],
-        )
+            )
+        return Target(None, steps)
     amount = annual.annual_target
-    steps = [_("Annual target %(year)s: %(amount)s.") % {"year": period.year, "amount": amount}]
+    if explain:
+        say(_("Annual target %(year)s: %(amount)s.") % {"year": period.year, "amount": amount})
     factor = Decimal(1)
     if adjustment is not None and adjustment.override is not None:
         amount = adjustment.override
-        steps.append(
-            _("Overridden to %(amount)s: %(reason)s")
-            % {"amount": amount, "reason": adjustment.reason}
-        )
+        if explain:
+            say(
+                _("Overridden to %(amount)s: %(reason)s")
+                % {"amount": amount, "reason": adjustment.reason}
+            )
     elif adjustment is not None:
         factor = adjustment.factor
-        steps.append(
-            _("Personal factor %(factor)s: %(reason)s")
-            % {"factor": factor.normalize(), "reason": adjustment.reason}
-        )
+        if explain:
+            say(
+                _("Personal factor %(factor)s: %(reason)s")
+                % {"factor": factor.normalize(), "reason": adjustment.reason}
+            )
+    if not is_flow(measure):
+        # A rate or a level (NPS 50, coverage 45 %) is the same in every month: it is not
+        # spread over the year, and the probation rule (flow targets only) leaves it alone.
+        total = (amount * factor).quantize(CENT)
+        if explain:
+            say(
+                _("A rate, not spread over the months: the target of %(period)s is %(amount)s.")
+                % {"period": period.code, "amount": total}
+            )
+        return Target(total, steps, dict.fromkeys(period.months, total))
     # The even profile is exactly 1/12 a month; its stored shares (8.34 % / 8.33 %) are only
     # what two decimals can show of that.
     name = annual.distribution or DistributionProfile.EVEN
     profile = None if name == DistributionProfile.EVEN else profiles.get(name)
     months = monthly_amounts(amount, profile)
-    name = profile.name if profile is not None else DistributionProfile.EVEN
-    shares = ", ".join(
-        f"{m}月 {profile.shares[m - 1] if profile else Decimal(100) / 12:.2f}%"
-        for m in period.months
-    )
-    steps.append(_("Distribution %(profile)s: %(shares)s.") % {"profile": name, "shares": shares})
+    if explain:
+        name = profile.name if profile is not None else DistributionProfile.EVEN
+        shares = ", ".join(
+            f"{m}月 {profile.shares[m - 1] if profile else Decimal(100) / 12:.2f}%"
+            for m in period.months
+        )
+        say(_("Distribution %(profile)s: %(shares)s.") % {"profile": name, "shares": shares})
     probation = settings.WEALTHSCORE_PROBATION_FACTOR
     result: dict[int, Decimal] = {}
     for month in period.months:
         month_factor = factor
-        if (
-            isinstance(subject, Employee)
-            and is_flow(measure)
-            and on_probation(subject, dt.date(period.year, month, 1))
-        ):
+        if isinstance(subject, Employee) and on_probation(subject, dt.date(period.year, month, 1)):
             month_factor *= probation
-            steps.append(
-                _(
-                    "%(year)s-%(month)02d: probation factor %(factor)s (hired %(hired)s, less "
-                    "than %(n)s months before the month began)."
+            if explain:
+                say(
+                    _(
+                        "%(year)s-%(month)02d: probation factor %(factor)s (hired %(hired)s, "
+                        "less than %(n)s months before the month began)."
+                    )
+                    % {
+                        "year": period.year,
+                        "month": month,
+                        "factor": probation.normalize(),
+                        "hired": subject.hire_date.isoformat(),
+                        "n": settings.WEALTHSCORE_PROBATION_MONTHS,
+                    }
                 )
-                % {
-                    "year": period.year,
-                    "month": month,
-                    "factor": probation.normalize(),
-                    "hired": subject.hire_date.isoformat(),
-                    "n": settings.WEALTHSCORE_PROBATION_MONTHS,
-                }
-            )
         result[month] = (months[month - 1] * month_factor).quantize(CENT)
     total = sum(result.values(), Decimal("0.00"))
-    steps.append(_("Target of %(period)s: %(amount)s.") % {"period": period.code, "amount": total})
+    if explain:
+        say(_("Target of %(period)s: %(amount)s.") % {"period": period.code, "amount": total})
     return Target(total, steps, result)
 
 

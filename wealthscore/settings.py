@@ -247,3 +247,6 @@ LOGGING = {
 # their flow targets multiplied by this factor.
 WEALTHSCORE_PROBATION_MONTHS = int(os.environ.get("WEALTHSCORE_PROBATION_MONTHS", "6"))
 WEALTHSCORE_PROBATION_FACTOR = Decimal(os.environ.get("WEALTHSCORE_PROBATION_FACTOR", "0.5"))
+# A running score run with no sign of life for this long is taken for dead (a killed worker)
+# and marked failed, so that the period can be computed again.
+WEALTHSCORE_RUN_STALE_SECONDS = int(os.environ.get("WEALTHSCORE_RUN_STALE_SECONDS", "900"))

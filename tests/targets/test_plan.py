@@ -125,7 +125,11 @@ def test_probation_halves_flow_targets_until_six_months_of_tenure(bank) -> None:
     assert not any("probation" in step for step in months[12].steps)
     quarter = target_for(rm, "sales_attainment", "2026-Q4")
     assert quarter.amount == Decimal("200000.00")  # 50,000 + 50,000 + 100,000
-    assert target_for(rm, "nps", "2026-10").amount == Decimal("5.00")  # not a flow measure
+    # A rate is not spread over the months, nor halved on probation: NPS 60 in every period.
+    for period in ("2026-10", "2026-Q4", "2026"):
+        nps = target_for(rm, "nps", period)
+        assert nps.amount == Decimal("60.00"), period
+        assert not any("probation" in step for step in nps.steps)
 
 
 def test_a_personal_factor_and_an_override_are_explained(bank) -> None:

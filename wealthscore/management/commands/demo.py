@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from crm.services import run_nightly
+from scorecards.services import install_default_scheme
 from targets.models import Employee, OrgUnit, UnitMembership, User
 from targets.roles import Role
 
@@ -36,6 +37,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["reset"]:
             call_command("flush", interactive=False, verbosity=0)
+            install_default_scheme()  # flush empties what the migrations installed
         elif OrgUnit.objects.exists():
             raise CommandError("The database already holds an organisation; use --reset.")
         inbox = Path(settings.VAR_DIR) / "demo-inbox"

@@ -1,0 +1,188 @@
+"""The scoring rules of SPEC §5, as pure functions over Decimals: no database here.
+
+A card is scored from its measures' values and targets: each line gets its points by its
+method, the weight of the lines that are not applicable is shared out over the others in
+proportion, the bonus is added, and the total is rounded half-up to 2 places once, at the
+end. The year card blends the quarters' totals with its own annual review score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.translation import gettext as _
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class MeasureRule:
+    """How one measure of a scheme version is scored (a frozen SchemeMeasure)."""
+
+    measure: str
+    kpi: str
+    kpi_name: str
+    dimension: str
+    method: str
+    window: str
+    weight: Decimal  # KPI weight × share / 100, exact
+    zero_at: Decimal = ZERO
+    zero_at_target: Decimal = ZERO
+    full_at: Decimal = ZERO
+    full_at_target: Decimal = Decimal(1)
+    cap: Decimal = HUNDRED
+    max_points: Decimal | None = None
+    default_target: Decimal | None = None
+    default_target_prorated: bool = False
+
+    @property
+    def needs_target(self) -> bool:
+        return self.method == "bonus" or (
+            self.method == "linear" and (self.zero_at_target != 0 or self.full_at_target != 0)
+        )
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A scheme version, frozen for scoring."""
+
+    version_id: int | None
+    basis: str
+    rules: tuple[MeasureRule, ...]
+    quarter_share: Decimal = Decimal(60)
+    review_share: Decimal = Decimal(40)
+    hnw_threshold: Decimal = Decimal(6_000_000)
+    affluent_threshold: Decimal = Decimal(500_000)
+    dormant_days: int = 180
+    rating_bands: tuple[Decimal, Decimal, Decimal] = (Decimal(90), Decimal(75), Decimal(60))
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A measure's value for one RM, the counts and sums it came from, or why it has none."""
+
+    value: Decimal | None
+    inputs: dict = field(default_factory=dict)
+    reason: str = ""
+
+
+@dataclass
+class Line:
+    rule: MeasureRule
+    value: Decimal | None
+    target: Decimal | None
+    points: Decimal | None
+    applicable: bool
+    reason: str
+    inputs: dict
+    weighted: Decimal | None = None
+
+
+@dataclass
+class Card:
+    lines: list[Line]
+    weighted_score: Decimal | None
+    bonus: Decimal
+    total: Decimal | None
+    no_total_reason: str = ""
+    quarters_mean: Decimal | None = None
+    quarters_counted: int = 0
+
+
+def round_half_up(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def score_line(rule: MeasureRule, fact: Fact, target: Decimal | None) -> Line:
+    """Points of one measure by its method, or not applicable with the reason."""
+
+    def not_applicable(reason: str) -> Line:
+        return Line(rule, fact.value, target, None, False, reason, fact.inputs)
+
+    if fact.value is None:
+        return not_applicable(fact.reason or _("no value in the window"))
+    value = fact.value
+    if rule.needs_target and (target is None or target == 0):
+        return not_applicable(_("no target") if target is None else _("target is zero"))
+    if rule.method == "manual":
+        points = min(max(value, ZERO), HUNDRED)
+    elif rule.method == "bonus":
+        points = rule.max_points * min(Decimal(1), max(value, ZERO) / target)
+    else:
+        target_amount = target if target is not None else ZERO
+        zero_at = rule.zero_at + rule.zero_at_target * target_amount
+        full_at = rule.full_at + rule.full_at_target * target_amount
+        if full_at == zero_at:
+            return not_applicable(_("0 and 100 points fall on the same value"))
+        points = HUNDRED * (value - zero_at) / (full_at - zero_at)
+        points = min(max(points, ZERO), rule.cap)
+    return Line(rule, value, target, points, True, "", fact.inputs)
+
+
+def score_card(lines: Sequence[Line]) -> Card:
+    """Σ(weight × points) / Σ(applicable weight) + bonus, rounded once (SPEC §5)."""
+    weighted_lines = [line for line in lines if line.rule.method != "bonus"]
+    applicable = [line for line in weighted_lines if line.applicable]
+    weight = sum((line.rule.weight for line in applicable), ZERO)
+    bonus = sum((line.points for line in lines if line.rule.method == "bonus" and line.applicable),
+                ZERO)  # fmt: skip
+    for line in lines:
+        if line.rule.method == "bonus":
+            line.weighted = line.points if line.applicable else None
+    if weight == 0:
+        return Card(list(lines), None, bonus, None, _("No measure of the card is applicable."))
+    for line in applicable:
+        line.weighted = line.rule.weight * line.points / weight
+    score = sum((line.weighted for line in applicable), ZERO)
+    return Card(list(lines), score, bonus, round_half_up(score + bonus))
+
+
+def blend_year(card: Card, quarter_totals: Iterable[Decimal], rules: Rules) -> Card:
+    """The year card: quarter_share × mean of the quarters + review_share × annual review.
+
+    The annual review is the card's own total of its year-window lines (with the bonus).
+    With no quarter scored yet the review alone stands, and the card says so.
+    """
+    totals = [t for t in quarter_totals if t is not None]
+    card.quarters_counted = len(totals)
+    if card.weighted_score is None:
+        return card
+    review = card.weighted_score + card.bonus
+    if not totals:
+        card.total = round_half_up(review)
+        return card
+    card.quarters_mean = sum(totals, ZERO) / len(totals)
+    card.total = round_half_up(
+        (rules.quarter_share * card.quarters_mean + rules.review_share * review) / HUNDRED
+    )
+    return card
+
+
+def rating_for(total: Decimal | None, vetoed: bool, bands: tuple[Decimal, Decimal, Decimal]) -> str:
+    if vetoed:
+        return "D"
+    if total is None:
+        return ""
+    a, b, c = bands
+    return "A" if total >= a else "B" if total >= b else "C" if total >= c else "D"
+
+
+def competition_ranks(entries: Sequence[tuple[str, Decimal | None, bool]]) -> dict[str, int]:
+    """Ranks 1, 2, 2, 4 …: vetoed cards after every other, then total descending.
+
+    `entries` are (key, total, vetoed); a card with no total and no veto is not ranked.
+    """
+    ranked = [e for e in entries if e[1] is not None or e[2]]
+    ordered = sorted(ranked, key=lambda e: (e[2], -(e[1] if e[1] is not None else ZERO)))
+    ranks: dict[str, int] = {}
+    previous: tuple[bool, Decimal | None] | None = None
+    for index, (key, total, vetoed) in enumerate(ordered, start=1):
+        if previous != (vetoed, total):
+            rank = index
+            previous = (vetoed, total)
+        ranks[key] = rank
+    return ranks

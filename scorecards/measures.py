@@ -1,0 +1,550 @@
+"""The measure library (SPEC §5): every measure's value for every RM of a window, set-based.
+
+Each function here answers for the whole bank (or a list of RMs) in one query over a window,
+grouped by the credited RM — never a query per RM. Under the managing-RM basis (管户口径) a
+fact is credited to the RM who managed the client on the fact's day: the RM of the client's
+latest month-end snapshot on or before that day, else the RM a sale-first client was assigned
+to, else the RM on the fact. Under the transaction basis (业务发生口径) it is the RM on the fact.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from crm.models import ClientSnapshot
+from targets.planning import Period, parse_period
+
+from .engine import HUNDRED, ZERO, Fact, Rules
+
+STRATEGIC_TAGS = ("fixed_income_plus", "pension")
+NON_DEPOSIT = "deposit"
+TRANSACTION = "transaction"
+
+# Which measures each query feeds; `compute` runs only the queries a scheme needs.
+STOCK = {
+    "aum_net_growth", "aum_existing_uplift", "hnw_visit_coverage", "complaint_rate",
+    "new_hnw_clients", "client_points",
+}  # fmt: skip
+HOLDINGS = {"cross_sell_coverage", "family_trust_clients"}
+SALES = {"sales_attainment", "suitability_match", "strategic_sales", "fee_income"}
+ACTIVITIES = {"plan_adoption", "education_events"}
+LIBRARY = (
+    STOCK | HOLDINGS | SALES | ACTIVITIES
+    | {"dormant_activation", "nps", "script_compliance", "complaint_resolution"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Window:
+    first: dt.date
+    last: dt.date
+
+    def __str__(self) -> str:
+        return f"{self.first.isoformat()}..{self.last.isoformat()}"
+
+
+def window_of(period: Period, window: str) -> Window:
+    if window == "quarter_to_date" and period.kind == "month":
+        month = period.months[0]
+        return Window(dt.date(period.year, month - (month - 1) % 3, 1), period.last_day)
+    return Window(period.first_day, period.last_day)
+
+
+def month_end(day: dt.date) -> dt.date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def _param(day: dt.date) -> dt.date | str:
+    # SQLite keeps dates as ISO text; PostgreSQL takes them typed.
+    return day if connection.vendor == "postgresql" else day.isoformat()
+
+
+def _dec(value) -> Decimal:
+    """A database number as an exact Decimal (SQLite sums in floating point: to the fen)."""
+    if value is None:
+        return ZERO
+    if isinstance(value, float):
+        return Decimal(repr(value)).quantize(Decimal("0.01"))
+    return Decimal(value)
+
+
+def _pct(part: int | Decimal, whole: int | Decimal) -> Decimal:
+    return HUNDRED * Decimal(part) / Decimal(whole)
+
+
+class SnapshotDates:
+    """The month-ends that have client snapshots, read once per computation."""
+
+    def __init__(self) -> None:
+        self.dates = sorted(
+            ClientSnapshot.objects.values_list("as_of_date", flat=True).distinct().order_by()
+        )
+
+    def end_of(self, window: Window) -> dt.date | None:
+        inside = [d for d in self.dates if window.first <= d <= window.last]
+        return inside[-1] if inside else None
+
+    def start_of(self, window: Window) -> dt.date | None:
+        before = [d for d in self.dates if d < window.first]
+        return before[-1] if before else None
+
+    def month_ends(self, first: dt.date, last: dt.date) -> list[dt.date]:
+        """Snapshots that can say who managed a client on a day in [first, last]."""
+        earlier = [d for d in self.dates if d < first]
+        inside = [d for d in self.dates if first <= d <= last]
+        return ([earlier[-1]] if earlier else []) + inside
+
+
+def _credit_join(fact: str, day: str, basis: str, snapshots: list[dt.date]) -> tuple[str, list]:
+    """FROM-clause joins and the credited-RM expression for a fact table aliased `f`.
+
+    The snapshot joined is the latest month-end on or before the fact's day (a CASE over
+    the window's month-ends, so that both databases use the snapshot's primary key); the
+    snapshot also gives the client's risk level on that day.
+    """
+    params: list = []
+    if snapshots:
+        cases = " ".join(f"WHEN f.{day} >= %s THEN %s" for _d in snapshots)
+        for d in reversed(snapshots):
+            params += [_param(d), _param(d)]
+        snap_on = f"(CASE {cases} END)"
+    else:
+        snap_on = "NULL"
+    joins = (
+        f"LEFT JOIN crm_clientsnapshot snap ON snap.client_id = f.client_id "
+        f"AND snap.as_of_date = {snap_on} "
+        f"LEFT JOIN crm_clientassignment asg ON asg.client_id = f.client_id "
+        f"AND asg.valid_from <= f.{day} "
+    )
+    credited = (
+        "f.rm_employee_id"
+        if basis == TRANSACTION
+        else "COALESCE(snap.rm_employee_id, asg.rm_employee_id, f.rm_employee_id)"
+    )
+    return joins, credited, params
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+class Computation:
+    """Every measure of a scheme for one period, for every RM (or the RMs given)."""
+
+    def __init__(self, period: Period | str, rules: Rules) -> None:
+        self.period = parse_period(period) if isinstance(period, str) else period
+        self.rules = rules
+        self.snapshots = SnapshotDates()
+        self.facts: dict[str, dict[str, Fact]] = defaultdict(dict)  # employee_id → measure → Fact
+        self.used_snapshots: set[dt.date] = set()
+        self.zero_when_absent: dict[str, Fact] = {}
+        self._wanted: set[str] = set()
+        self._complaint_counts: dict[str, int] = {}
+
+    # ------------------------------------------------------------ driver
+    def run(self) -> dict[str, dict[str, Fact]]:
+        windows: dict[Window, set[str]] = defaultdict(set)
+        for rule in self.rules.rules:
+            if rule.method != "manual":
+                windows[window_of(self.period, rule.window)].add(rule.measure)
+        for window, measures in windows.items():
+            # Each query writes only the measures scored over this window.
+            self._wanted = measures
+            if measures & (STOCK | {"complaint_rate"}):
+                self.stock(window, measures & STOCK)
+            if measures & HOLDINGS:
+                self.holdings(window, measures & HOLDINGS)
+            if measures & SALES:
+                self.sales(window, measures & SALES)
+            if measures & ACTIVITIES:
+                self.activities(window, measures & ACTIVITIES)
+            if "dormant_activation" in measures:
+                self.dormant(window)
+            if "nps" in measures:
+                self.nps(window)
+            if "script_compliance" in measures:
+                self.recordings(window)
+            if measures & {"complaint_resolution", "complaint_rate"}:
+                self.complaints(window)
+        self._wanted = {r.measure for r in self.rules.rules if r.method == "manual"}
+        self.manual()
+        return self.facts
+
+    def _put(self, employee_id: str, measure: str, fact: Fact) -> None:
+        if measure in self._wanted or measure.startswith("_"):
+            self.facts[employee_id][measure] = fact
+
+    def _absent(self, measure: str, fact: Fact) -> None:
+        """What an RM with no row in a query has: a flow of 0, or an undefined rate."""
+        if measure in self._wanted:
+            self.zero_when_absent[measure] = fact
+
+    def _missing(self, measure: str, reason: str) -> None:
+        """Every RM lacks the measure for the same reason (no data in the window)."""
+        self.facts.setdefault("*", {})[measure] = Fact(None, {}, reason)
+
+    # ------------------------------------------------------------ stock at the window's end
+    def stock(self, window: Window, measures: set[str]) -> None:
+        end = self.snapshots.end_of(window)
+        if end is None:
+            for measure in measures:
+                self._missing(measure, _("no month-end balances in %(w)s") % {"w": window})
+            return
+        start = self.snapshots.start_of(window)
+        self.used_snapshots |= {end} | ({start} if start else set())
+        visit_window = window_of(self.period, self._window_of("hnw_visit_coverage"))
+        hnw, affluent = self.rules.hnw_threshold, self.rules.affluent_threshold
+        start_join = (
+            "LEFT JOIN crm_clientsnapshot s ON s.client_id = e.client_id AND s.as_of_date = %s"
+            if start
+            else "LEFT JOIN crm_clientsnapshot s ON s.client_id = e.client_id AND 1 = 0"
+        )
+        sql = f"""
+            SELECT e.rm_employee_id, COUNT(*),
+              SUM(e.total_balance - COALESCE(s.total_balance, 0)),
+              SUM(CASE WHEN s.total_balance > 0 AND e.total_balance > 0
+                  THEN e.total_balance ELSE 0 END),
+              SUM(CASE WHEN s.total_balance > 0 AND e.total_balance > 0
+                  THEN s.total_balance ELSE 0 END),
+              SUM(CASE WHEN e.total_balance >= %s THEN 1 ELSE 0 END),
+              SUM(CASE WHEN e.total_balance >= %s AND v.client_id IS NOT NULL THEN 1 ELSE 0 END),
+              SUM(CASE WHEN e.total_balance >= %s
+                  AND (s.total_balance IS NULL OR s.total_balance < %s) THEN 1 ELSE 0 END),
+              SUM(CASE WHEN e.total_balance >= %s THEN 1 ELSE 0 END)
+            FROM crm_clientsnapshot e
+            {start_join}
+            LEFT JOIN (SELECT DISTINCT client_id FROM crm_activity
+                       WHERE activity_type = 'visit' AND activity_date BETWEEN %s AND %s) v
+              ON v.client_id = e.client_id
+            WHERE e.as_of_date = %s
+            GROUP BY e.rm_employee_id
+        """
+        params = [hnw, hnw, hnw, hnw, affluent, *([_param(start)] if start else [])]
+        params += [_param(visit_window.first), _param(visit_window.last), _param(end)]
+        where = {"end": end.isoformat(), "start": start.isoformat() if start else None}
+        for rm, clients, growth, both_end, both_start, n_hnw, visited, new_hnw, n_aff in _rows(
+            sql, params
+        ):
+            growth, both_end, both_start = _dec(growth), _dec(both_end), _dec(both_start)
+            n_hnw, visited, new_hnw, n_aff = int(n_hnw), int(visited), int(new_hnw), int(n_aff)
+            if "aum_net_growth" in measures:
+                self._put(
+                    rm,
+                    "aum_net_growth",
+                    self._needs_start(
+                        start, growth, {**where, "clients": clients, "net_growth": str(growth)}
+                    ),
+                )
+            if "aum_existing_uplift" in measures:
+                inputs = {**where, "sum_end": str(both_end), "sum_start": str(both_start)}
+                if start is None or both_start == 0:
+                    reason = _("no client with balances at both ends of the window")
+                    self._put(rm, "aum_existing_uplift", Fact(None, inputs, reason))
+                else:
+                    value = HUNDRED * (both_end / both_start - 1)
+                    self._put(rm, "aum_existing_uplift", Fact(value, inputs))
+            if "hnw_visit_coverage" in measures:
+                inputs = {**where, "hnw_clients": n_hnw, "visited": visited,
+                          "visits_in": str(visit_window)}  # fmt: skip
+                self._put(
+                    rm,
+                    "hnw_visit_coverage",
+                    Fact(_pct(visited, n_hnw) if n_hnw else None, inputs, _("no HNW client")),
+                )
+            if "complaint_rate" in self._wanted:
+                # The complaints are counted by `complaints`; the denominator is kept here.
+                self._put(rm, "_managed_clients", Fact(Decimal(clients), {"end": where["end"]}))
+            if "new_hnw_clients" in measures:
+                self._put(
+                    rm,
+                    "new_hnw_clients",
+                    self._needs_start(
+                        start, Decimal(new_hnw), {**where, "new_hnw_clients": new_hnw}
+                    ),
+                )
+            if "client_points" in measures:
+                # 管户积分: 3 points an HNW client, 2 an affluent one, 1 any other.
+                points = 3 * n_hnw + 2 * (n_aff - n_hnw) + (clients - n_aff)
+                self._put(
+                    rm,
+                    "client_points",
+                    Fact(
+                        Decimal(points),
+                        {**where, "hnw": n_hnw, "affluent": n_aff - n_hnw, "mass": clients - n_aff},
+                    ),
+                )
+
+    def _needs_start(self, start: dt.date | None, value: Decimal, inputs: dict) -> Fact:
+        if start is None:
+            return Fact(None, inputs, _("no month-end balances before the window"))
+        return Fact(value, inputs)
+
+    def _window_of(self, measure: str) -> str:
+        return next((r.window for r in self.rules.rules if r.measure == measure), "period")
+
+    # ------------------------------------------------------------ holdings by category
+    def holdings(self, window: Window, measures: set[str]) -> None:
+        end = self.snapshots.end_of(window)
+        if end is None:
+            for measure in measures:
+                self._missing(measure, _("no month-end balances in %(w)s") % {"w": window})
+            return
+        self.used_snapshots.add(end)
+        sql = """
+            SELECT e.rm_employee_id, COUNT(*),
+              SUM(CASE WHEN h.non_deposit >= 2 THEN 1 ELSE 0 END),
+              SUM(CASE WHEN h.trust > 0 THEN 1 ELSE 0 END)
+            FROM crm_clientsnapshot e
+            LEFT JOIN (SELECT client_id, COUNT(*) AS non_deposit,
+                         SUM(CASE WHEN category = 'trust' THEN 1 ELSE 0 END) AS trust
+                       FROM crm_holding
+                       WHERE as_of_date = %s AND category <> %s AND balance > 0
+                       GROUP BY client_id) h ON h.client_id = e.client_id
+            WHERE e.as_of_date = %s
+            GROUP BY e.rm_employee_id
+        """
+        for rm, clients, crossed, trust in _rows(sql, [_param(end), NON_DEPOSIT, _param(end)]):
+            inputs = {"end": end.isoformat(), "clients": clients, "two_plus_non_deposit": crossed}
+            if "cross_sell_coverage" in measures:
+                self._put(rm, "cross_sell_coverage", Fact(_pct(crossed, clients), inputs))
+            if "family_trust_clients" in measures:
+                self._put(
+                    rm,
+                    "family_trust_clients",
+                    Fact(Decimal(trust), {"end": end.isoformat(), "trust_clients": trust}),
+                )
+
+    # ------------------------------------------------------------ sales
+    def sales(self, window: Window, measures: set[str]) -> None:
+        snapshots = self.snapshots.month_ends(window.first, window.last)
+        joins, credited, params = _credit_join("crm_sale", "txn_date", self.rules.basis, snapshots)
+        tags = ", ".join(["%s"] * len(STRATEGIC_TAGS))
+        sql = f"""
+            SELECT {credited}, COUNT(*), SUM(f.amount), SUM(COALESCE(f.fee_income, 0)),
+              SUM(CASE WHEN p.strategic_tag IN ({tags}) THEN f.amount ELSE 0 END),
+              SUM(CASE WHEN snap.client_risk_level IS NULL THEN 1 ELSE 0 END),
+              SUM(CASE WHEN p.risk_level <= snap.client_risk_level THEN 1 ELSE 0 END)
+            FROM crm_sale f
+            JOIN crm_product p ON p.product_code = f.product_code
+            {joins}
+            WHERE f.txn_date BETWEEN %s AND %s
+            GROUP BY {credited}
+        """
+        params = [*STRATEGIC_TAGS, *params, _param(window.first), _param(window.last)]
+        seen = set()
+        for rm, count, amount, fees, strategic, unknown, matched in _rows(sql, params):
+            seen.add(rm)
+            amount, fees, strategic = _dec(amount), _dec(fees), _dec(strategic)
+            unknown, matched = int(unknown), int(matched)
+            base = {"window": str(window), "sales": count}
+            self._put(rm, "sales_attainment", Fact(amount, {**base, "amount": str(amount)}))
+            self._put(rm, "fee_income", Fact(fees, {**base, "fee_income": str(fees)}))
+            self._put(rm, "strategic_sales", Fact(strategic, {**base, "amount": str(strategic)}))
+            checked = count - unknown
+            inputs = {**base, "matched": matched, "risk_level_unknown": unknown}
+            self._put(rm, "suitability_match", Fact(
+                _pct(matched, checked) if checked else None, inputs,
+                _("no sale to a client of known risk level")))  # fmt: skip
+        nothing = {"window": str(window), "sales": 0}
+        for measure in ("sales_attainment", "fee_income", "strategic_sales"):
+            self._absent(measure, Fact(ZERO, nothing))
+        self._absent("suitability_match", Fact(None, nothing, _("no sale to check")))
+
+    # ------------------------------------------------------------ activities
+    def activities(self, window: Window, measures: set[str]) -> None:
+        snapshots = self.snapshots.month_ends(window.first, window.last)
+        joins, credited, params = _credit_join(
+            "crm_activity", "activity_date", self.rules.basis, snapshots
+        )
+        sql = f"""
+            SELECT {credited},
+              SUM(CASE WHEN f.activity_type = 'plan_proposed' THEN 1 ELSE 0 END),
+              SUM(CASE WHEN f.activity_type = 'plan_adopted' THEN 1 ELSE 0 END),
+              SUM(CASE WHEN f.activity_type = 'education_event' THEN 1 ELSE 0 END)
+            FROM crm_activity f
+            {joins}
+            WHERE f.activity_date BETWEEN %s AND %s
+              AND f.activity_type IN ('plan_proposed', 'plan_adopted', 'education_event')
+            GROUP BY {credited}
+        """
+        rows = _rows(sql, [*params, _param(window.first), _param(window.last)])
+        for rm, proposed, adopted, events in rows:
+            proposed, adopted, events = int(proposed), int(adopted), int(events)
+            inputs = {"window": str(window), "proposed": proposed, "adopted": adopted}
+            self._put(
+                rm,
+                "plan_adoption",
+                Fact(_pct(adopted, proposed) if proposed else None, inputs, _("no plan proposed")),
+            )
+            self._put(
+                rm,
+                "education_events",
+                Fact(Decimal(events), {"window": str(window), "events": events}),
+            )
+        nothing = {"window": str(window), "proposed": 0, "events": 0}
+        self._absent("education_events", Fact(ZERO, nothing))
+        self._absent("plan_adoption", Fact(None, nothing, _("no plan proposed")))
+
+    # ------------------------------------------------------------ dormant clients
+    def dormant(self, window: Window) -> None:
+        start = self.snapshots.start_of(window)
+        if start is None:
+            self._missing(
+                "dormant_activation", _("no month-end book before %(d)s") % {"d": window.first}
+            )
+            return
+        self.used_snapshots.add(start)
+        since = window.first - dt.timedelta(days=self.rules.dormant_days)
+        sql = """
+            SELECT s.rm_employee_id, COUNT(*),
+              SUM(CASE WHEN EXISTS (SELECT 1 FROM crm_sale x WHERE x.client_id = s.client_id
+                                    AND x.txn_date BETWEEN %s AND %s) THEN 1 ELSE 0 END)
+            FROM crm_clientsnapshot s
+            WHERE s.as_of_date = %s
+              AND NOT EXISTS (SELECT 1 FROM crm_sale y WHERE y.client_id = s.client_id
+                              AND y.txn_date >= %s AND y.txn_date < %s)
+            GROUP BY s.rm_employee_id
+        """
+        params = [_param(window.first), _param(window.last), _param(start), _param(since),
+                  _param(window.first)]  # fmt: skip
+        for rm, dormant, activated in _rows(sql, params):
+            inputs = {"book_at": start.isoformat(), "no_sale_since": since.isoformat(),
+                      "dormant": dormant, "activated": int(activated)}  # fmt: skip
+            self._put(rm, "dormant_activation", Fact(_pct(int(activated), dormant), inputs))
+        self._absent(
+            "dormant_activation",
+            Fact(
+                None, {"book_at": start.isoformat()}, _("no dormant client at the window's start")
+            ),
+        )
+
+    # ------------------------------------------------------------ NPS
+    def nps(self, window: Window) -> None:
+        snapshots = self.snapshots.month_ends(window.first, window.last)
+        joins, credited, params = _credit_join(
+            "crm_survey", "survey_date", self.rules.basis, snapshots
+        )
+        sql = f"""
+            SELECT {credited}, COUNT(*),
+              SUM(CASE WHEN f.nps_score >= 9 THEN 1 ELSE 0 END),
+              SUM(CASE WHEN f.nps_score <= 6 THEN 1 ELSE 0 END)
+            FROM crm_survey f
+            {joins}
+            WHERE f.survey_date BETWEEN %s AND %s
+            GROUP BY {credited}
+        """
+        for rm, n, promoters, detractors in _rows(
+            sql, [*params, _param(window.first), _param(window.last)]
+        ):
+            promoters, detractors = int(promoters), int(detractors)
+            inputs = {"window": str(window), "responses": n, "promoters": promoters,
+                      "detractors": detractors}  # fmt: skip
+            if n < 5:
+                self._put(rm, "nps", Fact(None, inputs, _("fewer than 5 responses")))
+            else:
+                self._put(rm, "nps", Fact(_pct(promoters - detractors, n), inputs))
+        nothing = {"window": str(window), "responses": 0}
+        self._absent("nps", Fact(None, nothing, _("fewer than 5 responses")))
+
+    # ------------------------------------------------------------ recordings (双录)
+    def recordings(self, window: Window) -> None:
+        # A recording is the RM's own work: always credited to the RM who made it.
+        sql = """
+            SELECT rm_employee_id, COUNT(*), SUM(CASE WHEN compliant THEN 1 ELSE 0 END)
+            FROM crm_recordingcheck WHERE check_date BETWEEN %s AND %s
+            GROUP BY rm_employee_id
+        """
+        for rm, n, ok in _rows(sql, [_param(window.first), _param(window.last)]):
+            inputs = {"window": str(window), "checked": n, "compliant": int(ok)}
+            self._put(rm, "script_compliance", Fact(_pct(int(ok), n), inputs))
+        nothing = {"window": str(window), "checked": 0}
+        self._absent("script_compliance", Fact(None, nothing, _("no recording sampled")))
+
+    # ------------------------------------------------------------ complaints
+    def complaints(self, window: Window) -> None:
+        snapshots = self.snapshots.month_ends(window.first, window.last)
+        joins, credited, params = _credit_join(
+            "crm_complaint", "received_date", self.rules.basis, snapshots
+        )
+        sql = f"""
+            SELECT {credited}, f.received_date, f.resolved_date
+            FROM crm_complaint f
+            {joins}
+            WHERE f.received_date BETWEEN %s AND %s
+        """
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for rm, received, resolved in _rows(
+            sql, [*params, _param(window.first), _param(window.last)]
+        ):
+            received, resolved = _date(received), _date(resolved)
+            counts[rm][0] += 1
+            if resolved is not None and (resolved - received).days <= 15:
+                counts[rm][1] += 1
+        for rm, (n, closed) in counts.items():
+            inputs = {"window": str(window), "complaints": n, "closed_within_15_days": closed}
+            self._put(rm, "complaint_resolution", Fact(_pct(closed, n), inputs))
+        nothing = {"window": str(window), "complaints": 0}
+        self._absent("complaint_resolution", Fact(None, nothing, _("no complaint in the window")))
+        self._complaint_counts = {rm: n for rm, (n, _closed) in counts.items()}
+        self._complaint_window = window
+
+    # ------------------------------------------------------------ manual scores
+    def manual(self) -> None:
+        from .models import ManualScore
+
+        manual = [r.measure for r in self.rules.rules if r.method == "manual"]
+        if not manual:
+            return
+        # A month shows its quarter's committee score; quarters and years their own.
+        period = self.period
+        code = period.code
+        if period.kind == "month":
+            code = f"{period.year}-Q{(period.months[0] - 1) // 3 + 1}"
+        for employee_id, measure, score in ManualScore.objects.filter(
+            period=code, measure__in=manual
+        ).values_list("employee__employee_id", "measure", "score"):
+            self._put(employee_id, measure, Fact(score, {"period": code}))
+        for measure in manual:
+            reason = _("no score entered for %(p)s") % {"p": code}
+            self._absent(measure, Fact(None, {"period": code}, reason))
+
+    # ------------------------------------------------------------ reading the results
+    def fact(self, employee_id: str, measure: str) -> Fact:
+        mine = self.facts.get(employee_id, {})
+        if measure == "complaint_rate":
+            return self._complaint_rate(employee_id)
+        if measure in mine:
+            return mine[measure]
+        if measure in self.facts.get("*", {}):
+            return self.facts["*"][measure]
+        if measure in self.zero_when_absent:
+            return self.zero_when_absent[measure]
+        if measure in STOCK | HOLDINGS:
+            return Fact(None, {}, _("no managed client at the window's end"))
+        return Fact(None, {}, _("not in the measure library"))
+
+    def _complaint_rate(self, employee_id: str) -> Fact:
+        if "complaint_rate" in self.facts.get("*", {}):
+            return self.facts["*"]["complaint_rate"]
+        managed = self.facts.get(employee_id, {}).get("_managed_clients")
+        if managed is None or managed.value == 0:
+            return Fact(None, {}, _("no managed client at the window's end"))
+        complaints = self._complaint_counts.get(employee_id, 0)
+        inputs = {"window": str(self._complaint_window), "complaints": complaints,
+                  "managed_clients": int(managed.value), "end": managed.inputs["end"]}  # fmt: skip
+        return Fact(Decimal(1000) * complaints / managed.value, inputs)
+
+
+def _date(value) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
