@@ -548,3 +548,124 @@ def _date(value) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
+
+
+# ---------------------------------------------------------------- the facts behind one line
+def mask_name(name: str) -> str:
+    """张*三; a two-character name 张*; a single character stays (SPEC §4)."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def line_facts(
+    period: Period, rules: Rules, measure: str, employee_id: str, *, limit: int = 500
+) -> dict:
+    """The rows a line of `employee_id` was computed from, with the same credit rules as the
+    measure (client names masked): {"kind", "window", "rows", "truncated"}."""
+    rule = next((r for r in rules.rules if r.measure == measure), None)
+    if rule is None:
+        return {"kind": "none", "rows": [], "truncated": False}
+    window = window_of(period, rule.window)
+    snapshots = SnapshotDates()
+    result: dict = {"window": str(window), "truncated": False}
+    if rule.method == "manual":
+        from .models import ManualScore
+
+        code = period.code
+        if period.kind == "month":
+            code = f"{period.year}-Q{(period.months[0] - 1) // 3 + 1}"
+        rows = ManualScore.objects.filter(
+            period=code, measure=measure, employee__employee_id=employee_id
+        ).values("period", "score", "comment", "entered_at")
+        return {**result, "kind": "manual_scores", "rows": list(rows)}
+    if measure in SALES:
+        joins, credited, params = _credit_join(
+            "crm_sale", "txn_date", rules.basis,
+            snapshots.month_ends(window.first, window.last),
+        )  # fmt: skip
+        sql = f"""
+            SELECT f.txn_id, f.txn_date, f.client_id, COALESCE(snap.name, ''), f.product_code,
+              p.risk_level, snap.client_risk_level, p.strategic_tag, f.amount, f.fee_income,
+              f.rm_employee_id
+            FROM crm_sale f JOIN crm_product p ON p.product_code = f.product_code
+            {joins}
+            WHERE f.txn_date BETWEEN %s AND %s AND {credited} = %s
+            ORDER BY f.txn_date, f.txn_id
+        """
+        columns = ["txn_id", "txn_date", "client_id", "client_name", "product_code",
+                   "product_risk", "client_risk", "strategic_tag", "amount", "fee_income",
+                   "keyed_by"]  # fmt: skip
+        rows = _rows(sql, [*params, _param(window.first), _param(window.last), employee_id])
+        kind = "sales"
+    elif measure in STOCK | HOLDINGS | {"dormant_activation"}:
+        end = snapshots.end_of(window)
+        start = snapshots.start_of(window)
+        as_of = start if measure == "dormant_activation" else end
+        sql = """
+            SELECT e.client_id, e.name, e.total_balance, s.total_balance, e.client_risk_level
+            FROM crm_clientsnapshot e
+            LEFT JOIN crm_clientsnapshot s ON s.client_id = e.client_id AND s.as_of_date = %s
+            WHERE e.as_of_date = %s AND e.rm_employee_id = %s
+            ORDER BY e.total_balance DESC, e.client_id
+        """
+        columns = ["client_id", "client_name", "balance_end", "balance_start", "client_risk"]
+        rows = (
+            _rows(sql, [_param(start) if start else None, _param(as_of), employee_id])
+            if as_of
+            else []
+        )
+        kind = "clients"
+        result["as_of"] = as_of.isoformat() if as_of else None
+    else:
+        table, day, extra, kind = {
+            "nps": ("crm_survey", "survey_date", "f.response_id, f.nps_score", "surveys"),
+            "plan_adoption": ("crm_activity", "activity_date",
+                              "f.activity_id, f.activity_type", "activities"),
+            "education_events": ("crm_activity", "activity_date",
+                                 "f.activity_id, f.activity_type", "activities"),
+            "script_compliance": ("crm_recordingcheck", "check_date",
+                                  "f.check_id, f.compliant", "recording_checks"),
+            "complaint_rate": ("crm_complaint", "received_date",
+                               "f.complaint_id, f.resolved_date", "complaints"),
+            "complaint_resolution": ("crm_complaint", "received_date",
+                                     "f.complaint_id, f.resolved_date", "complaints"),
+        }.get(measure, (None, None, None, "none"))  # fmt: skip
+        if table is None:
+            return {**result, "kind": kind, "rows": []}
+        if table == "crm_recordingcheck":
+            joins, credited, params = "", "f.rm_employee_id", []
+            client = "NULL, ''"
+        else:
+            joins, credited, params = _credit_join(
+                table, day, rules.basis, snapshots.month_ends(window.first, window.last)
+            )
+            client = "f.client_id, COALESCE(snap.name, '')"
+        where = ""
+        if table == "crm_activity":
+            types = ("plan_proposed", "plan_adopted") if measure == "plan_adoption" else (
+                "education_event",)  # fmt: skip
+            where = " AND f.activity_type IN (" + ", ".join(f"'{t}'" for t in types) + ")"
+        sql = f"""
+            SELECT f.{day}, {client}, {extra} FROM {table} f {joins}
+            WHERE f.{day} BETWEEN %s AND %s AND {credited} = %s{where}
+            ORDER BY f.{day}
+        """
+        columns = [
+            "date",
+            "client_id",
+            "client_name",
+            *[c.split(".")[1] for c in extra.split(", ")],
+        ]
+        rows = _rows(sql, [*params, _param(window.first), _param(window.last), employee_id])
+    named = [dict(zip(columns, row, strict=True)) for row in rows[:limit]]
+    for row in named:
+        if "client_name" in row:
+            row["client_name"] = mask_name(row["client_name"] or "")
+        for key, value in row.items():
+            if isinstance(value, float | Decimal):
+                row[key] = str(_dec(value))
+    return {**result, "kind": kind, "rows": named, "truncated": len(rows) > limit,
+            "count": len(rows)}  # fmt: skip

@@ -44,6 +44,7 @@ from .engine import (
 )
 from .measures import Computation
 from .models import (
+    Kpi,
     Period,
     PeriodStatus,
     RunStatus,
@@ -254,7 +255,7 @@ def _targets(
     return result
 
 
-def _quarter_totals(period: PeriodCode, employee_ids: list[str]) -> dict[str, list[str]]:
+def _quarter_totals(period: PeriodCode) -> dict[str, list[str]]:
     """The totals of the year's quarter cards now current, per RM (one query)."""
     cards = (
         Scorecard.objects.current()
@@ -281,6 +282,28 @@ def _fact_json(fact: Fact) -> list:
     return [None if fact.value is None else str(fact.value), fact.inputs, fact.reason]
 
 
+def _entries(period: PeriodCode, rules: Rules) -> tuple[Computation, dict[str, dict]]:
+    """Every RM's facts, targets and (year) quarter totals: what her card is scored from."""
+    computation = Computation(period, rules)
+    computation.run()
+    rms = _rms_of(period)
+    employees = [employee for employee, _unit, _branch in rms]
+    targets = _targets(rules, period, employees)
+    quarters = _quarter_totals(period) if period.kind == "year" else {}
+    entries = {}
+    for employee, unit_id, branch in rms:
+        key = employee.employee_id
+        entries[key] = {
+            "employee": employee.pk,
+            "unit": unit_id,
+            "branch": branch,
+            "facts": {r.measure: _fact_json(computation.fact(key, r.measure)) for r in rules.rules},
+            "targets": {m: None if t is None else str(t) for m, t in targets[key].items()},
+            "quarters": quarters.get(key, []),
+        }
+    return computation, entries
+
+
 def score_run_prepare(*, run_id: int) -> list[int]:
     """Compute every measure of the run's period and split the RMs by branch: chunk ids."""
     run = ScoreRun.objects.select_related("period", "version").get(pk=run_id)
@@ -290,28 +313,13 @@ def score_run_prepare(*, run_id: int) -> list[int]:
     if run.chunks_total:  # prepared before (a repeated task): hand back what is left
         return existing
     period = parse_period(run.period.code)
-    rules = rules_of(run.version)
-    computation = Computation(period, rules)
-    computation.run()
-    rms = _rms_of(period)
-    employees = [employee for employee, _unit, _branch in rms]
-    targets = _targets(rules, period, employees)
-    quarters = (
-        _quarter_totals(period, [e.employee_id for e in employees]) if period.kind == "year" else {}
-    )
+    computation, entries = _entries(period, rules_of(run.version))
     from targets.models import OrgUnit
 
     branch_ids = dict(OrgUnit.objects.values_list("code", "id"))
     chunks: dict[str, dict] = defaultdict(dict)
-    for employee, unit_id, branch in rms:
-        key = employee.employee_id
-        chunks[branch][key] = {
-            "employee": employee.pk,
-            "unit": unit_id,
-            "facts": {r.measure: _fact_json(computation.fact(key, r.measure)) for r in rules.rules},
-            "targets": {m: None if t is None else str(t) for m, t in targets[key].items()},
-            "quarters": quarters.get(key, []),
-        }
+    for key, entry in entries.items():
+        chunks[entry.pop("branch")][key] = entry
     with transaction.atomic():
         run = ScoreRun.objects.select_for_update().get(pk=run_id)
         if run.status != RunStatus.RUNNING or run.chunks_total:
@@ -570,3 +578,258 @@ def install_default_scheme(apps=None) -> None:
             for name, value in row["fields"].items()
         }
         created[(row["model"], row["pk"])] = classes[row["model"]].objects.create(**fields)
+
+
+# ---------------------------------------------------------------- scheme versions: edit
+SETTINGS_FIELDS = (
+    "effective_from", "note", "attribution_basis", "quarter_share", "review_share",
+    "hnw_threshold", "affluent_threshold", "dormant_days", "rating_a", "rating_b", "rating_c",
+)  # fmt: skip
+MEASURE_FIELDS = (
+    "measure", "share", "method", "window", "zero_at", "zero_at_target", "full_at",
+    "full_at_target", "cap", "max_points", "default_target", "default_target_prorated",
+)  # fmt: skip
+
+
+def require_admin(actor: User) -> None:
+    if scope_of(actor).role != Role.ADMIN:
+        raise ForbiddenError(_("Only an administrator may change a scheme."))
+
+
+def version_snapshot(version: SchemeVersion) -> dict:
+    """The version as data: its settings and its KPIs with their measures (for audit, diffs
+    and copies)."""
+    data = {name: getattr(version, name) for name in SETTINGS_FIELDS}
+    data["effective_from"] = version.effective_from.isoformat()
+    data = {k: str(v) if isinstance(v, Decimal) else v for k, v in data.items()}
+    kpis = []
+    for kpi in version.kpis.order_by("position", "id").prefetch_related("measures"):
+        kpis.append(
+            {
+                "code": kpi.code,
+                "name": kpi.name,
+                "dimension": kpi.dimension,
+                "weight": str(kpi.weight),
+                "measures": [
+                    {
+                        name: str(v) if isinstance(v := getattr(m, name), Decimal) else v
+                        for name in MEASURE_FIELDS
+                    }
+                    for m in kpi.measures.order_by("position", "id")
+                ],
+            }
+        )
+    data["kpis"] = kpis
+    return data
+
+
+def _write_kpis(version: SchemeVersion, kpis: list[dict]) -> None:
+    version.kpis.all().delete()
+    for position, item in enumerate(kpis, start=1):
+        kpi = Kpi.objects.create(
+            version=version,
+            code=item["code"],
+            name=item.get("name") or item["code"],
+            dimension=item["dimension"],
+            weight=Decimal(str(item["weight"])),
+            position=position,
+        )
+        SchemeMeasure.objects.bulk_create(
+            [
+                SchemeMeasure(kpi=kpi, position=index, **_measure_fields(m))
+                for index, m in enumerate(item.get("measures", []), start=1)
+            ]
+        )
+
+
+TEXT_FIELDS = {"measure", "method", "window", "default_target_prorated"}
+
+
+def _measure_fields(data: dict) -> dict:
+    return {
+        name: data[name] if name in TEXT_FIELDS or data[name] is None else Decimal(str(data[name]))
+        for name in MEASURE_FIELDS
+        if name in data
+    }
+
+
+@transaction.atomic
+def scheme_draft_create(
+    *, base: SchemeVersion, actor: User, effective_from: dt.date | None = None, note: str = ""
+) -> SchemeVersion:
+    """A new draft: a copy of `base`, numbered after the scheme's last version."""
+    require_admin(actor)
+    number = (base.scheme.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    data = version_snapshot(base)
+    settings_data = {name: data[name] for name in SETTINGS_FIELDS}
+    settings_data["effective_from"] = effective_from or base.effective_from
+    settings_data["note"] = note
+    draft = SchemeVersion.objects.create(
+        scheme=base.scheme, number=number, based_on=base, created_by=actor, **settings_data
+    )
+    _write_kpis(draft, data["kpis"])
+    audit_record(
+        actor=actor, action="scheme.draft", object_type="scheme_version", object_id=draft.code,
+        before=None, after=version_snapshot(draft),
+    )  # fmt: skip
+    return draft
+
+
+@transaction.atomic
+def scheme_version_update(*, version: SchemeVersion, actor: User, data: dict) -> SchemeVersion:
+    """Change a draft's settings and/or replace its KPIs. A published version is frozen."""
+    require_admin(actor)
+    version = SchemeVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != SchemeVersion.Status.DRAFT:
+        raise ConflictError(
+            _("Version %(v)s is published and frozen: start a new draft from it.")
+            % {"v": version.number}
+        )
+    before = version_snapshot(version)
+    for name in SETTINGS_FIELDS:
+        if name in data:
+            setattr(version, name, data[name])
+    try:
+        with transaction.atomic():
+            version.save()
+            if "kpis" in data:
+                _write_kpis(version, data["kpis"])
+    except IntegrityError as exc:
+        raise ScoringError(_("The scheme breaks a rule: %(error)s") % {"error": exc}) from exc
+    audit_record(
+        actor=actor, action="scheme.update", object_type="scheme_version",
+        object_id=version.code, before=before, after=version_snapshot(version),
+    )  # fmt: skip
+    return version
+
+
+def scheme_problems(version: SchemeVersion) -> list[str]:
+    """Why a version may not be published (empty when it may)."""
+    from .catalog import MANUAL_MEASURE_CODES, MEASURE_CODES
+    from .measures import LIBRARY
+
+    problems = []
+    kpis = list(version.kpis.prefetch_related("measures"))
+    weights = sum((k.weight for k in kpis if k.dimension != "bonus"), Decimal(0))
+    if weights != HUNDRED:
+        problems.append(_("KPI weights total %(total)s, not 100.00.") % {"total": f"{weights:.2f}"})
+    seen: set[str] = set()
+    for kpi in kpis:
+        measures = list(kpi.measures.all())
+        if not measures:
+            problems.append(_("KPI %(kpi)s has no measure.") % {"kpi": kpi.code})
+            continue
+        shares = sum((m.share for m in measures), Decimal(0))
+        if shares != HUNDRED:
+            problems.append(
+                _("The measures of KPI %(kpi)s share %(total)s%%, not 100%%.")
+                % {"kpi": kpi.code, "total": f"{shares:.2f}"}
+            )
+        for m in measures:
+            if m.measure in seen:
+                problems.append(_("Measure %(m)s is in two KPIs.") % {"m": m.measure})
+            seen.add(m.measure)
+            if m.measure not in MEASURE_CODES:
+                problems.append(_("Unknown measure %(m)s.") % {"m": m.measure})
+            elif m.method == "manual" and m.measure not in MANUAL_MEASURE_CODES:
+                problems.append(_("Measure %(m)s is computed, not entered.") % {"m": m.measure})
+            elif m.method != "manual" and m.measure not in LIBRARY:
+                problems.append(_("Measure %(m)s is entered by hand: its method is manual.")
+                                % {"m": m.measure})  # fmt: skip
+            if (m.method == "bonus") != (kpi.dimension == "bonus"):
+                problems.append(_("Measure %(m)s: bonus measures belong to the bonus KPI.")
+                                % {"m": m.measure})  # fmt: skip
+            if m.method == "linear" and (m.zero_at, m.zero_at_target) == (
+                m.full_at, m.full_at_target):  # fmt: skip
+                problems.append(_("Measure %(m)s gives 0 and 100 points at the same value.")
+                                % {"m": m.measure})  # fmt: skip
+    return problems
+
+
+@transaction.atomic
+def scheme_publish(*, version: SchemeVersion, actor: User) -> SchemeVersion:
+    """Publish a draft once its weights total exactly 100.00. Approved periods keep the cards
+    they have: only a recompute of an open period uses the new version."""
+    require_admin(actor)
+    version = SchemeVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != SchemeVersion.Status.DRAFT:
+        raise ConflictError(_("Version %(v)s is already published.") % {"v": version.number})
+    problems = scheme_problems(version)
+    if problems:
+        raise ScoringError(" ".join(problems), field="kpis")
+    version.status = SchemeVersion.Status.PUBLISHED
+    version.published_by, version.published_at = actor, timezone.now()
+    version.save(update_fields=["status", "published_by", "published_at"])
+    audit_record(
+        actor=actor, action="scheme.publish", object_type="scheme_version",
+        object_id=version.code, before={"status": "draft"}, after=version_snapshot(version),
+    )  # fmt: skip
+    return version
+
+
+# ---------------------------------------------------------------- what-if
+def scheme_preview(*, version: SchemeVersion, period_code: str) -> dict:
+    """Score `version` on a past period without saving anything: each RM's total and rank
+    now (the period's current run) and with the version."""
+    from .engine import competition_ranks
+
+    period = parse_period(period_code)
+    rules = rules_of(version)
+    _computation, entries = _entries(period, rules)
+    after = {}
+    for key, entry in entries.items():
+        card = score_one(rules, period.kind, entry)
+        after[key] = card.total
+    stored = Period.objects.filter(code=period.code).first()
+    before = {
+        row["employee__employee_id"]: row
+        for row in Scorecard.objects.filter(run_id=getattr(stored, "current_run_id", None)).values(
+            "employee__employee_id", "total", "rank", "vetoed"
+        )
+    }
+    vetoed = {key for key, row in before.items() if row["vetoed"]}
+    ranks = competition_ranks([(key, total, key in vetoed) for key, total in after.items()])
+    names = dict(
+        Employee.objects.filter(employee_id__in=list(entries)).values_list("employee_id", "name")
+    )
+    rows = []
+    for key in sorted(entries):
+        old = before.get(key, {})
+        new_total = after[key]
+        old_total = old.get("total")
+        rows.append(
+            {
+                "employee_id": key,
+                "name": names.get(key, ""),
+                "total_before": old_total,
+                "rank_before": old.get("rank"),
+                "total_after": new_total,
+                "rank_after": ranks.get(key),
+                "change": None if old_total is None or new_total is None
+                else new_total - old_total,
+            }
+        )  # fmt: skip
+    return {"period": period.code, "version": version.pk, "rows": rows}
+
+
+# ---------------------------------------------------------------- the facts behind a line
+@transaction.atomic
+def scorecard_line_facts(*, card: Scorecard, measure: str, actor: User) -> dict:
+    """The facts one line was computed from, client names masked; the drill-down is audited
+    (SPEC §9). HR sees scores but no client-level data (SPEC §1)."""
+    from django.http import Http404
+
+    from .measures import line_facts
+
+    if scope_of(actor).role == Role.HR:
+        raise ForbiddenError(_("HR sees scores, not the clients behind them."))
+    if not card.lines.filter(measure=measure).exists():
+        raise Http404
+    period = parse_period(card.run.period.code)
+    facts = line_facts(period, rules_of(card.run.version), measure, card.employee.employee_id)
+    audit_record(
+        actor=actor, action="scorecard.facts", object_type="scorecard", object_id=str(card.pk),
+        after={"measure": measure, "period": period.code, "rows": facts.get("count", 0),
+               "employee": card.employee.employee_id},
+    )  # fmt: skip
+    return facts

@@ -6,6 +6,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from crm import api as crm_api
+from scorecards import api as scorecards_api
 from targets import api as targets_api
 from targets import plan_api
 from targets import views as targets_views
@@ -18,6 +19,10 @@ router.register("org-units", targets_api.OrgUnitViewSet, basename="org-unit")
 router.register("employees", targets_api.EmployeeViewSet, basename="employee")
 router.register("imports", crm_api.ImportBatchViewSet, basename="import")
 router.register("targets", plan_api.TargetViewSet, basename="target")
+router.register("scorecards", scorecards_api.ScorecardViewSet, basename="scorecard")
+router.register("kpis", scorecards_api.KpiViewSet, basename="kpi")
+router.register("schemes", scorecards_api.SchemeViewSet, basename="scheme")
+router.register("periods", scorecards_api.PeriodViewSet, basename="period")
 router.register(
     "distribution-profiles", plan_api.DistributionProfileViewSet, basename="distribution-profile"
 )

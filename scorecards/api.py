@@ -1,0 +1,352 @@
+"""API of scoring (CONTRACT.md): scorecards, their lines' facts, KPIs, schemes, periods."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from targets import selectors as org_selectors
+from wealthscore.errors import DomainError
+
+from . import selectors, services
+from .models import Kpi, Period, SchemeMeasure, SchemeVersion, Scorecard, ScoreLine
+
+
+class TwoPlaces(serializers.DecimalField):
+    """Points and weights as shown: two places, half-up (kept to four in the database)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=12, decimal_places=2, read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        return super().to_representation(Decimal(value).quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
+class ScoreLineSerializer(serializers.ModelSerializer):
+    points = TwoPlaces(allow_null=True)
+    weight = TwoPlaces()
+    weighted = TwoPlaces(allow_null=True)
+
+    class Meta:
+        model = ScoreLine
+        fields = ["measure", "kpi", "dimension", "method", "value", "target", "points",
+                  "weight", "weighted", "applicable", "reason", "inputs"]  # fmt: skip
+
+
+class CardEmployeeSerializer(serializers.Serializer):
+    employee_id = serializers.CharField()
+    name = serializers.CharField()
+    unit_code = serializers.CharField()
+
+
+class ScorecardSerializer(serializers.ModelSerializer):
+    employee = serializers.SerializerMethodField()
+    period = serializers.CharField(source="run.period.code")
+    period_type = serializers.CharField(source="run.period.kind")
+    status = serializers.CharField(source="run.period.status")
+    scheme_version = serializers.SerializerMethodField()
+    run = serializers.IntegerField(source="run_id")
+    weighted_score = TwoPlaces(allow_null=True)
+    bonus = TwoPlaces()
+    quarters_mean = TwoPlaces(allow_null=True)
+    annual_review = serializers.SerializerMethodField()
+    lines = ScoreLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Scorecard
+        fields = ["id", "employee", "period", "period_type", "scheme_version", "run", "status",
+                  "total", "rating", "vetoed", "veto_reasons", "rank", "rank_of", "unit_rank",
+                  "unit_rank_of", "weighted_score", "bonus", "quarters_mean", "quarters_counted",
+                  "annual_review", "no_total_reason", "lines"]  # fmt: skip
+
+    @extend_schema(responses=CardEmployeeSerializer)
+    def get_employee(self, card: Scorecard) -> dict:
+        return {
+            "employee_id": card.employee.employee_id,
+            "name": card.employee.name,
+            "unit_code": card.unit.code,
+        }
+
+    def get_scheme_version(self, card: Scorecard) -> str:
+        return card.run.version.code
+
+    def get_annual_review(self, card: Scorecard) -> str | None:
+        """On a year card: the review score of its own lines (weighted score + bonus)."""
+        if card.run.period.kind != "year" or card.weighted_score is None:
+            return None
+        return str((card.weighted_score + card.bonus).quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("period", str, description="2026-10, 2026-Q3 or 2026"),
+        OpenApiParameter("employee", str),
+        OpenApiParameter("unit", str, description="a unit code: its whole subtree"),
+    ]
+)
+class ScorecardViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ScorecardSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        params = self.request.query_params
+        unit = None
+        if params.get("unit"):
+            unit = org_selectors.org_unit_get(user=self.request.user, code=params["unit"])
+        return selectors.scorecard_list(
+            user=self.request.user,
+            period=params.get("period") or None,
+            employee_id=params.get("employee") or None,
+            unit=unit,
+        )
+
+    def get_object(self) -> Scorecard:
+        try:
+            card_id = int(self.kwargs["pk"])
+        except ValueError:
+            card_id = 0
+        return selectors.scorecard_get(user=self.request.user, card_id=card_id)
+
+    @extend_schema(responses={200: dict})
+    @action(detail=True, methods=["get"], url_path=r"lines/(?P<measure>[a-z_]+)/facts")
+    def facts(self, request: Request, pk: str, measure: str) -> Response:
+        card = self.get_object()
+        return Response(services.scorecard_line_facts(card=card, measure=measure,
+                                                      actor=request.user))  # fmt: skip
+
+
+class SchemeMeasureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SchemeMeasure
+        fields = list(services.MEASURE_FIELDS)
+
+
+class KpiSerializer(serializers.ModelSerializer):
+    measures = SchemeMeasureSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Kpi
+        fields = ["code", "name", "dimension", "weight", "measures"]
+
+
+class SchemeVersionSerializer(serializers.ModelSerializer):
+    scheme = serializers.CharField(source="scheme.code", read_only=True)
+    scheme_name = serializers.CharField(source="scheme.name", read_only=True)
+    based_on = serializers.IntegerField(source="based_on_id", read_only=True, allow_null=True)
+    kpis = KpiSerializer(many=True, read_only=True)
+    weights_total = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SchemeVersion
+        fields = ["id", "scheme", "scheme_name", "number", "status", "based_on",
+                  "published_at", "weights_total", *services.SETTINGS_FIELDS, "kpis"]  # fmt: skip
+
+    def get_weights_total(self, version: SchemeVersion) -> str:
+        total = sum((k.weight for k in version.kpis.all() if k.dimension != "bonus"), Decimal(0))
+        return f"{total:.2f}"
+
+
+class MeasureWriteSerializer(serializers.Serializer):
+    measure = serializers.CharField(max_length=40)
+    share = serializers.DecimalField(max_digits=5, decimal_places=2)
+    method = serializers.ChoiceField(choices=["linear", "manual", "bonus"])
+    window = serializers.ChoiceField(choices=["period", "quarter_to_date"], default="period")
+    zero_at = serializers.DecimalField(max_digits=18, decimal_places=4, default=Decimal(0))
+    zero_at_target = serializers.DecimalField(max_digits=8, decimal_places=4, default=Decimal(0))
+    full_at = serializers.DecimalField(max_digits=18, decimal_places=4, default=Decimal(0))
+    full_at_target = serializers.DecimalField(max_digits=8, decimal_places=4, default=Decimal(1))
+    cap = serializers.DecimalField(max_digits=6, decimal_places=2, default=Decimal(100))
+    max_points = serializers.DecimalField(
+        max_digits=6, decimal_places=2, allow_null=True, default=None
+    )
+    default_target = serializers.DecimalField(
+        max_digits=18, decimal_places=4, allow_null=True, default=None
+    )
+    default_target_prorated = serializers.BooleanField(default=False)
+
+
+class KpiWriteSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=40)
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    dimension = serializers.ChoiceField(
+        choices=["performance", "service", "compliance", "teamwork", "bonus"]
+    )
+    weight = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
+    measures = MeasureWriteSerializer(many=True)
+
+
+class SchemeVersionWriteSerializer(serializers.Serializer):
+    effective_from = serializers.DateField(required=False)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    attribution_basis = serializers.ChoiceField(choices=["managed", "transaction"], required=False)
+    quarter_share = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    review_share = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    hnw_threshold = serializers.DecimalField(max_digits=18, decimal_places=2, required=False)
+    affluent_threshold = serializers.DecimalField(max_digits=18, decimal_places=2, required=False)
+    dormant_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
+    rating_a = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    rating_b = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    rating_c = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    kpis = KpiWriteSerializer(many=True, required=False)
+
+
+class SchemeCreateSerializer(serializers.Serializer):
+    based_on = serializers.IntegerField(help_text="the version the draft copies")
+    effective_from = serializers.DateField(required=False)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class PreviewRowSerializer(serializers.Serializer):
+    employee_id = serializers.CharField()
+    name = serializers.CharField()
+    total_before = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+    rank_before = serializers.IntegerField(allow_null=True)
+    total_after = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+    rank_after = serializers.IntegerField(allow_null=True)
+    change = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+
+
+class PreviewSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    version = serializers.IntegerField()
+    rows = PreviewRowSerializer(many=True)
+
+
+def _payload(serializer_class, data) -> dict:
+    if not isinstance(data, dict):
+        raise DomainError("Expected a JSON object.")
+    payload = serializer_class(data=data)
+    payload.is_valid(raise_exception=True)
+    return payload.validated_data
+
+
+class SchemeViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):  # fmt: skip
+    serializer_class = SchemeVersionSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.scheme_version_list(user=self.request.user)
+
+    def get_object(self) -> SchemeVersion:
+        try:
+            version_id = int(self.kwargs["pk"])
+        except ValueError:
+            version_id = 0
+        return selectors.scheme_version_get(user=self.request.user, version_id=version_id)
+
+    @extend_schema(request=SchemeCreateSerializer, responses={201: SchemeVersionSerializer})
+    def create(self, request: Request) -> Response:
+        data = _payload(SchemeCreateSerializer, request.data)
+        base = selectors.scheme_version_get(user=request.user, version_id=data["based_on"])
+        draft = services.scheme_draft_create(
+            base=base,
+            actor=request.user,
+            effective_from=data.get("effective_from"),
+            note=data["note"],
+        )
+        draft = selectors.scheme_version_get(user=request.user, version_id=draft.pk)
+        return Response(SchemeVersionSerializer(draft).data, status=201)
+
+    @extend_schema(request=SchemeVersionWriteSerializer, responses=SchemeVersionSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        version = self.get_object()
+        data = _payload(SchemeVersionWriteSerializer, request.data)
+        services.scheme_version_update(version=version, actor=request.user, data=data)
+        return Response(SchemeVersionSerializer(self.get_object()).data)
+
+    @extend_schema(request=None, responses=SchemeVersionSerializer)
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, pk: str) -> Response:
+        version = services.scheme_publish(version=self.get_object(), actor=request.user)
+        return Response(SchemeVersionSerializer(self.get_object() or version).data)
+
+    @extend_schema(
+        request=None,
+        parameters=[OpenApiParameter("period", str, required=True)],
+        responses=PreviewSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def preview(self, request: Request, pk: str) -> Response:
+        version = self.get_object()
+        services.require_admin(request.user)
+        preview = services.scheme_preview(
+            version=version, period_code=request.query_params.get("period", "")
+        )
+        return Response(PreviewSerializer(preview).data)
+
+
+@extend_schema(parameters=[OpenApiParameter("version", int)])
+class KpiViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = KpiSerializer
+    filter_backends: list = []
+    pagination_class = None
+
+    def get_queryset(self):
+        version = self.request.query_params.get("version")
+        try:
+            version_id = int(version) if version else None
+        except ValueError:
+            version_id = 0
+        return selectors.kpi_list(user=self.request.user, version_id=version_id)
+
+
+class PeriodSerializer(serializers.ModelSerializer):
+    current_run = serializers.IntegerField(source="current_run_id", allow_null=True)
+    cards = serializers.IntegerField(source="current_run.cards", default=None, allow_null=True)
+    scheme_version = serializers.IntegerField(
+        source="current_run.version_id", default=None, allow_null=True
+    )
+    computed_at = serializers.DateTimeField(
+        source="current_run.finished_at", default=None, allow_null=True
+    )
+
+    class Meta:
+        model = Period
+        fields = ["code", "kind", "year", "first_day", "last_day", "status", "current_run",
+                  "cards", "scheme_version", "computed_at", "changed_at"]  # fmt: skip
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = PeriodSerializer
+    lookup_field = "code"
+    lookup_value_regex = r"\d{4}(?:-Q[1-4]|-\d{2})?"
+    filterset_fields = ["kind", "year", "status"]
+
+    def get_queryset(self):
+        return selectors.period_list(user=self.request.user)
+
+    def _transition(self, request: Request, code: str, action_name: str) -> Response:
+        period = selectors.period_get(user=request.user, code=code)
+        data = _payload(ReasonSerializer, request.data if request.data else {})
+        period = services.period_transition(
+            period=period, action=action_name, actor=request.user, reason=data["reason"]
+        )
+        return Response(PeriodSerializer(selectors.period_get(user=request.user, code=code)).data)
+
+    @extend_schema(request=ReasonSerializer, responses=PeriodSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def submit(self, request: Request, code: str) -> Response:
+        return self._transition(request, code, "submit")
+
+    @extend_schema(request=ReasonSerializer, responses=PeriodSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def approve(self, request: Request, code: str) -> Response:
+        return self._transition(request, code, "approve")
+
+    @extend_schema(request=ReasonSerializer, responses=PeriodSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def reopen(self, request: Request, code: str) -> Response:
+        return self._transition(request, code, "reopen")
