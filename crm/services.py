@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import logging
 import shutil
@@ -270,6 +271,7 @@ class NightlyResult:
     unchanged: list[str] = field(default_factory=list)  # identical to a loaded file
     rejected: list[str] = field(default_factory=list)
     touched_months: set[str] = field(default_factory=set)
+    recomputed: list[str] = field(default_factory=list)  # periods scored again
 
 
 def _inbox_order(path: Path) -> tuple[int, str]:
@@ -320,7 +322,18 @@ def run_nightly(
                 ImportBatch.objects.filter(pk=batch.pk).update(stored_path=str(target))
                 write_error_report(batch, target.with_name(target.name + ".errors.csv"))
                 result.rejected.append(path.name)
+        result.recomputed = _recompute(result.touched_months, actor_label)
         return result
+
+
+def _recompute(months: set[str], actor_label: str) -> list[str]:
+    """Score again the open periods that the night's imports touched (SPEC §5)."""
+    from scorecards.services import periods_for_months, recompute_periods
+
+    codes = periods_for_months(months)
+    if codes:
+        recompute_periods(codes=codes, trigger=actor_label)
+    return codes
 
 
 def _unique(target: Path) -> Path:
@@ -350,7 +363,21 @@ _DATE_COLUMNS = {
 def touched_months(batch: ImportBatch) -> set[str]:
     """The months (YYYY-MM) whose facts this batch wrote: what must be scored again."""
     if batch.kind == "holdings":
-        return {f"{batch.as_of_date:%Y-%m}"} if batch.as_of_date else set()
+        if not batch.as_of_date:
+            return set()
+        # A month-end is also the start of the next month's window.
+        following = batch.as_of_date + dt.timedelta(days=1)
+        return {f"{batch.as_of_date:%Y-%m}", f"{following:%Y-%m}"}
+    if batch.kind in {"targets", "manual_scores"}:
+        # Targets and committee scores are set for a year or a quarter: every month of it.
+        table, column = {
+            "targets": ("targets_annualtarget", "year"),
+            "manual_scores": ("scorecards_manualscore", "period"),
+        }[batch.kind]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT DISTINCT {column} FROM {table} WHERE batch_id = %s", [batch.pk])
+            years = {int(str(value)[:4]) for (value,) in cursor.fetchall()}
+        return {f"{year}-{month:02d}" for year in years for month in range(1, 13)}
     if batch.kind not in _DATE_COLUMNS:
         return set()
     table, column = _DATE_COLUMNS[batch.kind]

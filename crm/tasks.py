@@ -37,4 +37,5 @@ def run_nightly_task() -> dict:
         "unchanged": result.unchanged,
         "rejected": result.rejected,
         "touched_months": sorted(result.touched_months),
+        "recomputed": result.recomputed,
     }

@@ -14,8 +14,10 @@ from . import services
 TRANSIENT = (OperationalError, InterfaceError)
 
 
-@shared_task(name="scorecards.prepare", acks_late=True)
-def score_prepare_task(run_id: int) -> int:
+@shared_task(name="scorecards.prepare", acks_late=True, bind=True, max_retries=None)
+def score_prepare_task(self, run_id: int) -> int:
+    if services.score_run_waits(run_id=run_id):
+        raise self.retry(countdown=2)
     try:
         chunk_ids = services.score_run_prepare(run_id=run_id)
     except Exception as exc:
@@ -36,12 +38,3 @@ def score_chunk_task(chunk_id: int) -> bool:
         if run_id is not None:
             services.score_run_fail(run_id=run_id, error=repr(exc))
         raise
-
-
-@shared_task(name="scorecards.recompute", acks_late=True)
-def recompute_task(period_codes: list[str], trigger: str) -> list[int]:
-    """Start a run for each period (in order: months, quarters, years)."""
-    runs = []
-    for code in period_codes:
-        runs.append(services.score_period_async(period_code=code, trigger=trigger).pk)
-    return runs

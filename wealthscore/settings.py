@@ -250,3 +250,6 @@ WEALTHSCORE_PROBATION_FACTOR = Decimal(os.environ.get("WEALTHSCORE_PROBATION_FAC
 # A running score run with no sign of life for this long is taken for dead (a killed worker)
 # and marked failed, so that the period can be computed again.
 WEALTHSCORE_RUN_STALE_SECONDS = int(os.environ.get("WEALTHSCORE_RUN_STALE_SECONDS", "900"))
+# Failure drills only: seconds each branch of a score run waits before it is scored, so that
+# a test can kill the worker in the middle of a run.
+WEALTHSCORE_SCORE_CHUNK_DELAY = float(os.environ.get("WEALTHSCORE_SCORE_CHUNK_DELAY", "0"))

@@ -22,7 +22,8 @@ class Command(BaseCommand):
             f"loaded {len(result.loaded) - len(result.unchanged)} file(s), "
             f"{len(result.unchanged)} identical to earlier ones (nothing changed), "
             f"rejected {len(result.rejected)}; "
-            f"months touched: {', '.join(sorted(result.touched_months)) or 'none'}"
+            f"months touched: {', '.join(sorted(result.touched_months)) or 'none'}; "
+            f"periods recomputed: {', '.join(result.recomputed) or 'none'}"
         )
         for name in result.rejected:
             self.stdout.write(f"  rejected: {name} (see rejected/{name}.errors.csv)")
