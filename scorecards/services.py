@@ -777,7 +777,10 @@ def scheme_preview(*, version: SchemeVersion, period_code: str) -> dict:
     now (the period's current run) and with the version."""
     from .engine import competition_ranks
 
-    period = parse_period(period_code)
+    try:
+        period = parse_period(period_code)
+    except ValueError as exc:
+        raise DomainError(str(exc), field="period") from exc
     rules = rules_of(version)
     _computation, entries = _entries(period, rules)
     after = {}
