@@ -2,7 +2,7 @@
 
 It writes a seeded set of CRM / HR export files (`make_sample_exports`), imports them the
 way the nightly job does (`run_nightly` on a demo inbox), and gives each staff member a
-login. Later issues extend it with scores.
+login. The nightly job scores every period the files touched (months, quarters, the year).
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ class Command(BaseCommand):
             )
         logins = self.create_logins(options["password"])
         self.print_logins(logins, options["password"], len(result.loaded))
+        self.stdout.write(f"Scored: {', '.join(result.recomputed) or 'nothing'}.")
 
     @transaction.atomic
     def create_logins(self, password: str) -> list[tuple[str, str, str]]:
