@@ -330,10 +330,8 @@ def _recompute(months: set[str], actor_label: str) -> list[str]:
     """Score again the open periods that the night's imports touched (SPEC §5)."""
     from scorecards.services import periods_for_months, recompute_periods
 
-    codes = periods_for_months(months)
-    if codes:
-        recompute_periods(codes=codes, trigger=actor_label)
-    return codes
+    runs = recompute_periods(codes=periods_for_months(months), trigger=actor_label)
+    return [code for code, run in runs.items() if run is not None]
 
 
 def _unique(target: Path) -> Path:

@@ -871,8 +871,8 @@ def recompute_periods(
                 runs[code] = score_period(period_code=code, trigger=trigger, actor=actor)
             else:
                 runs[code] = score_period_async(period_code=code, trigger=trigger, actor=actor)
-        except ConflictError as exc:
-            log.info("recompute %s skipped: %s", code, exc.message)
+        except DomainError as exc:  # approved, or no scheme in force for it
+            log.warning("recompute %s skipped: %s", code, exc.message)
             runs[code] = None
     return runs
 
