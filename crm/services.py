@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from targets import services as org_services
 from targets.models import Employee, OrgUnit, User
 from wealthscore.audit import audit_record
+from wealthscore.cells import neutralise
 from wealthscore.errors import DomainError
 from wealthscore.locks import try_lock
 
@@ -255,8 +256,9 @@ def write_error_report(batch: ImportBatch, path: Path) -> Path:
         writer = csv.writer(handle)
         writer.writerow(["行号 row", "列 column", "值 value", "原因 reason"])
         for error in batch.errors:
-            writer.writerow([error.get("row") or "", error.get("column") or "",
-                             error.get("value") or "", error.get("reason")])  # fmt: skip
+            writer.writerow([error.get("row") or "", neutralise(error.get("column") or ""),
+                             neutralise(str(error.get("value") or "")),
+                             neutralise(str(error.get("reason") or ""))])  # fmt: skip
         if batch.error_count > len(batch.errors):
             writer.writerow(["", "", "", f"… {batch.error_count - len(batch.errors)} more"])
     return path
