@@ -176,13 +176,16 @@ def competition_ranks(entries: Sequence[tuple[str, Decimal | None, bool]]) -> di
 
     `entries` are (key, total, vetoed); a card with no total and no veto is not ranked.
     """
-    ranked = [e for e in entries if e[1] is not None or e[2]]
-    ordered = sorted(ranked, key=lambda e: (e[2], -(e[1] if e[1] is not None else ZERO)))
+
+    def order(entry: tuple[str, Decimal | None, bool]) -> tuple[bool, Decimal]:
+        # A vetoed card with no total ranks after a vetoed 0.00, as the stored ranking does.
+        return (entry[2], -(entry[1] if entry[1] is not None else Decimal(-1)))
+
+    ranked = sorted((e for e in entries if e[1] is not None or e[2]), key=order)
     ranks: dict[str, int] = {}
-    previous: tuple[bool, Decimal | None] | None = None
-    for index, (key, total, vetoed) in enumerate(ordered, start=1):
-        if previous != (vetoed, total):
-            rank = index
-            previous = (vetoed, total)
-        ranks[key] = rank
+    previous: tuple[bool, Decimal] | None = None
+    for index, entry in enumerate(ranked, start=1):
+        if previous != order(entry):
+            rank, previous = index, order(entry)
+        ranks[entry[0]] = rank
     return ranks

@@ -102,13 +102,32 @@ class SnapshotDates:
         return ([earlier[-1]] if earlier else []) + inside
 
 
-def _credit_join(fact: str, day: str, basis: str, snapshots: list[dt.date]) -> tuple[str, list]:
-    """FROM-clause joins and the credited-RM expression for a fact table aliased `f`.
+@dataclass(frozen=True)
+class Credit:
+    """How a fact table aliased `f` is credited: the joins to add to its FROM clause, their
+    parameters, the credited-RM expression and the client's risk level on the fact's day."""
 
-    The snapshot joined is the latest month-end on or before the fact's day (a CASE over
-    the window's month-ends, so that both databases use the snapshot's primary key); the
-    snapshot also gives the client's risk level on that day.
-    """
+    joins: str
+    params: list
+    rm: str
+    risk: str
+
+
+def _latest_before(column: str, day: str) -> str:
+    # The client's own latest snapshot on or before the day: asked only for the few facts
+    # whose client is missing from the month-end (COALESCE stops at the first value).
+    return (
+        f"(SELECT p.{column} FROM crm_clientsnapshot p WHERE p.client_id = f.client_id "
+        f"AND p.as_of_date <= f.{day} ORDER BY p.as_of_date DESC LIMIT 1)"
+    )
+
+
+def _credit(day: str, basis: str, snapshots: list[dt.date]) -> Credit:
+    """The client's snapshot on a fact's day is the month-end on or before it (a CASE over
+    the window's month-ends, so that both databases join on the snapshot's primary key);
+    a client absent from that month-end (she held nothing then) falls back to her own latest
+    earlier snapshot, a client no snapshot knows to the RM of her first sale, then to the RM
+    on the fact."""
     params: list = []
     if snapshots:
         cases = " ".join(f"WHEN f.{day} >= %s THEN %s" for _d in snapshots)
@@ -123,12 +142,14 @@ def _credit_join(fact: str, day: str, basis: str, snapshots: list[dt.date]) -> t
         f"LEFT JOIN crm_clientassignment asg ON asg.client_id = f.client_id "
         f"AND asg.valid_from <= f.{day} "
     )
-    credited = (
+    rm = (
         "f.rm_employee_id"
         if basis == TRANSACTION
-        else "COALESCE(snap.rm_employee_id, asg.rm_employee_id, f.rm_employee_id)"
+        else f"COALESCE(snap.rm_employee_id, {_latest_before('rm_employee_id', day)}, "
+        "asg.rm_employee_id, f.rm_employee_id)"
     )
-    return joins, credited, params
+    risk = f"COALESCE(snap.client_risk_level, {_latest_before('client_risk_level', day)})"
+    return Credit(joins, params, rm, risk)
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
@@ -326,20 +347,24 @@ class Computation:
     # ------------------------------------------------------------ sales
     def sales(self, window: Window, measures: set[str]) -> None:
         snapshots = self.snapshots.month_ends(window.first, window.last)
-        joins, credited, params = _credit_join("crm_sale", "txn_date", self.rules.basis, snapshots)
+        credit = _credit("txn_date", self.rules.basis, snapshots)
         tags = ", ".join(["%s"] * len(STRATEGIC_TAGS))
         sql = f"""
-            SELECT {credited}, COUNT(*), SUM(f.amount), SUM(COALESCE(f.fee_income, 0)),
-              SUM(CASE WHEN p.strategic_tag IN ({tags}) THEN f.amount ELSE 0 END),
-              SUM(CASE WHEN snap.client_risk_level IS NULL THEN 1 ELSE 0 END),
-              SUM(CASE WHEN p.risk_level <= snap.client_risk_level THEN 1 ELSE 0 END)
-            FROM crm_sale f
-            JOIN crm_product p ON p.product_code = f.product_code
-            {joins}
-            WHERE f.txn_date BETWEEN %s AND %s
-            GROUP BY {credited}
+            SELECT rm, COUNT(*), SUM(amount), SUM(fee), SUM(strategic),
+              SUM(CASE WHEN client_risk IS NULL THEN 1 ELSE 0 END),
+              SUM(CASE WHEN product_risk <= client_risk THEN 1 ELSE 0 END)
+            FROM (
+              SELECT {credit.rm} AS rm, f.amount, COALESCE(f.fee_income, 0) AS fee,
+                CASE WHEN p.strategic_tag IN ({tags}) THEN f.amount ELSE 0 END AS strategic,
+                p.risk_level AS product_risk, {credit.risk} AS client_risk
+              FROM crm_sale f
+              JOIN crm_product p ON p.product_code = f.product_code
+              {credit.joins}
+              WHERE f.txn_date BETWEEN %s AND %s
+            ) credited
+            GROUP BY rm
         """
-        params = [*STRATEGIC_TAGS, *params, _param(window.first), _param(window.last)]
+        params = [*STRATEGIC_TAGS, *credit.params, _param(window.first), _param(window.last)]
         seen = set()
         for rm, count, amount, fees, strategic, unknown, matched in _rows(sql, params):
             seen.add(rm)
@@ -362,21 +387,22 @@ class Computation:
     # ------------------------------------------------------------ activities
     def activities(self, window: Window, measures: set[str]) -> None:
         snapshots = self.snapshots.month_ends(window.first, window.last)
-        joins, credited, params = _credit_join(
-            "crm_activity", "activity_date", self.rules.basis, snapshots
-        )
+        credit = _credit("activity_date", self.rules.basis, snapshots)
         sql = f"""
-            SELECT {credited},
-              SUM(CASE WHEN f.activity_type = 'plan_proposed' THEN 1 ELSE 0 END),
-              SUM(CASE WHEN f.activity_type = 'plan_adopted' THEN 1 ELSE 0 END),
-              SUM(CASE WHEN f.activity_type = 'education_event' THEN 1 ELSE 0 END)
-            FROM crm_activity f
-            {joins}
-            WHERE f.activity_date BETWEEN %s AND %s
-              AND f.activity_type IN ('plan_proposed', 'plan_adopted', 'education_event')
-            GROUP BY {credited}
+            SELECT rm,
+              SUM(CASE WHEN activity_type = 'plan_proposed' THEN 1 ELSE 0 END),
+              SUM(CASE WHEN activity_type = 'plan_adopted' THEN 1 ELSE 0 END),
+              SUM(CASE WHEN activity_type = 'education_event' THEN 1 ELSE 0 END)
+            FROM (
+              SELECT {credit.rm} AS rm, f.activity_type
+              FROM crm_activity f
+              {credit.joins}
+              WHERE f.activity_date BETWEEN %s AND %s
+                AND f.activity_type IN ('plan_proposed', 'plan_adopted', 'education_event')
+            ) credited
+            GROUP BY rm
         """
-        rows = _rows(sql, [*params, _param(window.first), _param(window.last)])
+        rows = _rows(sql, [*credit.params, _param(window.first), _param(window.last)])
         for rm, proposed, adopted, events in rows:
             proposed, adopted, events = int(proposed), int(adopted), int(events)
             inputs = {"window": str(window), "proposed": proposed, "adopted": adopted}
@@ -430,20 +456,21 @@ class Computation:
     # ------------------------------------------------------------ NPS
     def nps(self, window: Window) -> None:
         snapshots = self.snapshots.month_ends(window.first, window.last)
-        joins, credited, params = _credit_join(
-            "crm_survey", "survey_date", self.rules.basis, snapshots
-        )
+        credit = _credit("survey_date", self.rules.basis, snapshots)
         sql = f"""
-            SELECT {credited}, COUNT(*),
-              SUM(CASE WHEN f.nps_score >= 9 THEN 1 ELSE 0 END),
-              SUM(CASE WHEN f.nps_score <= 6 THEN 1 ELSE 0 END)
-            FROM crm_survey f
-            {joins}
-            WHERE f.survey_date BETWEEN %s AND %s
-            GROUP BY {credited}
+            SELECT rm, COUNT(*),
+              SUM(CASE WHEN nps_score >= 9 THEN 1 ELSE 0 END),
+              SUM(CASE WHEN nps_score <= 6 THEN 1 ELSE 0 END)
+            FROM (
+              SELECT {credit.rm} AS rm, f.nps_score
+              FROM crm_survey f
+              {credit.joins}
+              WHERE f.survey_date BETWEEN %s AND %s
+            ) credited
+            GROUP BY rm
         """
         for rm, n, promoters, detractors in _rows(
-            sql, [*params, _param(window.first), _param(window.last)]
+            sql, [*credit.params, _param(window.first), _param(window.last)]
         ):
             promoters, detractors = int(promoters), int(detractors)
             inputs = {"window": str(window), "responses": n, "promoters": promoters,
@@ -472,18 +499,16 @@ class Computation:
     # ------------------------------------------------------------ complaints
     def complaints(self, window: Window) -> None:
         snapshots = self.snapshots.month_ends(window.first, window.last)
-        joins, credited, params = _credit_join(
-            "crm_complaint", "received_date", self.rules.basis, snapshots
-        )
+        credit = _credit("received_date", self.rules.basis, snapshots)
         sql = f"""
-            SELECT {credited}, f.received_date, f.resolved_date
+            SELECT {credit.rm}, f.received_date, f.resolved_date
             FROM crm_complaint f
-            {joins}
+            {credit.joins}
             WHERE f.received_date BETWEEN %s AND %s
         """
         counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for rm, received, resolved in _rows(
-            sql, [*params, _param(window.first), _param(window.last)]
+            sql, [*credit.params, _param(window.first), _param(window.last)]
         ):
             received, resolved = _date(received), _date(resolved)
             counts[rm][0] += 1
@@ -560,6 +585,10 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
+def _client_name(day: str) -> str:
+    return f"COALESCE(snap.name, {_latest_before('name', day)}, '')"
+
+
 def line_facts(
     period: Period, rules: Rules, measure: str, employee_id: str, *, limit: int = 500
 ) -> dict:
@@ -582,19 +611,17 @@ def line_facts(
         ).values("period", "score", "comment", "entered_at")
         return {**result, "kind": "manual_scores", "rows": list(rows)}
     if measure in SALES:
-        joins, credited, params = _credit_join(
-            "crm_sale", "txn_date", rules.basis,
-            snapshots.month_ends(window.first, window.last),
-        )  # fmt: skip
+        credit = _credit("txn_date", rules.basis, snapshots.month_ends(window.first, window.last))
         sql = f"""
-            SELECT f.txn_id, f.txn_date, f.client_id, COALESCE(snap.name, ''), f.product_code,
-              p.risk_level, snap.client_risk_level, p.strategic_tag, f.amount, f.fee_income,
+            SELECT f.txn_id, f.txn_date, f.client_id, {_client_name("txn_date")}, f.product_code,
+              p.risk_level, {credit.risk}, p.strategic_tag, f.amount, f.fee_income,
               f.rm_employee_id
             FROM crm_sale f JOIN crm_product p ON p.product_code = f.product_code
-            {joins}
-            WHERE f.txn_date BETWEEN %s AND %s AND {credited} = %s
+            {credit.joins}
+            WHERE f.txn_date BETWEEN %s AND %s AND {credit.rm} = %s
             ORDER BY f.txn_date, f.txn_id
         """
+        params = credit.params
         columns = ["txn_id", "txn_date", "client_id", "client_name", "product_code",
                    "product_risk", "client_risk", "strategic_tag", "amount", "fee_income",
                    "keyed_by"]  # fmt: skip
@@ -636,21 +663,19 @@ def line_facts(
         if table is None:
             return {**result, "kind": kind, "rows": []}
         if table == "crm_recordingcheck":
-            joins, credited, params = "", "f.rm_employee_id", []
+            credit = Credit("", [], "f.rm_employee_id", "NULL")
             client = "NULL, ''"
         else:
-            joins, credited, params = _credit_join(
-                table, day, rules.basis, snapshots.month_ends(window.first, window.last)
-            )
-            client = "f.client_id, COALESCE(snap.name, '')"
+            credit = _credit(day, rules.basis, snapshots.month_ends(window.first, window.last))
+            client = f"f.client_id, {_client_name(day)}"
         where = ""
         if table == "crm_activity":
             types = ("plan_proposed", "plan_adopted") if measure == "plan_adoption" else (
                 "education_event",)  # fmt: skip
             where = " AND f.activity_type IN (" + ", ".join(f"'{t}'" for t in types) + ")"
         sql = f"""
-            SELECT f.{day}, {client}, {extra} FROM {table} f {joins}
-            WHERE f.{day} BETWEEN %s AND %s AND {credited} = %s{where}
+            SELECT f.{day}, {client}, {extra} FROM {table} f {credit.joins}
+            WHERE f.{day} BETWEEN %s AND %s AND {credit.rm} = %s{where}
             ORDER BY f.{day}
         """
         columns = [
@@ -659,7 +684,7 @@ def line_facts(
             "client_name",
             *[c.split(".")[1] for c in extra.split(", ")],
         ]
-        rows = _rows(sql, [*params, _param(window.first), _param(window.last), employee_id])
+        rows = _rows(sql, [*credit.params, _param(window.first), _param(window.last), employee_id])
     named = [dict(zip(columns, row, strict=True)) for row in rows[:limit]]
     for row in named:
         if "client_name" in row:

@@ -248,12 +248,15 @@ class SchemeMeasure(models.Model):
         _("bonus points at most"), max_digits=6, decimal_places=2, null=True, blank=True
     )
     # The target when the RM has none of her own: for rates (NPS 50, coverage 45 %), which
-    # banks set in the scheme rather than per person. Annual; `prorated` scales it to the
-    # window's months (a count of events, an uplift that accrues over the year).
+    # banks set in the scheme rather than per person. Annual; `prorated` scales the annual
+    # rate, hers or this default, to the window's months (an uplift that accrues over the
+    # year, a count of events). Flow targets are spread over the months by `targets` itself.
     default_target = models.DecimalField(
         _("default annual target"), max_digits=18, decimal_places=4, null=True, blank=True
     )
-    default_target_prorated = models.BooleanField(_("prorate the default target"), default=False)
+    default_target_prorated = models.BooleanField(
+        _("prorate the annual target to the window"), default=False
+    )
     position = models.PositiveSmallIntegerField(_("order"), default=0)
 
     class Meta:
@@ -266,6 +269,10 @@ class SchemeMeasure(models.Model):
                 condition=Q(share__gte=0, share__lte=100), name="schememeasure_share_0_100"
             ),
             models.CheckConstraint(condition=Q(cap__gt=0), name="schememeasure_cap_positive"),
+            models.CheckConstraint(
+                condition=Q(default_target__isnull=True) | Q(default_target__gte=0),
+                name="schememeasure_default_target_not_negative",
+            ),
             models.CheckConstraint(
                 condition=~Q(method="bonus") | Q(max_points__gt=0),
                 name="schememeasure_bonus_has_max",

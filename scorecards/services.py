@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from crm.models import BatchStatus, ImportBatch
 from targets.models import Employee, UnitMembership, User
 from targets.planning import Period as PeriodCode
-from targets.planning import parse_period, targets_for
+from targets.planning import is_flow, parse_period, targets_for
 from targets.roles import Role, scope_of
 from wealthscore.audit import audit_record
 from wealthscore.errors import ConflictError, DomainError, ForbiddenError
@@ -242,18 +242,22 @@ def _rms_of(period: PeriodCode) -> list[tuple[Employee, int, str]]:
 def _targets(
     rules: Rules, period: PeriodCode, employees: list[Employee]
 ) -> dict[str, dict[str, Decimal | None]]:
-    """Each RM's target of each measure that needs one: her own, else the scheme's default."""
+    """Each RM's target of each measure that needs one: her own, else the scheme's default;
+    an annual rate marked `prorated` is scaled to the window's months, hers or the default."""
     result: dict[str, dict[str, Decimal | None]] = defaultdict(dict)
     for rule in rules.rules:
         if not rule.needs_target:
             continue
         own = targets_for(employees, rule.measure, period, explain=False)
-        default = rule.default_target
-        if default is not None and rule.default_target_prorated:
-            default = default * len(period.months) / 12
+        scale = Decimal(len(period.months)) / 12 if rule.default_target_prorated else Decimal(1)
+        default = None if rule.default_target is None else rule.default_target * scale
+        # Her own flow target arrives spread over the months already; her own rate does not.
+        own_scale = Decimal(1) if is_flow(rule.measure) else scale
         for employee in employees:
             amount = own[employee.employee_id].amount
-            result[employee.employee_id][rule.measure] = amount if amount is not None else default
+            result[employee.employee_id][rule.measure] = (
+                default if amount is None else amount * own_scale
+            )
     return result
 
 
@@ -742,6 +746,9 @@ def scheme_problems(version: SchemeVersion) -> list[str]:
                                 % {"m": m.measure})  # fmt: skip
             if (m.method == "bonus") != (kpi.dimension == "bonus"):
                 problems.append(_("Measure %(m)s: bonus measures belong to the bonus KPI.")
+                                % {"m": m.measure})  # fmt: skip
+            if m.default_target is not None and m.default_target < 0:
+                problems.append(_("Measure %(m)s: a target cannot be negative.")
                                 % {"m": m.measure})  # fmt: skip
             if m.method == "linear" and (m.zero_at, m.zero_at_target) == (
                 m.full_at, m.full_at_target):  # fmt: skip

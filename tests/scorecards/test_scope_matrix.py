@@ -90,7 +90,9 @@ def test_a_card_carries_the_contract_fields(bank, scored):
     bank.client("rm_alice").get(
         f"/api/v1/scorecards/{scored['cards']['000101']}/lines/mentoring/facts/"
     )
-    assert AuditEntry.objects.filter(action="scorecard.facts", actor=bank.users["rm_alice"]).exists()
+    assert AuditEntry.objects.filter(
+        action="scorecard.facts", actor=bank.users["rm_alice"]
+    ).exists()
 
 
 @pytest.mark.parametrize("who", WHO)
