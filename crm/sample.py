@@ -102,11 +102,13 @@ def build_bank(rms: int, rng: np.random.Generator, year: int) -> Bank:
     sub_codes: list[str] = []
     for b in range(branches):
         city = BRANCH_CITIES[b] if b < len(BRANCH_CITIES) else f"第{b + 1}"
-        branch_code = f"{b + 1}00" if short else f"{b + 1:03d}000"
+        # A large bank's codes take 7 digits, so that no unit is numbered like an RM
+        # (001001…): a target's scope names one or the other, never both.
+        branch_code = f"{b + 1}00" if short else f"8{b + 1:03d}000"
         unit_rows.append((branch_code, f"{city}分行", "000", "branch"))
         count = sub_branches // branches + (1 if b < sub_branches % branches else 0)
         for s in range(count):
-            code = f"{b + 1}{s + 1:02d}" if short else f"{b + 1:03d}{s + 1:03d}"
+            code = f"{b + 1}{s + 1:02d}" if short else f"8{b + 1:03d}{s + 1:03d}"
             districts = BRANCH_DISTRICTS.get(city, ())
             district = districts[s] if s < len(districts) else f"第{s + 1}"
             unit_rows.append((code, f"{city}{district}支行", branch_code, "sub_branch"))
@@ -127,7 +129,8 @@ def build_bank(rms: int, rng: np.random.Generator, year: int) -> Bank:
     staff = pd.DataFrame(
         {
             "employee_id": np.concatenate(
-                [rm_ids, managers.unit_code.str.zfill(6), ["900001", "900002", "900003"]]
+                # Managers 9 + their unit's code: never an RM's number, never a unit's code.
+                [rm_ids, "9" + managers.unit_code.str.zfill(6), ["900001", "900002", "900003"]]
             ),
             "name": _names(rng, rms + len(managers) + 3),
             "unit_code": np.concatenate([rm_units, managers.unit_code, ["000"] * 3]),
