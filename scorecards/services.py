@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 from crm.models import BatchStatus, ImportBatch
 from targets.models import Employee, UnitMembership, User
 from targets.planning import Period as PeriodCode
-from targets.planning import is_flow, parse_period, targets_for
+from targets.planning import employee_target_amounts, is_flow, parse_period
 from targets.roles import Role, scope_of
 from wealthscore.audit import audit_record
 from wealthscore.errors import ConflictError, DomainError, ForbiddenError
@@ -244,17 +245,16 @@ def _targets(
 ) -> dict[str, dict[str, Decimal | None]]:
     """Each RM's target of each measure that needs one: her own, else the scheme's default;
     an annual rate marked `prorated` is scaled to the window's months, hers or the default."""
+    needing = [rule for rule in rules.rules if rule.needs_target]
+    own = employee_target_amounts(employees, [rule.measure for rule in needing], period)
     result: dict[str, dict[str, Decimal | None]] = defaultdict(dict)
-    for rule in rules.rules:
-        if not rule.needs_target:
-            continue
-        own = targets_for(employees, rule.measure, period, explain=False)
+    for rule in needing:
         scale = Decimal(len(period.months)) / 12 if rule.default_target_prorated else Decimal(1)
         default = None if rule.default_target is None else rule.default_target * scale
         # Her own flow target arrives spread over the months already; her own rate does not.
         own_scale = Decimal(1) if is_flow(rule.measure) else scale
         for employee in employees:
-            amount = own[employee.employee_id].amount
+            amount = own.get((employee.employee_id, rule.measure))
             result[employee.employee_id][rule.measure] = (
                 default if amount is None else amount * own_scale
             )
@@ -310,8 +310,12 @@ def _entries(period: PeriodCode, rules: Rules) -> tuple[Computation, dict[str, d
     return computation, entries
 
 
-def score_run_prepare(*, run_id: int) -> list[int]:
-    """Compute every measure of the run's period and split the RMs by branch: chunk ids."""
+def score_run_prepare(*, run_id: int, in_memory: dict[int, dict] | None = None) -> list[int]:
+    """Compute every measure of the run's period and split the RMs by branch: chunk ids.
+
+    Each chunk keeps its RMs' inputs for the worker that scores it; a caller that scores the
+    chunks itself passes `in_memory`, which receives them instead (chunk id → inputs).
+    """
     run = ScoreRun.objects.select_related("period", "version").get(pk=run_id)
     if run.status != RunStatus.RUNNING:
         return []
@@ -330,12 +334,21 @@ def score_run_prepare(*, run_id: int) -> list[int]:
         run = ScoreRun.objects.select_for_update().get(pk=run_id)
         if run.status != RunStatus.RUNNING or run.chunks_total:
             return list(run.chunks.filter(done=False).values_list("id", flat=True))
+        branches = sorted(chunks)
         created = ScoreRunChunk.objects.bulk_create(
             [
-                ScoreRunChunk(run=run, unit_id=branch_ids[branch], inputs=inputs)
-                for branch, inputs in sorted(chunks.items())
+                ScoreRunChunk(
+                    run=run,
+                    unit_id=branch_ids[branch],
+                    inputs={} if in_memory is not None else chunks[branch],
+                )
+                for branch in branches
             ]
         )
+        if in_memory is not None:
+            in_memory.update(
+                {chunk.pk: chunks[branch] for chunk, branch in zip(created, branches, strict=True)}
+            )
         run.chunks_total = len(created)
         run.batch_ids = _batches_used(computation)
         run.heartbeat_at = timezone.now()
@@ -375,9 +388,10 @@ def _q4(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(Decimal("0.0001"))
 
 
-def score_run_chunk(*, chunk_id: int) -> bool:
+def score_run_chunk(*, chunk_id: int, inputs: dict | None = None) -> bool:
     """Score one branch of a run and write its cards; the last branch finishes the run.
 
+    `inputs` are the chunk's own (score_run_prepare's `in_memory`) when the caller kept them.
     Returns True when this chunk completed the run. Safe to call twice.
     """
     if settings.WEALTHSCORE_SCORE_CHUNK_DELAY:  # failure drills: time to kill a worker
@@ -393,9 +407,9 @@ def score_run_chunk(*, chunk_id: int) -> bool:
             return False
         rules = rules_of(run.version)
         period = parse_period(run.period.code)
-        vetoes = _vetoes(period, list(chunk.inputs))
+        vetoes = _vetoes(period, list(chunk.inputs if inputs is None else inputs))
         cards, all_lines = [], []
-        for employee_id, entry in chunk.inputs.items():
+        for employee_id, entry in (chunk.inputs if inputs is None else inputs).items():
             card = score_one(rules, period.kind, entry)
             reasons = vetoes.get(employee_id, [])
             cards.append(
@@ -416,29 +430,13 @@ def score_run_chunk(*, chunk_id: int) -> bool:
             )
             all_lines.append(card.lines)
         Scorecard.objects.bulk_create(cards, batch_size=2000)
-        ScoreLine.objects.bulk_create(
-            [
-                ScoreLine(
-                    scorecard=card,
-                    measure=line.rule.measure,
-                    kpi=line.rule.kpi,
-                    dimension=line.rule.dimension,
-                    method=line.rule.method,
-                    value=_q4(line.value),
-                    target=_q4(line.target),
-                    points=_q4(line.points),
-                    weight=_q4(line.rule.weight),
-                    weighted=_q4(line.weighted),
-                    applicable=line.applicable,
-                    reason=line.reason[:200],
-                    inputs=line.inputs,
-                    position=position,
-                )
-                for card, lines in zip(cards, all_lines, strict=True)
-                for position, line in enumerate(lines)
-            ],
-            batch_size=5000,
-        )
+        _insert_lines(
+            (card.pk, line.rule.measure, line.rule.kpi, line.rule.dimension, line.rule.method,
+             _q4(line.value), _q4(line.target), _q4(line.points), _q4(line.rule.weight),
+             _q4(line.weighted), line.applicable, line.reason[:200], line.inputs, position)
+            for card, lines in zip(cards, all_lines, strict=True)
+            for position, line in enumerate(lines)
+        )  # fmt: skip
         chunk.done = True
         chunk.inputs = {}  # what it held is now in the cards' lines
         chunk.save(update_fields=["done", "inputs"])
@@ -452,6 +450,31 @@ def score_run_chunk(*, chunk_id: int) -> bool:
             return False
         _finish(run)
         return True
+
+
+LINE_COLUMNS = (
+    "scorecard_id", "measure", "kpi", "dimension", "method", "value", "target", "points",
+    "weight", "weighted", "applicable", "reason", "inputs", "position",
+)  # fmt: skip
+
+
+def _insert_lines(rows: Iterable[tuple]) -> None:
+    """Write a branch's lines: COPY on PostgreSQL (a run writes ~17 lines an RM), plain
+    INSERTs elsewhere. `inputs` (the JSON column) is the last but one of each row."""
+    table, columns = ScoreLine._meta.db_table, ", ".join(LINE_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            from psycopg.types.json import Jsonb
+
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((*row[:-2], Jsonb(row[-2]), row[-1]))
+            return
+        placeholders = ", ".join(["%s"] * len(LINE_COLUMNS))
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",
+            [(*row[:-2], json.dumps(row[-2], ensure_ascii=False), row[-1]) for row in rows],
+        )
 
 
 # ---------------------------------------------------------------- runs: finish
@@ -512,8 +535,9 @@ def score_period(*, period_code: str, trigger: str, actor: User | None = None) -
             % {"period": run.period.code, "run": run.pk}
         )
     try:
-        for chunk_id in score_run_prepare(run_id=run.pk):
-            score_run_chunk(chunk_id=chunk_id)
+        inputs: dict[int, dict] = {}
+        for chunk_id in score_run_prepare(run_id=run.pk, in_memory=inputs):
+            score_run_chunk(chunk_id=chunk_id, inputs=inputs[chunk_id])
     except Exception as exc:
         score_run_fail(run_id=run.pk, error=repr(exc))
         raise

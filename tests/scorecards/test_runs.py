@@ -91,11 +91,11 @@ def test_a_run_that_fails_half_way_leaves_the_previous_cards_current(sample_bank
     real_chunk = services.score_run_chunk
     calls = []
 
-    def failing_second_branch(*, chunk_id: int) -> bool:
+    def failing_second_branch(*, chunk_id: int, inputs: dict | None = None) -> bool:
         calls.append(chunk_id)
         if len(calls) == 2:
             raise RuntimeError("disk full")
-        return real_chunk(chunk_id=chunk_id)
+        return real_chunk(chunk_id=chunk_id, inputs=inputs)
 
     monkeypatch.setattr(services, "score_run_chunk", failing_second_branch)
     with pytest.raises(RuntimeError):
