@@ -12,6 +12,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -170,10 +173,34 @@ def fresh_statistics() -> None:
             cursor.execute(f'ANALYZE "{table}"')
 
 
+_shared: ContextVar[dict | None] = ContextVar("shared_measure_queries", default=None)
+
+
+@contextmanager
+def shared_queries() -> Iterator[None]:
+    """Within one recompute of several periods, run each identical query once.
+
+    A month, its quarter to date and its year read the same month-end balances, and the
+    first month of a quarter is all the quarter has yet: the same GROUP BY, same parameters.
+    """
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
 def _rows(sql: str, params: list) -> list[tuple]:
+    cache = _shared.get()
+    key = (sql, tuple(map(str, params)))
+    if cache is not None and key in cache:
+        return cache[key]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+    if cache is not None:
+        cache[key] = rows
+    return rows
 
 
 class Computation:

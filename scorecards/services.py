@@ -44,7 +44,7 @@ from .engine import (
     score_card,
     score_line,
 )
-from .measures import Computation
+from .measures import Computation, shared_queries
 from .models import (
     Kpi,
     Period,
@@ -895,6 +895,13 @@ def recompute_periods(
 ) -> dict[str, ScoreRun | None]:
     """Recompute each period, skipping approved ones: in this process when tasks run
     in-process (the demo), else as runs fanned out to the Celery workers."""
+    with shared_queries():
+        return _recompute_each(codes, trigger, actor)
+
+
+def _recompute_each(
+    codes: list[str], trigger: str, actor: User | None
+) -> dict[str, ScoreRun | None]:
     runs: dict[str, ScoreRun | None] = {}
     for code in codes:
         try:

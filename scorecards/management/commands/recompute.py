@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crm.models import ClientSnapshot, Sale
 from scorecards import services
+from scorecards.measures import shared_queries
 from wealthscore.errors import ConflictError, DomainError
 
 
@@ -40,6 +41,12 @@ class Command(BaseCommand):
                 codes = services.periods_touched(options["period"])
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
+        with shared_queries():
+            failed = self.recompute(codes)
+        if failed:
+            raise CommandError("A run failed.")
+
+    def recompute(self, codes: list[str]) -> bool:
         failed = False
         for code in codes:
             started = time.perf_counter()
@@ -56,5 +63,4 @@ class Command(BaseCommand):
                 f"{code}: run #{run.pk} {run.status}, {run.cards} cards, "
                 f"{run.chunks_total} branches, {seconds:.2f} s"
             )
-        if failed:
-            raise CommandError("A run failed.")
+        return failed
