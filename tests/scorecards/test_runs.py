@@ -18,7 +18,7 @@ from scorecards.models import Period, RunStatus, Scorecard, ScoreRun
 from targets.models import Employee, User
 from tests.conftest import database_url_for_subprocess
 from tests.worker import celery_worker
-from wealthscore.celery import app
+from wealthscore.celery import in_process_tasks
 from wealthscore.models import AuditEntry
 
 TODAY = dt.date(2026, 11, 24)
@@ -36,12 +36,8 @@ def sample_bank(db, tmp_path, monkeypatch):
     sample.write_exports(inbox, rms=RMS, clients_per_rm=12, months=12, year=2026, seed=7,
                          today=TODAY)  # fmt: skip
     # Built in-process, whether or not the test then sends work to a real worker.
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    try:
+    with in_process_tasks():
         result = run_nightly(inbox=inbox, actor_label="test")
-    finally:
-        app.conf.task_always_eager = eager
     assert not result.rejected
     return result
 

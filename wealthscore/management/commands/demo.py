@@ -20,7 +20,7 @@ from crm.services import run_nightly
 from scorecards.services import install_default_scheme
 from targets.models import Employee, OrgUnit, UnitMembership, User
 from targets.roles import Role
-from wealthscore.celery import app
+from wealthscore.celery import in_process_tasks
 
 
 class Command(BaseCommand):
@@ -59,12 +59,8 @@ class Command(BaseCommand):
             stdout=self.stdout if options["verbosity"] > 1 else io.StringIO(),
         )
         # The demo is built in this process, broker or not: it ends with every period scored.
-        eager = app.conf.task_always_eager
-        app.conf.task_always_eager = True
-        try:
+        with in_process_tasks():
             result = run_nightly(inbox=inbox, actor_label="command:demo")
-        finally:
-            app.conf.task_always_eager = eager
         if result.rejected:
             raise CommandError(
                 f"Demo files were rejected: {', '.join(result.rejected)} (see {inbox}/rejected)"
