@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import BatchStatus, ImportBatch
-from targets.models import Employee, UnitMembership, User
+from targets.models import Employee, OrgUnit, UnitMembership, User
 from targets.planning import Period as PeriodCode
 from targets.planning import employee_target_amounts, is_flow, parse_period
 from targets.roles import Role, scope_of
@@ -319,13 +319,10 @@ def score_run_prepare(*, run_id: int, in_memory: dict[int, dict] | None = None) 
     run = ScoreRun.objects.select_related("period", "version").get(pk=run_id)
     if run.status != RunStatus.RUNNING:
         return []
-    existing = list(run.chunks.filter(done=False).values_list("id", flat=True))
     if run.chunks_total:  # prepared before (a repeated task): hand back what is left
-        return existing
+        return list(run.chunks.filter(done=False).values_list("id", flat=True))
     period = parse_period(run.period.code)
     computation, entries = _entries(period, rules_of(run.version))
-    from targets.models import OrgUnit
-
     branch_ids = dict(OrgUnit.objects.values_list("code", "id"))
     chunks: dict[str, dict] = defaultdict(dict)
     for key, entry in entries.items():
@@ -372,7 +369,7 @@ def _dec(text: str | None) -> Decimal | None:
 
 
 def score_one(rules: Rules, period_kind: str, entry: dict) -> Card:
-    """Score one RM from her chunk entry: (Card, lines)."""
+    """Score one RM's card (its lines included) from her chunk entry."""
     lines = []
     for rule in rules.rules:
         value, inputs, reason = entry["facts"][rule.measure]
