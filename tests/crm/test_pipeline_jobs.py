@@ -166,6 +166,9 @@ def lock_held_elsewhere(name: str):
     with psycopg.connect(database_url_for_subprocess(), autocommit=True) as other:
         assert other.execute("SELECT pg_try_advisory_lock(%s)", [lock_key(name)]).fetchone()[0]
         yield
+        # Released before the block ends: the server frees a closed session's locks a moment
+        # after the client has gone, and the test goes on at once.
+        other.execute("SELECT pg_advisory_unlock(%s)", [lock_key(name)])
 
 
 def test_run_nightly_does_nothing_while_another_run_holds_the_lock(bank, tmp_path):
