@@ -48,8 +48,8 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> Run:
 
 
 def manage(database_url: str, *args: str) -> Run:
-    env = {"DATABASE_URL": database_url, "WEALTHSCORE_LOG_LEVEL": "WARNING"}
-    env.pop("REDIS_URL", None)
+    # In-process tasks whatever the caller's environment says: no broker in a benchmark.
+    env = {"DATABASE_URL": database_url, "WEALTHSCORE_LOG_LEVEL": "WARNING", "REDIS_URL": ""}
     return timed([sys.executable, "manage.py", *args], env=env)
 
 

@@ -83,12 +83,13 @@ def _pct(part: int | Decimal, whole: int | Decimal) -> Decimal:
 
 
 class SnapshotDates:
-    """The month-ends that have client snapshots, read once per computation."""
+    """The month-ends that have client snapshots: read once per computation, and once for
+    all the periods of a recompute (`shared_queries`), since it scans every snapshot row."""
 
     def __init__(self) -> None:
-        self.dates = sorted(
-            ClientSnapshot.objects.values_list("as_of_date", flat=True).distinct().order_by()
-        )
+        table = ClientSnapshot._meta.db_table
+        rows = _rows(f"SELECT DISTINCT as_of_date FROM {table}", [])
+        self.dates = sorted(_date(day) for (day,) in rows)
 
     def end_of(self, window: Window) -> dt.date | None:
         inside = [d for d in self.dates if window.first <= d <= window.last]
