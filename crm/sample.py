@@ -216,6 +216,11 @@ def write_exports(
             # Quarterly book rebalancing: a few clients change RM (same sub-branch first).
             moving = rng.random(clients) < 0.01
             owner = np.where(moving, rng.integers(0, rms, clients), owner)
+        # Clients are reassessed about yearly: almost every assessment is renewed before it
+        # lapses; the few that are not are what the T+1 warnings are for.
+        due = assessed < np.datetime64(month_end) - np.timedelta64(300, "D")
+        renewed = np.datetime64(month_end.replace(day=1)) + rng.integers(0, month_end.day, clients)
+        assessed = np.where(due & (rng.random(clients) < 0.97), renewed, assessed)
         balances = wealth[:, None] * weights * np.exp(growth * (month_index + 1))
         client_row, category_index = np.nonzero(holds)
         cents = np.round(balances[client_row, category_index] * 100).astype(np.int64)

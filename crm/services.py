@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from compliance.services import warnings_raise
 from targets import services as org_services
 from targets.models import Employee, OrgUnit, User
 from wealthscore.audit import audit_record
@@ -158,6 +159,7 @@ def _run_locked(batch: ImportBatch) -> ImportBatch:
     try:
         with transaction.atomic():
             loaded = _load(batch, checked)
+            warnings = warnings_raise(batch=batch)
             _finish(
                 batch,
                 BatchStatus.LOADED,
@@ -167,8 +169,7 @@ def _run_locked(batch: ImportBatch) -> ImportBatch:
                 stage="",
                 errors=[],
                 error_count=0,
-                message=_("Loaded %(n)s rows (%(r)s replaced).")
-                % {"n": loaded.rows_loaded, "r": loaded.rows_replaced},
+                message=_loaded_message(loaded, warnings),
             )
             audit_record(
                 actor=batch.actor,
@@ -183,6 +184,7 @@ def _run_locked(batch: ImportBatch) -> ImportBatch:
                     "rows_loaded": loaded.rows_loaded,
                     "rows_replaced": loaded.rows_replaced,
                     "as_of_date": batch.as_of_date,
+                    "warnings": warnings,
                 },
             )
     except IntegrityError:
@@ -198,6 +200,16 @@ def _run_locked(batch: ImportBatch) -> ImportBatch:
         time.monotonic() - started,
     )  # fmt: skip
     return batch
+
+
+def _loaded_message(loaded: Loaded, warnings: dict[str, int]) -> str:
+    message = _("Loaded %(n)s rows (%(r)s replaced).") % {
+        "n": loaded.rows_loaded,
+        "r": loaded.rows_replaced,
+    }
+    if warnings:
+        message += " " + _("%(n)s compliance warning(s) raised.") % {"n": sum(warnings.values())}
+    return message
 
 
 def _load(batch: ImportBatch, checked: Checked) -> Loaded:

@@ -155,6 +155,8 @@ def period_transition(*, period: Period, action: str, actor: User, reason: str =
             _("Period %(period)s has no scores yet: recompute it before approving.")
             % {"period": period.code}
         )
+    if action == "approve":
+        _refuse_if_vetoes_changed(period)
     before = period.status
     period.status, period.changed_by, period.changed_at = target, actor, timezone.now()
     period.save(update_fields=["status", "changed_by", "changed_at"])
@@ -168,6 +170,26 @@ def period_transition(*, period: Period, action: str, actor: User, reason: str =
         reason=reason,
     )
     return period
+
+
+def _refuse_if_vetoes_changed(period: Period) -> None:
+    """A veto decided after the current run began is not on its cards: approving them would
+    lock the period without it (the recompute the decision started may not have run)."""
+    from compliance.selectors import veto_decisions_since
+
+    run = ScoreRun.objects.get(pk=period.current_run_id)
+    changed = veto_decisions_since(
+        first_day=period.first_day, last_day=period.last_day, since=run.created_at
+    )
+    if changed:
+        raise ConflictError(
+            _(
+                "A veto of incident %(ids)s was decided after the scores of %(period)s were "
+                "computed: recompute the period before approving it."
+            )
+            % {"ids": ", ".join(f"#{pk}" for pk in changed), "period": period.code},
+            code="vetoes_changed",
+        )
 
 
 # ---------------------------------------------------------------- runs: start
@@ -359,9 +381,12 @@ def score_run_prepare(*, run_id: int, in_memory: dict[int, dict] | None = None) 
 
 # ---------------------------------------------------------------- runs: score a branch
 def _vetoes(period: PeriodCode, employee_ids: list[str]) -> dict[str, list[str]]:
-    """Veto reasons per RM for the period. Compliance (its own issue) records vetoes; until
-    then no card is vetoed."""
-    return {}
+    """Veto reasons per RM: her confirmed vetoing incidents dated in the period (SPEC §6)."""
+    from compliance.selectors import veto_reasons
+
+    return veto_reasons(
+        first_day=period.first_day, last_day=period.last_day, employee_ids=employee_ids
+    )
 
 
 def _dec(text: str | None) -> Decimal | None:

@@ -249,6 +249,14 @@ WEALTHSCORE_PROBATION_MONTHS = int(os.environ.get("WEALTHSCORE_PROBATION_MONTHS"
 WEALTHSCORE_PROBATION_FACTOR = Decimal(os.environ.get("WEALTHSCORE_PROBATION_FACTOR", "0.5"))
 # A running score run with no sign of life for this long is taken for dead (a killed worker)
 # and marked failed, so that the period can be computed again.
+# Compliance (SPEC §6): a client's risk assessment is valid this many months; evidence
+# files attached to incidents are at most this large.
+WEALTHSCORE_RISK_ASSESSMENT_VALID_MONTHS = int(
+    os.environ.get("WEALTHSCORE_RISK_ASSESSMENT_VALID_MONTHS", "12")
+)
+WEALTHSCORE_EVIDENCE_MAX_BYTES = int(
+    os.environ.get("WEALTHSCORE_EVIDENCE_MAX_BYTES", str(20 * 1024**2))
+)
 WEALTHSCORE_RUN_STALE_SECONDS = int(os.environ.get("WEALTHSCORE_RUN_STALE_SECONDS", "900"))
 # Failure drills only: seconds each branch of a score run waits before it is scored, so that
 # a test can kill the worker in the middle of a run.

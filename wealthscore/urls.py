@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from compliance import api as compliance_api
 from crm import api as crm_api
 from scorecards import api as scorecards_api
 from targets import api as targets_api
@@ -23,6 +24,7 @@ router.register("scorecards", scorecards_api.ScorecardViewSet, basename="scoreca
 router.register("kpis", scorecards_api.KpiViewSet, basename="kpi")
 router.register("schemes", scorecards_api.SchemeViewSet, basename="scheme")
 router.register("periods", scorecards_api.PeriodViewSet, basename="period")
+router.register("compliance/incidents", compliance_api.IncidentViewSet, basename="incident")
 router.register(
     "distribution-profiles", plan_api.DistributionProfileViewSet, basename="distribution-profile"
 )
@@ -30,6 +32,7 @@ router.register(
 api_urls = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("me/", targets_api.MeView.as_view(), name="api-me"),
+    path("compliance/board/", compliance_api.BoardView.as_view(), name="api-compliance-board"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     *router.urls,

@@ -1,0 +1,231 @@
+"""Reads of compliance, always through Incident.objects.visible_to (SPEC §1, §6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from targets.models import OrgUnit, User
+from targets.roles import Role, scope_of
+from wealthscore.errors import DomainError, ForbiddenError
+
+from .models import Incident, IncidentDecision, IncidentStatus, SaleCheck
+
+BOARD_ROLES = frozenset({Role.COMPLIANCE, Role.ADMIN, Role.MANAGER})
+# Age of an open case since it was raised: (label, fewest days, most days).
+AGE_BUCKETS = [("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), ("31+", 31, None)]
+
+
+def incident_list(
+    *,
+    user: User,
+    status: str | None = None,
+    type_code: str | None = None,
+    employee_id: str | None = None,
+    unit: OrgUnit | None = None,
+    source: str | None = None,
+) -> QuerySet[Incident]:
+    incidents = Incident.objects.visible_to(user)
+    if status:
+        incidents = incidents.filter(status=status)
+    if type_code:
+        incidents = incidents.filter(type_id=type_code)
+    if employee_id:
+        incidents = incidents.filter(employee__employee_id=employee_id)
+    if unit is not None:
+        incidents = incidents.filter(unit__path__startswith=unit.path)
+    if source:
+        incidents = incidents.filter(source=source)
+    decisions = IncidentDecision.objects.select_related("actor").order_by("at", "id")
+    return incidents.select_related(
+        "type", "employee", "unit", "created_by", "decided_by"
+    ).prefetch_related(Prefetch("decisions", queryset=decisions))
+
+
+def incident_get(*, user: User, incident_id: int) -> Incident:
+    incident = incident_list(user=user).filter(pk=incident_id).first()
+    if incident is None:
+        raise Http404
+    return incident
+
+
+def veto_reasons(
+    *, first_day: dt.date, last_day: dt.date, employee_ids: Iterable[str]
+) -> dict[str, list[str]]:
+    """The confirmed vetoing cases of each RM dated in the period, as the card shows them:
+    "误导销售 2026-08-14 (#12)". One query for any number of RMs."""
+    reasons: dict[str, list[str]] = {}
+    rows = (
+        Incident.objects.filter(
+            status=IncidentStatus.CONFIRMED,
+            veto=True,
+            occurred_on__range=(first_day, last_day),
+            employee__employee_id__in=list(employee_ids),
+        )
+        .order_by("occurred_on", "id")
+        .values_list("employee__employee_id", "type__name", "occurred_on", "id")
+    )
+    for employee_id, type_name, day, incident_id in rows:
+        reasons.setdefault(employee_id, []).append(f"{type_name} {day:%Y-%m-%d} (#{incident_id})")
+    return reasons
+
+
+def veto_decisions_since(*, first_day: dt.date, last_day: dt.date, since: dt.datetime) -> list[int]:
+    """Incidents dated in the period whose veto was made or unmade after `since` (a run's
+    start): the run does not reflect them."""
+    return list(
+        IncidentDecision.objects.filter(
+            Q(veto=True) | Q(previous_veto=True),
+            incident__occurred_on__range=(first_day, last_day),
+            at__gte=since,
+        )
+        .order_by("incident_id")
+        .values_list("incident_id", flat=True)
+        .distinct()
+    )
+
+
+def _month_bounds(month: str) -> tuple[dt.date, dt.date]:
+    try:
+        first = dt.date(int(month[:4]), int(month[5:7]), 1)
+    except (ValueError, IndexError) as exc:
+        raise DomainError(_("A month is written 2026-10."), field="month") from exc
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return first, following - dt.timedelta(days=1)
+
+
+def _rate(suitable: int, checked: int) -> Decimal | None:
+    if not checked:
+        return None
+    return (Decimal(100) * suitable / checked).quantize(Decimal("0.01"))
+
+
+def suitability_by_unit(*, user: User, month: str | None = None) -> dict:
+    """Each unit's suitability match rate (sales no riskier than the client's level, among
+    sales whose client's level was known) in the month and the month before."""
+    scope = scope_of(user)
+    checks = SaleCheck.objects.all()
+    if scope.role == Role.MANAGER:
+        codes = OrgUnit.objects.filter(path__startswith=scope.unit.path).values("code")
+        checks = checks.filter(unit_code__in=codes)
+    if month is None:
+        latest = checks.aggregate(day=Max("txn_date"))["day"]
+        if latest is None:
+            return {"month": None, "previous_month": None, "units": [], "fell": []}
+        month = f"{latest:%Y-%m}"
+    first, last = _month_bounds(month)
+    previous_last = first - dt.timedelta(days=1)
+    previous_first = previous_last.replace(day=1)
+    known = Q(suitable__isnull=False)
+    this, before = Q(txn_date__gte=first), Q(txn_date__lte=previous_last)
+    rows = (
+        checks.filter(txn_date__range=(previous_first, last))
+        .values("unit_code")
+        .annotate(
+            checked=Count("id", filter=known & this),
+            suitable=Count("id", filter=Q(suitable=True) & this),
+            previous_checked=Count("id", filter=known & before),
+            previous_suitable=Count("id", filter=Q(suitable=True) & before),
+        )
+        .order_by("unit_code")
+    )
+    names = dict(OrgUnit.objects.values_list("code", "name"))
+    units = []
+    for row in rows:
+        rate = _rate(row["suitable"], row["checked"])
+        previous = _rate(row["previous_suitable"], row["previous_checked"])
+        units.append(
+            {
+                "unit_code": row["unit_code"],
+                "unit_name": names.get(row["unit_code"], ""),
+                "checked": row["checked"],
+                "rate": rate,
+                "previous_checked": row["previous_checked"],
+                "previous_rate": previous,
+                "fell": rate is not None and previous is not None and rate < previous,
+            }
+        )
+    return {
+        "month": month,
+        "previous_month": f"{previous_first:%Y-%m}",
+        "units": units,
+        "fell": [unit for unit in units if unit["fell"]],
+    }
+
+
+def warning_board(*, user: User, month: str | None = None, top: int = 50) -> dict:
+    """The open cases the user may see by age, type, unit and RM, and the units whose
+    suitability match rate fell against the previous month (SPEC §6)."""
+    scope = scope_of(user)
+    if scope.role not in BOARD_ROLES:
+        raise ForbiddenError(_("The warning board is for compliance, admins and managers."))
+    if scope.role == Role.MANAGER and scope.unit is None:
+        raise ForbiddenError(_("You belong to no unit."))
+    open_cases = Incident.objects.visible_to(user).filter(status=IncidentStatus.OPEN)
+    today = timezone.localdate()
+    ages = {}
+    for label, fewest, most in AGE_BUCKETS:
+        raised_by = dt.datetime.combine(today - dt.timedelta(days=fewest), dt.time.max)
+        condition = Q(created_at__lte=timezone.make_aware(raised_by))
+        if most is not None:
+            raised_after = dt.datetime.combine(today - dt.timedelta(days=most), dt.time.min)
+            condition &= Q(created_at__gte=timezone.make_aware(raised_after))
+        ages[label] = Count("id", filter=condition)
+    totals = open_cases.aggregate(total=Count("id"), oldest=Min("occurred_on"), **ages)
+    by_type = list(
+        open_cases.values("type_id", "type__name", "type__name_en", "type__is_veto")
+        .annotate(count=Count("id"), oldest=Min("occurred_on"))
+        .order_by("-count", "type_id")
+    )
+    by_unit = list(
+        open_cases.values("unit__code", "unit__name")
+        .annotate(count=Count("id"), oldest=Min("occurred_on"))
+        .order_by("-count", "unit__code")
+    )
+    by_rm = list(
+        open_cases.values("employee__employee_id", "employee__name", "unit__code")
+        .annotate(count=Count("id"), oldest=Min("occurred_on"))
+        .order_by("-count", "employee__employee_id")[:top]
+    )
+    return {
+        "open": totals["total"],
+        "oldest": totals["oldest"],
+        "by_age": [{"age_days": label, "count": totals[label]} for label, *_ in AGE_BUCKETS],
+        "by_type": [
+            {
+                "type": row["type_id"],
+                "name": row["type__name"],
+                "name_en": row["type__name_en"],
+                "veto": row["type__is_veto"],
+                "count": row["count"],
+                "oldest": row["oldest"],
+            }
+            for row in by_type
+        ],  # fmt: skip
+        "by_unit": [
+            {
+                "unit_code": row["unit__code"],
+                "unit_name": row["unit__name"],
+                "count": row["count"],
+                "oldest": row["oldest"],
+            }
+            for row in by_unit
+        ],  # fmt: skip
+        "by_rm": [
+            {
+                "employee_id": row["employee__employee_id"],
+                "name": row["employee__name"],
+                "unit_code": row["unit__code"],
+                "count": row["count"],
+                "oldest": row["oldest"],
+            }
+            for row in by_rm
+        ],  # fmt: skip
+        "suitability": suitability_by_unit(user=user, month=month),
+    }

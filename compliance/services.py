@@ -1,0 +1,456 @@
+"""Writes of compliance (SPEC §6): incidents, their decisions, and the T+1 warnings.
+
+A decision on a vetoing case changes the cards of the month, quarter and year of its date,
+so it is refused while one of them is approved, and it is followed by a recompute of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import ImportBatch
+from targets.models import Employee, OrgUnit, User
+from targets.roles import Role, scope_of
+from wealthscore.audit import audit_bulk, audit_record
+from wealthscore.errors import ConflictError, DomainError, ForbiddenError
+
+from .defaults import install_incident_types
+from .models import (
+    Incident,
+    IncidentDecision,
+    IncidentSource,
+    IncidentStatus,
+    IncidentType,
+)
+
+log = logging.getLogger(__name__)
+
+DECIDERS = frozenset({Role.COMPLIANCE, Role.ADMIN})
+
+# Evidence a compliance officer attaches: documents and pictures, recognised by their first
+# bytes as well as their name (a renamed executable is refused).
+EVIDENCE_SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    ".pdf": (b"%PDF-",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".docx": (b"PK\x03\x04",),
+    ".xlsx": (b"PK\x03\x04",),
+}
+
+
+class ComplianceError(DomainError):
+    """A compliance rule refused the request."""
+
+
+def require_decider(actor: User) -> None:
+    if scope_of(actor).role not in DECIDERS:
+        raise ForbiddenError(_("Only compliance officers and admins record or decide incidents."))
+
+
+def incident_type_get(code: str) -> IncidentType:
+    incident_type = IncidentType.objects.filter(code=code).first()
+    if incident_type is None and not IncidentType.objects.exists():
+        install_incident_types(IncidentType)  # a flushed database (demo --reset, tests)
+        incident_type = IncidentType.objects.filter(code=code).first()
+    if incident_type is None:
+        raise ComplianceError(
+            _("Unknown incident type %(code)s.") % {"code": code}, field="type", code="unknown"
+        )
+    return incident_type
+
+
+def _unit_on(employee: Employee, day: dt.date) -> OrgUnit:
+    """Her unit on the day, or (before her first day) her first unit."""
+    unit = employee.unit_on(day)
+    if unit is None:
+        first = employee.memberships.select_related("unit").order_by("valid_from").first()
+        unit = first.unit if first is not None else None
+    if unit is None:
+        raise ComplianceError(
+            _("Employee %(id)s belongs to no unit.") % {"id": employee.employee_id},
+            field="employee_id",
+        )
+    return unit
+
+
+def _check_evidence(evidence: UploadedFile) -> tuple[str, str]:
+    """(extension, SHA-256) of an acceptable evidence file; refuses any other."""
+    limit = settings.WEALTHSCORE_EVIDENCE_MAX_BYTES
+    if evidence.size > limit:
+        raise ComplianceError(
+            _("The evidence file is %(size)s KB; the limit is %(limit)s KB.")
+            % {"size": evidence.size // 1024, "limit": limit // 1024},
+            field="evidence",
+            code="too_large",
+        )
+    extension = Path(evidence.name or "").suffix.lower()
+    signatures = EVIDENCE_SIGNATURES.get(extension)
+    allowed = ", ".join(sorted(EVIDENCE_SIGNATURES))
+    if signatures is None:
+        raise ComplianceError(
+            _("Evidence must be one of %(allowed)s.") % {"allowed": allowed},
+            field="evidence",
+            code="file_type",
+        )
+    digest = hashlib.sha256()
+    head = b""
+    for chunk in evidence.chunks():
+        head = head or chunk[:16]
+        digest.update(chunk)
+    evidence.seek(0)
+    if not head.startswith(signatures):
+        raise ComplianceError(
+            _("The evidence file's content is not a %(type)s file.")
+            % {"type": extension.lstrip(".").upper()},
+            field="evidence",
+            code="file_type",
+        )
+    return extension, digest.hexdigest()
+
+
+@transaction.atomic
+def incident_create(
+    *,
+    actor: User,
+    employee: Employee,
+    type_code: str,
+    occurred_on: dt.date,
+    description: str,
+    evidence: UploadedFile | None = None,
+) -> Incident:
+    """Record a case against an RM (open until decided). Audited."""
+    require_decider(actor)
+    incident_type = incident_type_get(type_code)
+    if occurred_on > timezone.localdate():
+        raise ComplianceError(_("The date is in the future."), field="occurred_on")
+    if not description.strip():
+        raise ComplianceError(_("Describe what happened."), field="description")
+    incident = Incident(
+        type=incident_type,
+        employee=employee,
+        unit=_unit_on(employee, occurred_on),
+        occurred_on=occurred_on,
+        description=description.strip(),
+        source=IncidentSource.MANUAL,
+        created_by=actor,
+    )
+    if evidence is not None:
+        extension, sha256 = _check_evidence(evidence)
+        incident.evidence_name = Path(evidence.name).name[:255]
+        incident.evidence_sha256 = sha256
+        # A generated name: the uploader's file name never chooses where we write.
+        incident.evidence.save(f"{uuid.uuid4().hex}{extension}", evidence, save=False)
+    incident.save()
+    audit_record(
+        actor=actor,
+        action="incident.create",
+        object_type="incident",
+        object_id=str(incident.pk),
+        after=_snapshot(incident),
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_type_save(*, incident_type: IncidentType, actor: User, created: bool) -> None:
+    """Save a type's configuration (admins); a changed veto flag applies to cases confirmed
+    from now on, never to those already decided."""
+    if scope_of(actor).role != Role.ADMIN:
+        raise ForbiddenError(_("Only admins configure incident types."))
+    fields = ["name", "name_en", "is_veto", "position"]
+    before = None
+    if not created:
+        before = IncidentType.objects.filter(pk=incident_type.pk).values(*fields).first()
+    incident_type.save()
+    audit_record(
+        actor=actor,
+        action="incident_type.create" if created else "incident_type.update",
+        object_type="incident_type",
+        object_id=incident_type.code,
+        before=before,
+        after={field: getattr(incident_type, field) for field in fields},
+    )
+
+
+@transaction.atomic
+def evidence_opened(*, incident: Incident, actor: User) -> None:
+    """Record who opened a case's evidence (client-level data, SPEC §9)."""
+    audit_record(
+        actor=actor,
+        action="incident.evidence_open",
+        object_type="incident",
+        object_id=str(incident.pk),
+        after={"evidence_sha256": incident.evidence_sha256},
+    )
+
+
+def _snapshot(incident: Incident) -> dict:
+    return {
+        "type": incident.type_id,
+        "employee": incident.employee.employee_id,
+        "occurred_on": incident.occurred_on,
+        "status": incident.status,
+        "veto": incident.veto,
+        "evidence_sha256": incident.evidence_sha256 or None,
+    }
+
+
+def periods_of_day(day: dt.date) -> list[str]:
+    """The month, quarter and year that contain a day: what a veto on that day fails."""
+    return [f"{day:%Y-%m}", f"{day.year}-Q{(day.month - 1) // 3 + 1}", str(day.year)]
+
+
+def _refuse_if_approved(codes: list[str]) -> None:
+    from scorecards.models import Period, PeriodStatus
+
+    # Locked until our commit, so a period cannot be approved between this check and the
+    # decision (and approval refuses a period whose run predates a decision: see
+    # scorecards.services.period_transition).
+    approved = list(
+        Period.objects.select_for_update()
+        .filter(code__in=codes, status=PeriodStatus.APPROVED)
+        .order_by("last_day")
+        .values_list("code", flat=True)
+    )
+    if approved:
+        raise ConflictError(
+            _(
+                "Period %(periods)s is approved: an admin must reopen it before this "
+                "incident can be decided."
+            )
+            % {"periods": ", ".join(approved)},
+            code="period_approved",
+        )
+
+
+def incident_decide(*, incident: Incident, actor: User, decision: str, reason: str) -> Incident:
+    """Confirm or dismiss an incident, or reverse an earlier decision (a new event).
+
+    A decision that makes or unmakes a veto recomputes the open periods of its date.
+    """
+    status = {"confirm": IncidentStatus.CONFIRMED, "dismiss": IncidentStatus.DISMISSED}[decision]
+    require_decider(actor)
+    if not reason.strip():
+        raise ComplianceError(_("A decision needs a reason."), field="reason")
+    with transaction.atomic():
+        incident = (
+            Incident.objects.select_for_update(of=("self",))
+            .select_related("type", "employee")
+            .get(pk=incident.pk)
+        )
+        if incident.status == status:
+            raise ConflictError(
+                _("Incident #%(id)s is already %(status)s.")
+                % {"id": incident.pk, "status": incident.get_status_display()},
+                code="already_decided",
+            )
+        before = _snapshot(incident)
+        veto = status == IncidentStatus.CONFIRMED and incident.type.is_veto
+        changes_cards = veto or incident.veto
+        codes = periods_of_day(incident.occurred_on)
+        if changes_cards:
+            _refuse_if_approved(codes)
+        IncidentDecision.objects.create(
+            incident=incident,
+            status=status,
+            previous_status=incident.status,
+            veto=veto,
+            previous_veto=incident.veto,
+            reason=reason.strip(),
+            actor=actor,
+        )
+        incident.status, incident.veto = status, veto
+        incident.decided_by, incident.decided_at = actor, timezone.now()
+        incident.decision_reason = reason.strip()
+        incident.save(
+            update_fields=["status", "veto", "decided_by", "decided_at", "decision_reason"]
+        )
+        audit_record(
+            actor=actor,
+            action=f"incident.{decision}",
+            object_type="incident",
+            object_id=str(incident.pk),
+            before=before,
+            after=_snapshot(incident),
+            reason=reason.strip(),
+        )
+    if changes_cards:
+        _recompute(codes, incident, actor)
+    return incident
+
+
+def _recompute(codes: list[str], incident: Incident, actor: User) -> None:
+    from scorecards.services import periods_for_months, recompute_periods
+
+    # Only periods that have ended (or the year to date); a month still running picks the
+    # veto up when it is scored at its end.
+    recompute_periods(
+        codes=periods_for_months({codes[0]}), trigger=f"incident:{incident.pk}", actor=actor
+    )
+
+
+# ---------------------------------------------------------------- T+1 warnings of an import
+def _c(column: str) -> str:
+    """A key compared with the C-collated keys of the partitioned CRM tables (PostgreSQL):
+    with one collation on both sides the primary-key index serves the lookup."""
+    return f'{column} COLLATE "C"' if connection.vendor == "postgresql" else column
+
+
+def _months_before(column: str, months: int) -> str:
+    if connection.vendor == "postgresql":
+        return f"({column} - interval '{int(months)} months')::date"
+    return f"date({column}, '-{int(months)} months')"
+
+
+def _unit_of_rm_on(day: str) -> str:
+    """SQL joins giving `u`, the unit of the RM `e` on `day` (else her current unit)."""
+    return f"""
+    LEFT JOIN targets_unitmembership m ON m.employee_id = e.id AND m.valid_from <= {day}
+      AND (m.valid_to IS NULL OR m.valid_to > {day})
+    LEFT JOIN targets_unitmembership cm ON cm.employee_id = e.id AND cm.valid_to IS NULL
+    LEFT JOIN targets_orgunit u ON u.id = COALESCE(m.unit_id, cm.unit_id)
+    """
+
+
+def _check_sales_sql(valid_months: int) -> str:
+    # The client's risk level on the sale date: her latest month-end snapshot on or before
+    # it, as the suitability_match measure reads it; with none, unknown (no warning).
+    return f"""
+    INSERT INTO compliance_salecheck (txn_id, txn_date, client_id, employee_id, unit_code,
+      product_risk, client_risk, risk_assessed_on, suitable, assessment_stale, batch_id)
+    SELECT x.txn_id, x.txn_date, x.client_id, x.rm_employee_id, COALESCE(u.code, ''),
+      p.risk_level, s.client_risk_level, s.risk_assessed_on,
+      CASE WHEN s.client_id IS NULL THEN NULL ELSE p.risk_level <= s.client_risk_level END,
+      CASE WHEN s.risk_assessed_on IS NULL THEN NULL
+           ELSE s.risk_assessed_on < {_months_before("x.txn_date", valid_months)} END,
+      x.batch_id
+    FROM crm_sale x
+    JOIN crm_product p ON p.product_code = x.product_code
+    LEFT JOIN targets_employee e ON e.employee_id = x.rm_employee_id
+    {_unit_of_rm_on("x.txn_date")}
+    LEFT JOIN crm_clientsnapshot s ON s.client_id = {_c("x.client_id")} AND s.as_of_date =
+      (SELECT MAX(a.as_of_date) FROM crm_clientsnapshot a
+        WHERE a.client_id = {_c("x.client_id")} AND a.as_of_date <= x.txn_date)
+    WHERE x.batch_id = %s
+    ON CONFLICT (txn_id) DO UPDATE SET txn_date = excluded.txn_date,
+      client_id = excluded.client_id, employee_id = excluded.employee_id,
+      unit_code = excluded.unit_code, product_risk = excluded.product_risk,
+      client_risk = excluded.client_risk, risk_assessed_on = excluded.risk_assessed_on,
+      suitable = excluded.suitable, assessment_stale = excluded.assessment_stale,
+      batch_id = excluded.batch_id
+    """
+
+
+# (type, condition on the sale check `c`, description built in SQL): the stored text is
+# the bank's working language, as an officer would have written it.
+SALE_WARNINGS = [
+    (
+        "unsuitable_sale",
+        "c.suitable = %s",
+        "'产品风险等级 R' || c.product_risk || ' 高于客户风险承受能力 C' || c.client_risk"
+        " || '（交易 ' || c.txn_id || '）'",
+    ),
+    (
+        "stale_risk_assessment",
+        "c.assessment_stale = %s",
+        "'客户风险测评日期 ' || c.risk_assessed_on || ' 已超过有效期 ' || %s"
+        " || ' 个月（交易 ' || c.txn_id || '）'",
+    ),
+]
+
+RAISE_COLUMNS = (
+    "type_code, employee_id, unit_id, occurred_on, description, source, warning_key, "
+    "client_id, txn_id, batch_id, evidence, evidence_name, evidence_sha256, status, veto, "
+    "created_at, decision_reason"
+)
+
+
+def _raise_from_sales(cursor, batch: ImportBatch, now: dt.datetime, valid_months: int) -> None:
+    for code, condition, description in SALE_WARNINGS:
+        incident_type_get(code)  # installed, if a flush emptied the types
+        params: list = [] if code == "unsuitable_sale" else [str(valid_months)]
+        flag = code == "stale_risk_assessment"  # unsuitable: suitable = false
+        cursor.execute(
+            f"""
+            INSERT INTO compliance_incident ({RAISE_COLUMNS})
+            SELECT %s, e.id, u.id, c.txn_date, {description}, %s, %s || c.txn_id,
+              c.client_id, c.txn_id, %s, '', '', '', %s, %s, %s, ''
+            FROM compliance_salecheck c
+            JOIN targets_employee e ON e.employee_id = c.employee_id
+            JOIN targets_orgunit u ON u.code = c.unit_code
+            WHERE c.batch_id = %s AND {condition}
+            ON CONFLICT (warning_key) DO NOTHING
+            """,
+            [code, *params, IncidentSource.AUTOMATIC, f"{code}:", batch.pk,
+             IncidentStatus.OPEN, False, now, batch.pk, flag],
+        )  # fmt: skip
+
+
+def _raise_from_recordings(cursor, batch: ImportBatch, now: dt.datetime) -> None:
+    code = "non_compliant_recording"
+    incident_type_get(code)
+    cursor.execute(
+        f"""
+        INSERT INTO compliance_incident ({RAISE_COLUMNS})
+        SELECT %s, e.id, u.id, r.check_date,
+          '双录抽查不合规（抽查 ' || r.check_id || CASE WHEN r.txn_id <> ''
+            THEN '，交易 ' || r.txn_id ELSE '' END || '）',
+          %s, %s || r.check_id, '', r.txn_id, %s, '', '', '', %s, %s, %s, ''
+        FROM crm_recordingcheck r
+        JOIN targets_employee e ON e.employee_id = r.rm_employee_id
+        {_unit_of_rm_on("r.check_date")}
+        WHERE r.batch_id = %s AND r.compliant = %s AND u.id IS NOT NULL
+        ON CONFLICT (warning_key) DO NOTHING
+        """,
+        [code, IncidentSource.AUTOMATIC, f"{code}:", batch.pk, IncidentStatus.OPEN, False,
+         now, batch.pk, False],
+    )  # fmt: skip
+
+
+def warnings_raise(*, batch: ImportBatch) -> dict[str, int]:
+    """Check what the batch loaded and raise each new T+1 warning as an open incident.
+
+    Runs in the import's transaction (a rejected or failed load raises nothing). A warning
+    is keyed by its sale or check, so a re-import never raises it twice. Returns the count
+    of new incidents by type.
+    """
+    if batch.kind not in {"sales", "recording_checks"}:
+        return {}
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        if batch.kind == "sales":
+            valid_months = settings.WEALTHSCORE_RISK_ASSESSMENT_VALID_MONTHS
+            cursor.execute(_check_sales_sql(valid_months), [batch.pk])
+            _raise_from_sales(cursor, batch, now, valid_months)
+        else:
+            _raise_from_recordings(cursor, batch, now)
+    raised = list(
+        Incident.objects.filter(batch=batch, source=IncidentSource.AUTOMATIC)
+        .select_related("employee")
+        .order_by("id")
+    )
+    audit_bulk(
+        actor=batch.actor,
+        actor_label=batch.actor_label,
+        action="incident.raise",
+        object_type="incident",
+        changes=[(str(incident.pk), None, _snapshot(incident)) for incident in raised],
+        reason=_("T+1 warning of import batch #%(id)s") % {"id": batch.pk},
+    )
+    counts: dict[str, int] = {}
+    for incident in raised:
+        counts[incident.type_id] = counts.get(incident.type_id, 0) + 1
+    if counts:
+        log.info("batch #%s raised %s", batch.pk, counts)
+    return counts
