@@ -59,7 +59,7 @@ class IncidentCreateSerializer(serializers.Serializer):
     evidence = serializers.FileField(required=False, allow_null=True)
 
 
-class ReasonSerializer(serializers.Serializer):
+class DecisionReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
@@ -138,19 +138,19 @@ class IncidentViewSet(
 
     def _decide(self, request: Request, decision: str) -> Response:
         incident = self.get_object()
-        data = _payload(ReasonSerializer, request.data)
+        data = _payload(DecisionReasonSerializer, request.data)
         services.incident_decide(
             incident=incident, actor=request.user, decision=decision, reason=data["reason"]
         )
         incident = selectors.incident_get(user=request.user, incident_id=incident.pk)
         return Response(IncidentSerializer(incident).data)
 
-    @extend_schema(request=ReasonSerializer, responses=IncidentSerializer)
+    @extend_schema(request=DecisionReasonSerializer, responses=IncidentSerializer)
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
         return self._decide(request, "confirm")
 
-    @extend_schema(request=ReasonSerializer, responses=IncidentSerializer)
+    @extend_schema(request=DecisionReasonSerializer, responses=IncidentSerializer)
     @action(detail=True, methods=["post"])
     def dismiss(self, request: Request, pk: str) -> Response:
         return self._decide(request, "dismiss")

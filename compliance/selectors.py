@@ -128,25 +128,25 @@ def suitability_by_unit(*, user: User, month: str | None = None) -> dict:
         checks.filter(txn_date__range=(previous_first, last))
         .values("unit_code")
         .annotate(
-            checked=Count("id", filter=known & this),
-            suitable=Count("id", filter=Q(suitable=True) & this),
-            previous_checked=Count("id", filter=known & before),
-            previous_suitable=Count("id", filter=Q(suitable=True) & before),
+            n_checked=Count("id", filter=known & this),
+            n_suitable=Count("id", filter=Q(suitable=True) & this),
+            n_previous_checked=Count("id", filter=known & before),
+            n_previous_suitable=Count("id", filter=Q(suitable=True) & before),
         )
         .order_by("unit_code")
     )
     names = dict(OrgUnit.objects.values_list("code", "name"))
     units = []
     for row in rows:
-        rate = _rate(row["suitable"], row["checked"])
-        previous = _rate(row["previous_suitable"], row["previous_checked"])
+        rate = _rate(row["n_suitable"], row["n_checked"])
+        previous = _rate(row["n_previous_suitable"], row["n_previous_checked"])
         units.append(
             {
                 "unit_code": row["unit_code"],
                 "unit_name": names.get(row["unit_code"], ""),
-                "checked": row["checked"],
+                "checked": row["n_checked"],
                 "rate": rate,
-                "previous_checked": row["previous_checked"],
+                "previous_checked": row["n_previous_checked"],
                 "previous_rate": previous,
                 "fell": rate is not None and previous is not None and rate < previous,
             }

@@ -210,6 +210,7 @@ def write_exports(
     weights = weights / weights.sum(axis=1, keepdims=True)
     growth = rng.normal(0.004, 0.03, (clients, len(CATEGORIES)))
     dormant = rng.random(clients) < 0.15  # no sales at all for most of the year
+    reassess = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
 
     for month_index, month_end in enumerate(month_ends):
         if month_index and month_index % 3 == 0:
@@ -218,9 +219,12 @@ def write_exports(
             owner = np.where(moving, rng.integers(0, rms, clients), owner)
         # Clients are reassessed about yearly: almost every assessment is renewed before it
         # lapses; the few that are not are what the T+1 warnings are for.
+        # (Their own stream: the other facts stay what they were for a given seed.)
         due = assessed < np.datetime64(month_end) - np.timedelta64(300, "D")
-        renewed = np.datetime64(month_end.replace(day=1)) + rng.integers(0, month_end.day, clients)
-        assessed = np.where(due & (rng.random(clients) < 0.97), renewed, assessed)
+        renewed = np.datetime64(month_end.replace(day=1)) + reassess.integers(
+            0, month_end.day, clients
+        )
+        assessed = np.where(due & (reassess.random(clients) < 0.97), renewed, assessed)
         balances = wealth[:, None] * weights * np.exp(growth * (month_index + 1))
         client_row, category_index = np.nonzero(holds)
         cents = np.round(balances[client_row, category_index] * 100).astype(np.int64)

@@ -203,6 +203,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1/",
+    "ENUM_NAME_OVERRIDES": {"IncidentStatusEnum": "compliance.models.IncidentStatus"},
 }
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run eagerly in-process.
