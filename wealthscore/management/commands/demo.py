@@ -7,6 +7,7 @@ login. The nightly job scores every period the files touched (months, quarters, 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -15,7 +16,10 @@ from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
+from compliance.models import Incident
+from compliance.services import incident_create, incident_decide
 from crm.services import run_nightly
 from scorecards.services import install_default_scheme
 from targets.models import Employee, OrgUnit, UnitMembership, User
@@ -66,7 +70,10 @@ class Command(BaseCommand):
                 f"Demo files were rejected: {', '.join(result.rejected)} (see {inbox}/rejected)"
             )
         logins = self.create_logins(options["password"])
+        with in_process_tasks():
+            cases = self.record_cases(options["year"])
         self.print_logins(logins, options["password"], len(result.loaded))
+        self.stdout.write(cases)
         self.stdout.write(f"Scored: {', '.join(result.recomputed) or 'nothing'}.")
 
     @transaction.atomic
@@ -112,6 +119,31 @@ class Command(BaseCommand):
             employee.user = user
         Employee.objects.bulk_update([employee for _user, employee in users], ["user"])
         return rows
+
+    def record_cases(self, year: int) -> str:
+        """Two cases by the compliance officer: a confirmed misleading sale (a veto of the
+        third RM's August, Q3 and year) and an open off-book sale; beside them, the T+1
+        warnings the imports raised."""
+        day = dt.date(year, 8, 14)
+        officer = User.objects.filter(employee__position=Role.COMPLIANCE).first()
+        rms = list(Employee.objects.filter(position=Role.RM).order_by("employee_id")[:4])
+        if officer is None or len(rms) < 4 or day > timezone.localdate():
+            return "No demo compliance cases (no officer, too few RMs, or August not over)."
+        veto = incident_create(
+            actor=officer, employee=rms[2], type_code="misleading_sales", occurred_on=day,
+            description="向C2客户推荐R4产品，口头承诺保本保收益（客户投诉，录音为证）",
+        )  # fmt: skip
+        incident_decide(incident=veto, actor=officer, decision="confirm", reason="录音核实属实")
+        incident_create(
+            actor=officer, employee=rms[3], type_code="off_book_sales",
+            occurred_on=day + dt.timedelta(days=30),
+            description="疑似代销非本行产品，客户资金转入第三方账户，待核实",
+        )  # fmt: skip
+        warnings = Incident.objects.filter(source="automatic").count()
+        return (
+            f"Compliance: {rms[2].name} ({rms[2].employee_id}) vetoed for {day:%Y-%m}, its "
+            f"quarter and year; one case open for {rms[3].name}; {warnings} T+1 warnings raised."
+        )
 
     def print_logins(self, logins: list[tuple[str, str, str]], password: str, files: int) -> None:
         rms = [row for row in logins if row[0].startswith("rm")]
