@@ -496,3 +496,46 @@ class ScoreLine(models.Model):
                 name="scoreline_applicable_has_points",
             ),
         ]
+
+
+class PayPolicy(models.Model):
+    """Quarterly pay bands (SPEC §7), effective-dated: the policy in force on a quarter's
+    last day applies. Default: total ≥ 90 → +20 %; 60 ≤ total < 90 → 0 %; total < 60 or
+    vetoed → −30 %. A quarter below `pass_from` (or vetoed) is a failing quarter."""
+
+    effective_from = models.DateField(_("effective from"), unique=True)
+    top_from = models.DecimalField(_("top band from (total)"), max_digits=6, decimal_places=2)
+    top_pct = models.DecimalField(_("top band adjustment (%)"), max_digits=6, decimal_places=2)
+    pass_from = models.DecimalField(_("pass mark (total)"), max_digits=6, decimal_places=2)
+    pass_pct = models.DecimalField(_("middle band adjustment (%)"), max_digits=6, decimal_places=2)
+    fail_pct = models.DecimalField(_("failing adjustment (%)"), max_digits=6, decimal_places=2)
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pay policy")
+        verbose_name_plural = _("pay policies")
+        ordering = ["-effective_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pass_from__gte=0, top_from__gt=F("pass_from")),
+                name="paypolicy_bands_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(fail_pct__lte=F("pass_pct"), pass_pct__lte=F("top_pct")),
+                name="paypolicy_adjustments_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(fail_pct__gte=-100, top_pct__lte=100),
+                name="paypolicy_adjustments_within_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.effective_from}: ≥{self.top_from} {self.top_pct:+}%, "
+            f"<{self.pass_from} {self.fail_pct:+}%"
+        )

@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from compliance import api as compliance_api
 from crm import api as crm_api
 from scorecards import api as scorecards_api
+from scorecards import pay_api
 from targets import api as targets_api
 from targets import plan_api
 from targets import views as targets_views
@@ -24,6 +25,8 @@ router.register("scorecards", scorecards_api.ScorecardViewSet, basename="scoreca
 router.register("kpis", scorecards_api.KpiViewSet, basename="kpi")
 router.register("schemes", scorecards_api.SchemeViewSet, basename="scheme")
 router.register("periods", scorecards_api.PeriodViewSet, basename="period")
+router.register("pay-adjustments", pay_api.PayAdjustmentViewSet, basename="pay-adjustment")
+router.register("talent-lists", pay_api.TalentListViewSet, basename="talent-list")
 router.register("compliance/incidents", compliance_api.IncidentViewSet, basename="incident")
 router.register(
     "distribution-profiles", plan_api.DistributionProfileViewSet, basename="distribution-profile"

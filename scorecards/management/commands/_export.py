@@ -1,0 +1,41 @@
+"""What export_pay and export_talent share: --out and --unit, and the PROVISIONAL name."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from django.core.management.base import CommandError, CommandParser
+
+from targets.models import OrgUnit
+from wealthscore.errors import DomainError
+
+
+class ExportCommand:
+    def add_common_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--out", required=True, help="FILE.xlsx or FILE.csv")
+        parser.add_argument("--unit", help="a unit code: its subtree only")
+
+    def make(self, options: dict, fmt: str, unit):  # pragma: no cover - each command's own
+        raise NotImplementedError
+
+    def handle(self, *args, **options) -> None:
+        out = Path(options["out"])
+        fmt = out.suffix.lower().lstrip(".")
+        unit = None
+        if options["unit"]:
+            unit = OrgUnit.objects.filter(code=options["unit"]).first()
+            if unit is None:
+                raise CommandError(f"No unit {options['unit']}.")
+        try:
+            export = self.make(options, fmt, unit)
+        except DomainError as exc:
+            raise CommandError(str(exc.message)) from exc
+        if export.provisional and "PROVISIONAL" not in out.name:
+            # A file of a period not yet approved says so in its name, whatever was asked.
+            out = out.with_name(f"{out.stem}_PROVISIONAL{out.suffix}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(export.path, out)
+        shutil.rmtree(export.path.parent, ignore_errors=True)
+        note = " (PROVISIONAL: the period is not approved)" if export.provisional else ""
+        self.stdout.write(f"Wrote {export.rows} rows to {out}{note}.")

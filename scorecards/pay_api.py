@@ -1,0 +1,171 @@
+"""API of pay and talent (CONTRACT.md `pay-adjustments/`): HR and admins; anyone else 404."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from django.http import FileResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from targets import selectors as org_selectors
+from targets.models import OrgUnit
+from wealthscore.errors import DomainError
+
+from . import pay_selectors, pay_services
+from .pay_services import ExportFile
+
+
+class Money(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=16, decimal_places=2, read_only=True, allow_null=True,
+                         **kwargs)  # fmt: skip
+
+
+class PayAdjustmentSerializer(serializers.Serializer):
+    employee_id = serializers.CharField()
+    name = serializers.CharField()
+    unit_code = serializers.CharField()
+    unit_name = serializers.CharField()
+    period = serializers.CharField()
+    total = Money()
+    rating = serializers.CharField()
+    vetoed = serializers.BooleanField()
+    veto_reasons = serializers.ListField(child=serializers.CharField())
+    band = serializers.ChoiceField(choices=["top", "pass", "fail", "vetoed", "no_total"])
+    adjustment_pct = Money()
+    base_pay = Money()
+    adjusted_pay = Money()
+    previous_period = serializers.CharField()
+    previous_total = Money()
+    previous_vetoed = serializers.BooleanField(allow_null=True)
+    flags = serializers.ListField(child=serializers.CharField())
+
+
+class TalentRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    employee_id = serializers.CharField()
+    name = serializers.CharField()
+    unit_code = serializers.CharField()
+    unit_name = serializers.CharField()
+    total = Money()
+    rating = serializers.CharField()
+    vetoed = serializers.BooleanField()
+    veto_reasons = serializers.ListField(child=serializers.CharField())
+    list = serializers.ChoiceField(choices=["promotion", "improvement", ""])
+
+
+def _unit(request: Request) -> OrgUnit | None:
+    code = request.query_params.get("unit")
+    return org_selectors.org_unit_get(user=request.user, code=code) if code else None
+
+
+def _required(request: Request, name: str) -> str:
+    value = request.query_params.get(name, "").strip()
+    if not value:
+        raise DomainError(_("The %(name)s parameter is required.") % {"name": name}, field=name)
+    return value
+
+
+def _download(export: ExportFile) -> FileResponse:
+    handle = open(export.path, "rb")  # noqa: SIM115 - FileResponse closes it
+    # The open handle keeps the bytes; the temporary folder goes now, not after the stream.
+    os.unlink(export.path)
+    shutil.rmtree(export.path.parent, ignore_errors=True)
+    return FileResponse(
+        handle, as_attachment=True, filename=export.name, content_type=export.content_type
+    )
+
+
+EXPORT_PARAMETERS = [
+    OpenApiParameter("format", enum=["xlsx", "csv"], required=True),
+    OpenApiParameter("unit", str, description="a unit code: its subtree only"),
+]
+
+
+class PayAdjustmentViewSet(viewsets.GenericViewSet):
+    serializer_class = PayAdjustmentSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", str, required=True, description="a quarter: 2026-Q3"),
+            OpenApiParameter("unit", str, description="a unit code: its subtree only"),
+        ]
+    )
+    def list(self, request: Request) -> Response:
+        pay_selectors.require_pay_scope(request.user)
+        report = pay_selectors.pay_adjustment_list(
+            user=request.user, period_code=_required(request, "period"), unit=_unit(request)
+        )
+        page = self.paginate_queryset(report.rows)
+        response = self.get_paginated_response(PayAdjustmentSerializer(page, many=True).data)
+        response.data.update(
+            {"period": report.period, "status": report.status, "provisional": report.provisional}
+        )
+        return response
+
+    @extend_schema(
+        parameters=[OpenApiParameter("period", str, required=True), *EXPORT_PARAMETERS],
+        responses={(200, "application/octet-stream"): bytes},
+    )
+    @action(detail=False, methods=["get"])
+    def export(self, request: Request) -> FileResponse:
+        pay_selectors.require_pay_scope(request.user)
+        return _download(
+            pay_services.pay_export(
+                actor=request.user,
+                period_code=_required(request, "period"),
+                fmt=_required(request, "format"),
+                unit=_unit(request),
+            )  # fmt: skip
+        )
+
+
+def _year(request: Request) -> int:
+    text = _required(request, "year")
+    if not (text.isdigit() and len(text) == 4):
+        raise DomainError(_("A year is written 2026."), field="year")
+    return int(text)
+
+
+class TalentListViewSet(viewsets.GenericViewSet):
+    serializer_class = TalentRowSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("year", int, required=True),
+            OpenApiParameter("unit", str, description="rank within this unit's subtree"),
+        ]
+    )
+    def list(self, request: Request) -> Response:
+        pay_selectors.require_pay_scope(request.user)
+        report = pay_selectors.talent_list(
+            user=request.user, year=_year(request), unit=_unit(request)
+        )
+        page = self.paginate_queryset(report.rows)
+        response = self.get_paginated_response(TalentRowSerializer(page, many=True).data)
+        response.data.update(
+            {"year": report.period, "status": report.status, "provisional": report.provisional}
+        )
+        return response
+
+    @extend_schema(
+        parameters=[OpenApiParameter("year", int, required=True), *EXPORT_PARAMETERS],
+        responses={(200, "application/octet-stream"): bytes},
+    )
+    @action(detail=False, methods=["get"])
+    def export(self, request: Request) -> FileResponse:
+        pay_selectors.require_pay_scope(request.user)
+        return _download(
+            pay_services.talent_export(
+                actor=request.user,
+                year=_year(request),
+                fmt=_required(request, "format"),
+                unit=_unit(request),
+            )  # fmt: skip
+        )
