@@ -10,15 +10,24 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from targets import selectors as org_selectors
 from targets.models import OrgUnit
 from wealthscore.errors import DomainError
+from wealthscore.pagination import Pagination
 
 from . import pay_selectors, pay_services
 from .pay_services import ExportFile
+
+
+class FileFormatParameter(DefaultContentNegotiation):
+    """`?format=xlsx|csv` names the file to export (CONTRACT.md), not DRF's renderer."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class Money(serializers.DecimalField):
@@ -60,6 +69,26 @@ class TalentRowSerializer(serializers.Serializer):
     list = serializers.ChoiceField(choices=["promotion", "improvement", ""])
 
 
+class PayPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    period = serializers.CharField()
+    status = serializers.CharField()
+    provisional = serializers.BooleanField()
+    results = PayAdjustmentSerializer(many=True)
+
+
+class TalentPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    year = serializers.CharField()
+    status = serializers.CharField()
+    provisional = serializers.BooleanField()
+    results = TalentRowSerializer(many=True)
+
+
 def _unit(request: Request) -> OrgUnit | None:
     code = request.query_params.get("unit")
     return org_selectors.org_unit_get(user=request.user, code=code) if code else None
@@ -88,26 +117,34 @@ EXPORT_PARAMETERS = [
 ]
 
 
-class PayAdjustmentViewSet(viewsets.GenericViewSet):
-    serializer_class = PayAdjustmentSerializer
+def _page(request: Request, view, rows: list, serializer_class, **extra) -> Response:
+    """One page of computed rows (not a queryset), with the report's heading beside it."""
+    paginator = Pagination()
+    page = paginator.paginate_queryset(rows, request, view=view)
+    response = paginator.get_paginated_response(serializer_class(page, many=True).data)
+    response.data.update(extra)
+    return response
+
+
+class PayAdjustmentViewSet(viewsets.ViewSet):
+    content_negotiation_class = FileFormatParameter
 
     @extend_schema(
         parameters=[
             OpenApiParameter("period", str, required=True, description="a quarter: 2026-Q3"),
             OpenApiParameter("unit", str, description="a unit code: its subtree only"),
-        ]
+        ],
+        responses=PayPageSerializer,
     )
     def list(self, request: Request) -> Response:
         pay_selectors.require_pay_scope(request.user)
         report = pay_selectors.pay_adjustment_list(
             user=request.user, period_code=_required(request, "period"), unit=_unit(request)
         )
-        page = self.paginate_queryset(report.rows)
-        response = self.get_paginated_response(PayAdjustmentSerializer(page, many=True).data)
-        response.data.update(
-            {"period": report.period, "status": report.status, "provisional": report.provisional}
-        )
-        return response
+        return _page(
+            request, self, report.rows, PayAdjustmentSerializer, period=report.period,
+            status=report.status, provisional=report.provisional,
+        )  # fmt: skip
 
     @extend_schema(
         parameters=[OpenApiParameter("period", str, required=True), *EXPORT_PARAMETERS],
@@ -133,26 +170,25 @@ def _year(request: Request) -> int:
     return int(text)
 
 
-class TalentListViewSet(viewsets.GenericViewSet):
-    serializer_class = TalentRowSerializer
+class TalentListViewSet(viewsets.ViewSet):
+    content_negotiation_class = FileFormatParameter
 
     @extend_schema(
         parameters=[
             OpenApiParameter("year", int, required=True),
             OpenApiParameter("unit", str, description="rank within this unit's subtree"),
-        ]
+        ],
+        responses=TalentPageSerializer,
     )
     def list(self, request: Request) -> Response:
         pay_selectors.require_pay_scope(request.user)
         report = pay_selectors.talent_list(
             user=request.user, year=_year(request), unit=_unit(request)
         )
-        page = self.paginate_queryset(report.rows)
-        response = self.get_paginated_response(TalentRowSerializer(page, many=True).data)
-        response.data.update(
-            {"year": report.period, "status": report.status, "provisional": report.provisional}
-        )
-        return response
+        return _page(
+            request, self, report.rows, TalentRowSerializer, year=report.period,
+            status=report.status, provisional=report.provisional,
+        )  # fmt: skip
 
     @extend_schema(
         parameters=[OpenApiParameter("year", int, required=True), *EXPORT_PARAMETERS],

@@ -103,6 +103,8 @@ def pay_report(*, period_code: str, unit: OrgUnit | None = None) -> Report:
         parsed = parse_period(period_code)
     except ValueError as exc:
         raise DomainError(str(exc), field="period") from exc
+    if not 1900 < parsed.year < 3000:
+        raise DomainError(_("No such period: %(p)s.") % {"p": period_code}, field="period")
     if parsed.kind != "quarter":
         raise DomainError(
             _("Pay is adjusted by quarter: ask for a period like 2026-Q3."), field="period"

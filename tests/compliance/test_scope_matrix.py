@@ -159,8 +159,8 @@ def test_deciding_on_an_approved_period_says_it_must_be_reopened(bank, cases):
                               actor=bank.users["admin"])  # fmt: skip
     response = bank.client("compliance").post(
         f"/api/v1/compliance/incidents/{cases['alice_open']}/confirm/", {"reason": "属实"},
-        format="json",
+        format="json", HTTP_ACCEPT_LANGUAGE="en",
     )  # fmt: skip
-    assert response.status_code == 409
+    assert response.status_code == 409 and response.data["code"] == "period_approved"
     assert "2026-Q3 is approved" in response.data["detail"]
     assert "reopen" in response.data["detail"]
