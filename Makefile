@@ -14,7 +14,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Front-end libraries from the npm registry (pinned in package-lock.json), served as static
+# files: no CDN on a bank intranet. htmx comes with django-htmx.
+VENDOR := static/vendor/echarts.min.js
+$(VENDOR): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)
+
+setup: $(STAMP) $(VENDOR)
 	$(PY) manage.py compilemessages --ignore '.venv' --ignore 'node_modules' -v0
 
 demo: setup

@@ -53,4 +53,11 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api_urls)),
     path("admin/", admin.site.urls),
+    # Pages (CONTRACT.md): each module owns its routes.
+    path("", include("scorecards.views.card")),
+    path("", include("scorecards.views.team")),
+    path("", include("scorecards.views.pay")),
+    path("", include("scorecards.views.schemes")),
+    path("", include("compliance.views")),
+    path("", include("crm.views")),
 ]
