@@ -34,8 +34,8 @@ class IncidentSerializer(serializers.ModelSerializer):
     employee_id = serializers.CharField(source="employee.employee_id")
     employee_name = serializers.CharField(source="employee.name")
     unit_code = serializers.CharField(source="unit.code")
-    created_by = serializers.CharField(source="created_by.username", default=None)
-    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
+    decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True)
     has_evidence = serializers.SerializerMethodField()
     decisions = DecisionSerializer(many=True, read_only=True)
 

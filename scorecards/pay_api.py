@@ -8,11 +8,11 @@ import shutil
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, viewsets
-from rest_framework.decorators import action
+from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from targets import selectors as org_selectors
 from targets.models import OrgUnit
@@ -111,6 +111,7 @@ def _download(export: ExportFile) -> FileResponse:
     )
 
 
+PAGE_PARAMETERS = [OpenApiParameter("limit", int), OpenApiParameter("offset", int)]
 EXPORT_PARAMETERS = [
     OpenApiParameter("format", enum=["xlsx", "csv"], required=True),
     OpenApiParameter("unit", str, description="a unit code: its subtree only"),
@@ -126,17 +127,18 @@ def _page(request: Request, view, rows: list, serializer_class, **extra) -> Resp
     return response
 
 
-class PayAdjustmentViewSet(viewsets.ViewSet):
+class PayAdjustmentListView(APIView):
     content_negotiation_class = FileFormatParameter
 
     @extend_schema(
         parameters=[
             OpenApiParameter("period", str, required=True, description="a quarter: 2026-Q3"),
             OpenApiParameter("unit", str, description="a unit code: its subtree only"),
+            *PAGE_PARAMETERS,
         ],
         responses=PayPageSerializer,
     )
-    def list(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response:
         pay_selectors.require_pay_scope(request.user)
         report = pay_selectors.pay_adjustment_list(
             user=request.user, period_code=_required(request, "period"), unit=_unit(request)
@@ -146,12 +148,15 @@ class PayAdjustmentViewSet(viewsets.ViewSet):
             status=report.status, provisional=report.provisional,
         )  # fmt: skip
 
+
+class PayExportView(APIView):
+    content_negotiation_class = FileFormatParameter
+
     @extend_schema(
         parameters=[OpenApiParameter("period", str, required=True), *EXPORT_PARAMETERS],
         responses={(200, "application/octet-stream"): bytes},
     )
-    @action(detail=False, methods=["get"])
-    def export(self, request: Request) -> FileResponse:
+    def get(self, request: Request) -> FileResponse:
         pay_selectors.require_pay_scope(request.user)
         return _download(
             pay_services.pay_export(
@@ -170,17 +175,18 @@ def _year(request: Request) -> int:
     return int(text)
 
 
-class TalentListViewSet(viewsets.ViewSet):
+class TalentListView(APIView):
     content_negotiation_class = FileFormatParameter
 
     @extend_schema(
         parameters=[
             OpenApiParameter("year", int, required=True),
             OpenApiParameter("unit", str, description="rank within this unit's subtree"),
+            *PAGE_PARAMETERS,
         ],
         responses=TalentPageSerializer,
     )
-    def list(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response:
         pay_selectors.require_pay_scope(request.user)
         report = pay_selectors.talent_list(
             user=request.user, year=_year(request), unit=_unit(request)
@@ -190,12 +196,15 @@ class TalentListViewSet(viewsets.ViewSet):
             status=report.status, provisional=report.provisional,
         )  # fmt: skip
 
+
+class TalentExportView(APIView):
+    content_negotiation_class = FileFormatParameter
+
     @extend_schema(
         parameters=[OpenApiParameter("year", int, required=True), *EXPORT_PARAMETERS],
         responses={(200, "application/octet-stream"): bytes},
     )
-    @action(detail=False, methods=["get"])
-    def export(self, request: Request) -> FileResponse:
+    def get(self, request: Request) -> FileResponse:
         pay_selectors.require_pay_scope(request.user)
         return _download(
             pay_services.talent_export(

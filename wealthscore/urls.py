@@ -25,8 +25,6 @@ router.register("scorecards", scorecards_api.ScorecardViewSet, basename="scoreca
 router.register("kpis", scorecards_api.KpiViewSet, basename="kpi")
 router.register("schemes", scorecards_api.SchemeViewSet, basename="scheme")
 router.register("periods", scorecards_api.PeriodViewSet, basename="period")
-router.register("pay-adjustments", pay_api.PayAdjustmentViewSet, basename="pay-adjustment")
-router.register("talent-lists", pay_api.TalentListViewSet, basename="talent-list")
 router.register("compliance/incidents", compliance_api.IncidentViewSet, basename="incident")
 router.register(
     "distribution-profiles", plan_api.DistributionProfileViewSet, basename="distribution-profile"
@@ -35,6 +33,10 @@ router.register(
 api_urls = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("me/", targets_api.MeView.as_view(), name="api-me"),
+    path("pay-adjustments/", pay_api.PayAdjustmentListView.as_view(), name="api-pay-list"),
+    path("pay-adjustments/export/", pay_api.PayExportView.as_view(), name="api-pay-export"),
+    path("talent-lists/", pay_api.TalentListView.as_view(), name="api-talent-list"),
+    path("talent-lists/export/", pay_api.TalentExportView.as_view(), name="api-talent-export"),
     path("compliance/board/", compliance_api.BoardView.as_view(), name="api-compliance-board"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
