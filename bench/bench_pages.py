@@ -23,8 +23,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import ROOT, WORK, fresh_database, manage
 from synthetic import bank_script
+
+from common import ROOT, WORK, fresh_database, manage
 
 RMS, PER_SUB, USERS, SECONDS = 500, 50, 20, 60
 PERIODS = ["2026-09", "2026-10"]
