@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from targets.roles import Role, scope_of
 
@@ -37,7 +38,8 @@ class IncidentType(models.Model):
 
 
 class IncidentStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    # "Open" is a period's status too; a case that is open waits for a decision (待处理).
+    OPEN = "open", pgettext_lazy("incident status", "Open")
     CONFIRMED = "confirmed", _("Confirmed")
     DISMISSED = "dismissed", _("Dismissed")
 
