@@ -279,8 +279,9 @@ def _write_month_events(
     pick = rng.integers(0, len(products), count)
     suitable = product_risk[pick] <= client_risk[buyer]
     retry = rng.integers(0, len(products), count)
+    safest = int(np.argmin(product_risk))  # suits every client (an R1 product)
     pick = np.where(suitable | (rng.random(count) < 0.02), pick,
-                    np.where(product_risk[retry] <= client_risk[buyer], retry, 0))  # fmt: skip
+                    np.where(product_risk[retry] <= client_risk[buyer], retry, safest))  # fmt: skip
     amount = np.round(rng.lognormal(11.0, 1.0, count) / 100) * 10_000  # whole 100 元, in fen
     keyed_by = owner[buyer]
     # One in twenty is keyed by a colleague (the attribution bases differ on these).
