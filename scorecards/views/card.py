@@ -1,5 +1,328 @@
-"""Pages: see the module's urlpatterns (included by wealthscore/urls.py)."""
+"""The RM's scorecard page (SPEC §8): /me/ (her own) and /cards/<employee_id>/ (any RM whose
+cards the user may see: herself, her managers, HR, compliance, admins), with the facts
+behind a line as an htmx partial.
+
+The view only reads: the cards through `selectors.scorecard_list` and `card_selectors`, the
+facts through `services.scorecard_line_facts` (which masks names and audits the drill-down).
+"""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from crm.models import ActivityType
+from scorecards import card_selectors, selectors, services
+from scorecards.api import ScorecardSerializer
+from scorecards.catalog import MEASURES
+from scorecards.models import Dimension, Scorecard, ScoreLine
+from targets import selectors as org_selectors
+from targets.roles import Role, scope_of
+from wealthscore.errors import ForbiddenError
+from wealthscore.templatetags.ws import pct, score, yuan
+
+# ---------------------------------------------------------------- how a measure reads
+# English names of the measures; in Chinese the catalogue's own names are shown.
+MEASURE_NAMES_EN: dict[str, str] = {
+    "sales_attainment": "Sales attainment",
+    "aum_net_growth": "Net AUM growth",
+    "aum_existing_uplift": "Uplift of existing clients' AUM",
+    "cross_sell_coverage": "Cross-sell coverage",
+    "nps": "Net promoter score",
+    "hnw_visit_coverage": "HNW visit coverage",
+    "dormant_activation": "Dormant clients activated",
+    "plan_adoption": "Plan adoption rate",
+    "education_events": "Investor-education events",
+    "suitability_match": "Suitability match rate",
+    "script_compliance": "Recording compliance rate",
+    "complaint_rate": "Complaint rate",
+    "complaint_resolution": "Complaints resolved in time",
+    "internal_policy": "Internal policy compliance",
+    "collaboration": "Cross-department collaboration",
+    "mentoring": "Knowledge sharing and mentoring",
+    "strategic_sales": "Strategic product sales",
+    "fee_income": "Fee income",
+    "new_hnw_clients": "New HNW clients",
+    "client_points": "Client-management points",
+    "family_trust_clients": "Family-trust clients",
+}
+MONEY = {"sales_attainment", "aum_net_growth", "strategic_sales", "fee_income"}
+PERMILLE = {"complaint_rate"}
+COUNT = {"education_events", "new_hnw_clients", "family_trust_clients"}
+POINTS = {"nps", "client_points", "internal_policy", "collaboration", "mentoring"}
+
+
+def measure_name(code: str) -> str:
+    if translation.get_language().startswith("zh"):
+        return MEASURES.get(code, (code, ""))[0]
+    return MEASURE_NAMES_EN.get(code, code.replace("_", " ").capitalize())
+
+
+def _count(value: Decimal) -> str:
+    return f"{value.normalize():,f}" if value == value.to_integral_value() else score(value)
+
+
+def measure_value(code: str, value: Decimal | None) -> str:
+    """A value or target as its measure reads: 元, %, ‰, a count or points."""
+    if value is None:
+        return "—"
+    if code in MONEY:
+        return yuan(value)
+    if code in PERMILLE:
+        return f"{score(value)}‰"
+    if code in COUNT:
+        return _count(value)
+    if code in POINTS:
+        return score(value)
+    if MEASURES.get(code, ("", ""))[1] == "ratio":
+        return pct(value)
+    return score(value)
+
+
+@dataclass
+class LineRow:
+    line: ScoreLine
+    kpi_name: str
+    name: str
+    value: str
+    target: str
+    dimension: str
+
+    @property
+    def bonus(self) -> bool:
+        return self.line.method == "bonus"
+
+
+# ---------------------------------------------------------------- the page
+@login_required
+@require_GET
+def me(request: HttpRequest) -> HttpResponse:
+    """The logged-in RM's own card; a page only RMs with a staff record have."""
+    scope = scope_of(request.user)
+    if scope.role != Role.RM or scope.employee is None:
+        raise Http404
+    return _card_page(request, scope.employee.employee_id, own=True)
+
+
+@login_required
+@require_GET
+def card(request: HttpRequest, employee_id: str) -> HttpResponse:
+    return _card_page(request, employee_id, own=False)
+
+
+def _card_page(request: HttpRequest, employee_id: str, *, own: bool) -> HttpResponse:
+    user = request.user
+    periods = card_selectors.card_periods(user=user, employee_id=employee_id)
+    if periods:
+        newest = periods[0]
+        person = {
+            "employee_id": newest.employee_id,
+            "name": newest.employee_name,
+            "unit_code": newest.unit_code,
+            "unit_name": newest.unit_name,
+        }
+    else:  # an RM in scope who has no card yet; anyone else does not exist here
+        employee = org_selectors.employee_get(user=user, employee_id=employee_id)
+        if not own and employee.position != Role.RM:
+            raise Http404
+        person = {
+            "employee_id": employee.employee_id,
+            "name": employee.name,
+            "unit_code": employee.unit_today_code or "",
+            "unit_name": employee.unit_today_name or "",
+        }
+
+    requested = request.GET.get("period", "").strip()
+    code = requested or card_selectors.default_period(periods)
+    scorecard: Scorecard | None = None
+    if code and any(p.code == code for p in periods):
+        cards = selectors.scorecard_list(user=user, period=code, employee_id=employee_id)
+        scorecard = cards.first()
+
+    context: dict[str, Any] = {
+        "own": own,
+        "person": person,
+        "period_groups": _period_groups(periods),
+        "period_code": code or "",
+        "requested": requested,
+        "card": scorecard,
+        "show_why": scope_of(user).role != Role.HR,  # HR sees no client-level data
+        "back_to_team": scope_of(user).role in (Role.MANAGER, Role.ADMIN),
+    }
+    if scorecard is not None:
+        context.update(_card_context(request, scorecard))
+    return render(request, "scorecards/card.html", context)
+
+
+def _period_groups(periods: list[card_selectors.CardPeriod]) -> list[tuple[str, list]]:
+    """The picker's option groups: quarters (the assessment), months, years; newest first."""
+    labels = {"quarter": _("Quarters"), "month": _("Months"), "year": _("Years")}
+    return [
+        (label, [p for p in periods if p.kind == kind])
+        for kind, label in labels.items()
+        if any(p.kind == kind for p in periods)
+    ]
+
+
+def _card_context(request: HttpRequest, card: Scorecard) -> dict[str, Any]:
+    lines = list(card.lines.all())
+    names = card_selectors.kpi_names(version_id=card.run.version_id)
+    dimensions = dict(Dimension.choices)
+    rows = [
+        LineRow(
+            line=line,
+            kpi_name=names.get(line.kpi, line.kpi),
+            name=measure_name(line.measure),
+            value=measure_value(line.measure, line.value),
+            target=measure_value(line.measure, line.target),
+            dimension=str(dimensions.get(line.dimension, line.dimension)),
+        )
+        for line in lines
+    ]
+    period = card.run.period
+    trend = card_selectors.monthly_totals(
+        user=request.user, employee_id=card.employee.employee_id, last_day=period.last_day
+    )
+    shares = card_selectors.dimension_shares(lines)
+    charts = {
+        "trend": {
+            "title": _("Monthly totals, 12 months to %(period)s") % {"period": period.code},
+            "months": [month for month, _total, _vetoed in trend],
+            "totals": [None if total is None else str(total) for _m, total, _v in trend],
+            "vetoed": [vetoed for _m, _t, vetoed in trend],
+            "series": _("Total"),
+            "vetoed_label": _("Vetoed"),
+            "bands": [str(card.run.version.rating_c), str(card.run.version.rating_a)],
+            "empty": _("No month card in these 12 months."),
+        },
+        "radar": {
+            "title": _("Share of each dimension's weight earned (%)"),
+            "series": _("Dimensions"),
+            "indicators": [str(dimensions[code]) for code, _share in shares],
+            "values": [None if share is None else f"{share:.2f}" for _code, share in shares],
+            "na": _("n/a"),
+        },
+    }
+    year = None
+    if period.kind == "year":
+        version = card.run.version
+        year = {
+            "quarters_mean": card.quarters_mean,
+            "quarters_counted": card.quarters_counted,
+            "annual_review": ScorecardSerializer().get_annual_review(card),
+            "quarter_share": version.quarter_share,
+            "review_share": version.review_share,
+        }
+    return {
+        "rows": rows,
+        "period": period,
+        "year": year,
+        "charts": charts,
+        "dimension_shares": [(str(dimensions[code]), share) for code, share in shares],
+        "bonus": card.bonus if card.bonus else None,
+    }
+
+
+# ---------------------------------------------------------------- the facts of a line
+FACT_COLUMNS = {
+    "txn_id": gettext_lazy("Transaction"),
+    "txn_date": gettext_lazy("Date"),
+    "date": gettext_lazy("Date"),
+    "client_id": gettext_lazy("Client ID"),
+    "client_name": gettext_lazy("Client"),
+    "product_code": gettext_lazy("Product"),
+    "product_risk": gettext_lazy("Product risk"),
+    "client_risk": gettext_lazy("Client risk"),
+    "strategic_tag": gettext_lazy("Strategic tag"),
+    "amount": gettext_lazy("Amount"),
+    "fee_income": gettext_lazy("Fee income"),
+    "keyed_by": gettext_lazy("Keyed by"),
+    "balance_end": gettext_lazy("Balance at end"),
+    "balance_start": gettext_lazy("Balance at start"),
+    "response_id": gettext_lazy("Response"),
+    "nps_score": gettext_lazy("NPS score"),
+    "activity_id": gettext_lazy("Activity"),
+    "activity_type": gettext_lazy("Type"),
+    "check_id": gettext_lazy("Check"),
+    "compliant": gettext_lazy("Compliant"),
+    "complaint_id": gettext_lazy("Complaint"),
+    "resolved_date": gettext_lazy("Resolved on"),
+    "period": gettext_lazy("Period"),
+    "score": gettext_lazy("Score"),
+    "comment": gettext_lazy("Comment"),
+    "entered_at": gettext_lazy("Entered at"),
+}
+STRATEGIC_TAGS = {
+    "fixed_income_plus": gettext_lazy("Fixed income plus (固收+)"),
+    "pension": gettext_lazy("Pension (养老)"),
+}
+FACT_MONEY = {"amount", "fee_income", "balance_end", "balance_start"}
+FACT_NUMBERS = FACT_MONEY | {"score", "nps_score"}
+
+
+def _fact_cell(column: str, value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if column in FACT_MONEY:
+        return yuan(value)
+    if column == "score":
+        return score(value)
+    if column == "product_risk":
+        return f"R{value}"
+    if column == "client_risk":
+        return f"C{value}"
+    if column == "compliant":
+        return _("Yes") if value in (True, 1, "1", "t", "true") else _("No")
+    if column == "strategic_tag":
+        return str(STRATEGIC_TAGS.get(value, value))
+    if column == "activity_type":
+        return str(dict(ActivityType.choices).get(value, value))
+    if column == "entered_at" and hasattr(value, "astimezone"):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+@login_required
+@require_GET
+def card_facts(request: HttpRequest, card_id: int, measure: str) -> HttpResponse:
+    """The facts behind one line: an HTML fragment for the card page's facts panel."""
+    card = selectors.scorecard_get(user=request.user, card_id=card_id)
+    try:
+        facts = services.scorecard_line_facts(card=card, measure=measure, actor=request.user)
+    except ForbiddenError as exc:
+        return render(
+            request, "scorecards/card_facts_error.html", {"message": exc.message}, status=403
+        )
+    rows = facts.get("rows", [])
+    # Columns no row fills (no client behind a recording check) are left out.
+    columns = [
+        c for c in (rows[0] if rows else []) if any(r.get(c) not in (None, "") for r in rows)
+    ]
+    context = {
+        "card": card,
+        "measure": measure,
+        "measure_name": measure_name(measure),
+        "facts": facts,
+        "count": facts.get("count", len(rows)),
+        "window": str(facts.get("window", "")).replace("..", " – "),
+        "headers": [(FACT_COLUMNS.get(c, c.replace("_", " ")), c in FACT_NUMBERS) for c in columns],
+        "rows": [[(_fact_cell(c, row.get(c)), c in FACT_NUMBERS) for c in columns] for row in rows],
+    }
+    return render(request, "scorecards/card_facts.html", context)
+
+
+urlpatterns = [
+    path("me/", me, name="me"),
+    path("cards/<str:employee_id>/", card, name="card"),
+    path("cards/<int:card_id>/lines/<str:measure>/facts/", card_facts, name="card-facts"),
+]

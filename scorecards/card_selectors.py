@@ -1,0 +1,142 @@
+"""Reads of the RM's card page (/me/, /cards/<employee_id>/) that `selectors` does not have.
+
+Every read goes through `Scorecard.objects.visible_to(user)`, like `scorecard_list`: a period
+or a month the user may not see for this RM simply is not there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from targets.models import User
+
+from .models import Dimension, Kpi, PeriodStatus, Scorecard, ScoreLine
+
+HUNDRED = Decimal(100)
+# The four dimensions of the radar, in the scheme's order (the bonus is not one of them).
+RADAR_DIMENSIONS = (
+    Dimension.PERFORMANCE,
+    Dimension.SERVICE,
+    Dimension.COMPLIANCE,
+    Dimension.TEAMWORK,
+)
+
+
+@dataclass(frozen=True)
+class CardPeriod:
+    """A period for which the RM has a current card the user may see."""
+
+    code: str
+    kind: str  # month | quarter | year
+    first_day: dt.date
+    last_day: dt.date
+    status: str
+    employee_id: str
+    employee_name: str
+    unit_code: str
+    unit_name: str
+
+    @property
+    def status_label(self) -> str:
+        return str(PeriodStatus(self.status).label)
+
+
+def card_periods(*, user: User, employee_id: str) -> list[CardPeriod]:
+    """Every period of the RM's current cards visible to the user, newest first (one query).
+
+    Empty when the RM has no card the user may see (out of scope, or not scored yet).
+    """
+    rows = (
+        Scorecard.objects.visible_to(user)
+        .current()
+        .filter(employee__employee_id=employee_id)
+        .order_by("-run__period__last_day", "-run__period__first_day")
+        .values_list(
+            "run__period__code",
+            "run__period__kind",
+            "run__period__first_day",
+            "run__period__last_day",
+            "run__period__status",
+            "employee__employee_id",
+            "employee__name",
+            "unit__code",
+            "unit__name",
+        )
+    )
+    return [CardPeriod(*row) for row in rows]
+
+
+def default_period(periods: Iterable[CardPeriod]) -> str | None:
+    """The RM's most recent quarter card (quarterly scores are the assessment, SPEC §5);
+    without one, her most recent card of any kind. `periods` come newest first."""
+    periods = list(periods)
+    quarter = next((p for p in periods if p.kind == "quarter"), None)
+    if quarter is not None:
+        return quarter.code
+    return periods[0].code if periods else None
+
+
+def trend_months(last_day: dt.date, count: int = 12) -> list[str]:
+    """The codes of the `count` months up to and including the month of `last_day`."""
+    months = []
+    year, month = last_day.year, last_day.month
+    for _ in range(count):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months[::-1]
+
+
+def monthly_totals(
+    *, user: User, employee_id: str, last_day: dt.date
+) -> list[tuple[str, Decimal | None, bool]]:
+    """(month, total, vetoed) of the RM's month cards for the 12 months up to `last_day`, in
+    order; a month without a card has total None (one query for all months)."""
+    months = trend_months(last_day)
+    found = {
+        code: (total, vetoed)
+        for code, total, vetoed in Scorecard.objects.visible_to(user)
+        .current()
+        .filter(
+            employee__employee_id=employee_id,
+            run__period__kind="month",
+            run__period__code__in=months,
+        )
+        .values_list("run__period__code", "total", "vetoed")
+    }
+    return [(code, *found.get(code, (None, False))) for code in months]
+
+
+def kpi_names(*, version_id: int) -> dict[str, str]:
+    """KPI code → name in the scheme version that scored a card (one query)."""
+    return dict(Kpi.objects.filter(version_id=version_id).values_list("code", "name"))
+
+
+def dimension_shares(lines: Iterable[ScoreLine]) -> list[tuple[str, Decimal | None]]:
+    """Per dimension of the radar: the share of its applicable weight the lines earned,
+    Σ weighted ÷ Σ weight of its applicable lines, in % (may exceed 100 up to the caps).
+
+    A line's `weighted` is its contribution after the weight of the card's not-applicable
+    lines was shared out (weight × points ÷ the card's applicable weight), so the weights
+    are rescaled the same way: the result is the dimension's weighted mean of points.
+    None for a dimension with no applicable line.
+    """
+    lines = [line for line in lines if line.method != "bonus"]
+    applicable_weight = sum((line.weight for line in lines if line.applicable), Decimal(0))
+    shares: list[tuple[str, Decimal | None]] = []
+    for dimension in RADAR_DIMENSIONS:
+        mine = [
+            line
+            for line in lines
+            if line.dimension == dimension and line.applicable and line.weighted is not None
+        ]
+        weight = sum((line.weight for line in mine), Decimal(0))
+        if not mine or weight == 0 or applicable_weight == 0:
+            shares.append((dimension.value, None))
+            continue
+        earned = sum((line.weighted for line in mine), Decimal(0))
+        rescaled = weight * HUNDRED / applicable_weight
+        shares.append((dimension.value, earned / rescaled * HUNDRED))
+    return shares
