@@ -37,3 +37,38 @@ MEASURE_CODES: frozenset[str] = frozenset(MEASURES)
 MANUAL_MEASURE_CODES: frozenset[str] = frozenset(
     code for code, (_name, kind) in MEASURES.items() if kind == "manual"
 )
+
+
+# English names of the measures (when the page is in English; in Chinese the names above).
+MEASURE_NAMES_EN: dict[str, str] = {
+    "sales_attainment": "Sales attainment",
+    "aum_net_growth": "Net AUM growth",
+    "aum_existing_uplift": "Uplift of existing clients' AUM",
+    "cross_sell_coverage": "Cross-sell coverage",
+    "nps": "Net promoter score",
+    "hnw_visit_coverage": "HNW visit coverage",
+    "dormant_activation": "Dormant clients activated",
+    "plan_adoption": "Plan adoption rate",
+    "education_events": "Investor-education events",
+    "suitability_match": "Suitability match rate",
+    "script_compliance": "Recording compliance rate",
+    "complaint_rate": "Complaint rate",
+    "complaint_resolution": "Complaints resolved in time",
+    "internal_policy": "Internal policy compliance",
+    "collaboration": "Cross-department collaboration",
+    "mentoring": "Knowledge sharing and mentoring",
+    "strategic_sales": "Strategic product sales",
+    "fee_income": "Fee income",
+    "new_hnw_clients": "New HNW clients",
+    "client_points": "Client-management points",
+    "family_trust_clients": "Family-trust clients",
+}
+
+
+def measure_name(code: str) -> str:
+    """The measure's name in the active language: the bank's Chinese name, or English."""
+    from django.utils import translation
+
+    if (translation.get_language() or "").startswith("zh"):
+        return MEASURES.get(code, (code, ""))[0]
+    return MEASURE_NAMES_EN.get(code, code.replace("_", " ").capitalize())

@@ -144,9 +144,10 @@ def period_transition(*, period: Period, action: str, actor: User, reason: str =
         raise ForbiddenError(_("Your role may not %(action)s a period.") % {"action": action})
     period = Period.objects.select_for_update().get(pk=period.pk)
     if period.status not in sources:
+        done = {"submit": _("submitted"), "approve": _("approved"), "reopen": _("reopened")}
         raise ConflictError(
             _("Period %(period)s is %(status)s: it cannot be %(action)s.")
-            % {"period": period.code, "status": period.get_status_display(), "action": action}
+            % {"period": period.code, "status": period.get_status_display(), "action": done[action]}
         )
     if action == "reopen" and not reason.strip():
         raise DomainError(_("Reopening a period needs a reason."), field="reason")

@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET
 from crm.models import ActivityType
 from scorecards import card_selectors, selectors, services
 from scorecards.api import ScorecardSerializer
-from scorecards.catalog import MEASURES
+from scorecards.catalog import MEASURES, measure_name
 from scorecards.models import Dimension, Scorecard, ScoreLine
 from targets import selectors as org_selectors
 from targets.roles import Role, scope_of
@@ -32,40 +32,10 @@ from wealthscore.errors import ForbiddenError
 from wealthscore.templatetags.ws import pct, score, yuan
 
 # ---------------------------------------------------------------- how a measure reads
-# English names of the measures; in Chinese the catalogue's own names are shown.
-MEASURE_NAMES_EN: dict[str, str] = {
-    "sales_attainment": "Sales attainment",
-    "aum_net_growth": "Net AUM growth",
-    "aum_existing_uplift": "Uplift of existing clients' AUM",
-    "cross_sell_coverage": "Cross-sell coverage",
-    "nps": "Net promoter score",
-    "hnw_visit_coverage": "HNW visit coverage",
-    "dormant_activation": "Dormant clients activated",
-    "plan_adoption": "Plan adoption rate",
-    "education_events": "Investor-education events",
-    "suitability_match": "Suitability match rate",
-    "script_compliance": "Recording compliance rate",
-    "complaint_rate": "Complaint rate",
-    "complaint_resolution": "Complaints resolved in time",
-    "internal_policy": "Internal policy compliance",
-    "collaboration": "Cross-department collaboration",
-    "mentoring": "Knowledge sharing and mentoring",
-    "strategic_sales": "Strategic product sales",
-    "fee_income": "Fee income",
-    "new_hnw_clients": "New HNW clients",
-    "client_points": "Client-management points",
-    "family_trust_clients": "Family-trust clients",
-}
 MONEY = {"sales_attainment", "aum_net_growth", "strategic_sales", "fee_income"}
 PERMILLE = {"complaint_rate"}
 COUNT = {"education_events", "new_hnw_clients", "family_trust_clients"}
 POINTS = {"nps", "client_points", "internal_policy", "collaboration", "mentoring"}
-
-
-def measure_name(code: str) -> str:
-    if translation.get_language().startswith("zh"):
-        return MEASURES.get(code, (code, ""))[0]
-    return MEASURE_NAMES_EN.get(code, code.replace("_", " ").capitalize())
 
 
 def _count(value: Decimal) -> str:

@@ -1,5 +1,266 @@
-"""Pages: see the module's urlpatterns (included by wealthscore/urls.py)."""
+"""The manager's team dashboard (SPEC §8): /team/.
+
+Managers see their subtree, admins the whole bank (or any unit with ?unit=); anyone else
+gets a 404. The page reads through `team_selectors` and writes through two services: the
+manual score (`manual_services.manual_score_enter`) and the submission of the period for
+approval (`services.period_transition`). A refused write re-renders the page with what was
+typed and the error beside its field, with the status the error says (400 / 409).
+"""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.urls import path
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from scorecards import selectors, services, team_selectors
+from scorecards.catalog import measure_name
+from scorecards.manual_services import manual_score_enter
+from scorecards.models import Period, PeriodStatus, Rating
+from targets import selectors as org_selectors
+from targets.roles import Role, scope_of
+from wealthscore.errors import DomainError
+from wealthscore.templatetags.ws import score as score_text
+
+KIND_LABELS = {
+    "month": gettext_lazy("Months"),
+    "quarter": gettext_lazy("Quarters"),
+    "year": gettext_lazy("Years"),
+}
+MANUAL_FIELDS = ("period", "employee", "measure", "score", "comment")
+
+
+def _chinese() -> bool:
+    return (translation.get_language() or "").startswith("zh")
+
+
+def _unit_code(params: QueryDict) -> str | None:
+    return (params.get("unit") or "").strip() or None
+
+
+def _page_period(request: HttpRequest, code: str | None, periods: list[Period]) -> Period | None:
+    """The period asked for (404 when the user may not see it), else the default one."""
+    if code:
+        return next((p for p in periods if p.code == code), None) or selectors.period_get(
+            user=request.user, code=code
+        )
+    return team_selectors.default_period(periods)
+
+
+def _team_url(period: str | None, unit: str | None) -> str:
+    query = {key: value for key, value in (("period", period), ("unit", unit)) if value}
+    return "/team/" + (f"?{urlencode(query)}" if query else "")
+
+
+def _period_groups(periods: list[Period]) -> list[tuple[str, list[Period]]]:
+    groups: dict[str, list[Period]] = {"month": [], "quarter": [], "year": []}
+    for period in periods:
+        groups.setdefault(period.kind, []).append(period)
+    return [(str(KIND_LABELS.get(kind, kind)), items) for kind, items in groups.items() if items]
+
+
+def _chart_data(board: team_selectors.TeamDashboard) -> dict[str, Any]:
+    """What team.js draws: the distribution and the heat map, labels already translated."""
+    names = [measure_name(code) for code in board.measures]
+    cells = []
+    for y, row in enumerate(board.rows):
+        points = board.points.get(row.employee_id, {})
+        for x, code in enumerate(board.measures):
+            value = points.get(code)
+            cells.append([x, y, None if value is None else float(round(value, 2))])
+    return {
+        "distribution": {
+            "bands": [label for label, _n, _v in board.distribution],
+            "counts": [n for _label, n, _v in board.distribution],
+            "vetoed": [v for _label, _n, v in board.distribution],
+            "series": _("RMs"),
+            "series_vetoed": _("RMs vetoed"),
+            "x_name": _("Total"),
+            "y_name": _("RMs"),
+            "empty": _("No total to show"),
+        },
+        "heatmap": {
+            "measures": board.measures,
+            "measure_names": names,
+            "rms": [row.employee_id for row in board.rows],
+            "rm_names": [f"{row.name} {row.employee_id}" for row in board.rows],
+            "cells": cells,
+            "points": _("Points"),
+            "not_applicable": _("not applicable"),
+            "empty": _("No line to show"),
+        },
+    }
+
+
+def _context(
+    request: HttpRequest,
+    *,
+    period_code: str | None,
+    unit_code: str | None,
+    manual: dict[str, Any] | None = None,
+    submit_error: str = "",
+) -> dict[str, Any]:
+    user = request.user
+    unit = team_selectors.team_unit(user=user, code=unit_code)
+    periods = team_selectors.team_periods(user=user)
+    period = _page_period(request, period_code, periods)
+    scope = scope_of(user)
+    context: dict[str, Any] = {
+        "unit": unit,
+        "unit_code": unit.code if unit is not None and unit_code else "",
+        "units": team_selectors.team_units(user=user),
+        "whole_bank": unit is None,
+        "period": period,
+        "period_groups": _period_groups(periods),
+        "board": None,
+        "manual": manual or {"values": {}, "errors": {}, "error": ""},
+        "submit_error": submit_error,
+        "is_admin": scope.role == Role.ADMIN,
+    }
+    if period is None:
+        return context
+    board = team_selectors.team_dashboard(user=user, unit=unit, period=period, periods=periods)
+    rating_labels = dict(Rating.choices)
+    rows = [
+        {
+            "row": row,
+            "rating_label": rating_labels.get(row.rating, ""),
+            "flags": [
+                {
+                    "kind": flag.kind,
+                    "measure": flag.measure,
+                    "label": _("%(measure)s falling") % {"measure": measure_name(flag.measure)}
+                    if flag.kind == "falling"
+                    else _("AUM stalled"),
+                }
+                for flag in row.flags
+            ],
+        }
+        for row in board.rows
+    ]
+    type_name = "type_name" if _chinese() else "type_name_en"
+    warnings = [
+        {
+            "employee_id": employee_id,
+            "name": name,
+            "items": [{"incident": item, "label": getattr(item, type_name)} for item in items],
+        }
+        for employee_id, name, items in board.warnings
+    ]
+    manual_codes = team_selectors.manual_periods(period.code)
+    measures = team_selectors.manual_measures_in_force(period.last_day)
+    values = context["manual"]["values"]
+    values.setdefault("period", manual_codes[-1] if period.kind == "year" else manual_codes[0])
+    context.update(
+        board=board,
+        rows=rows,
+        warnings=warnings,
+        chart_data=_chart_data(board),
+        # One row of the heat map per RM, scrolled by the chart itself past ~25 rows.
+        heatmap_height=min(max(260, 26 * len(board.rows) + 120), 780),
+        mean_text=score_text(board.mean_total),
+        manual_periods=manual_codes,
+        manual_measures=[(code, measure_name(code)) for code in measures],
+        manual_rms=team_selectors.team_rms(user=user, unit=unit),
+        can_submit=period.status == PeriodStatus.OPEN,
+    )
+    return context
+
+
+@login_required
+@require_GET
+def team(request: HttpRequest) -> HttpResponse:
+    context = _context(
+        request, period_code=request.GET.get("period") or None, unit_code=_unit_code(request.GET)
+    )
+    return render(request, "scorecards/team.html", context)
+
+
+def _manual_error(field: str, message: str) -> DomainError:
+    return DomainError(message, field=field)
+
+
+@login_required
+@require_POST
+def team_manual_score(request: HttpRequest) -> HttpResponse:
+    post = request.POST
+    values = {name: post.get(name, "") for name in MANUAL_FIELDS}
+    period_code, unit_code = post.get("page_period") or None, _unit_code(post)
+    unit = team_selectors.team_unit(user=request.user, code=unit_code)  # 404 outside the roles
+    try:
+        employee = (
+            org_selectors.employee_list(user=request.user, unit=unit)
+            .filter(employee_id=values["employee"].strip(), position=Role.RM)
+            .first()
+        )
+        if employee is None:
+            raise _manual_error("employee", _("Choose a relationship manager of the team."))
+        if not values["measure"]:
+            raise _manual_error("measure", _("Choose a measure."))
+        try:
+            score = Decimal(values["score"].strip().replace(",", ""))
+        except InvalidOperation:
+            raise _manual_error("score", _("A score is a number from 0 to 100.")) from None
+        row = manual_score_enter(
+            actor=request.user,
+            employee=employee,
+            period=values["period"],
+            measure=values["measure"],
+            score=score,
+            comment=values["comment"],
+        )
+    except DomainError as error:
+        field = error.field if error.field in MANUAL_FIELDS else None
+        manual = {
+            "values": values,
+            "errors": {field: str(error.message)} if field else {},
+            "error": "" if field else str(error.message),
+        }
+        context = _context(request, period_code=period_code, unit_code=unit_code, manual=manual)
+        return render(request, "scorecards/team.html", context, status=error.status_code)
+    messages.success(
+        request,
+        _("Saved %(score)s for %(name)s, %(measure)s, %(period)s. The open periods it changes "
+          "are being recomputed.")
+        % {"score": score_text(row.score), "name": employee.name,
+           "measure": measure_name(row.measure), "period": row.period},
+    )  # fmt: skip
+    return HttpResponseRedirect(_team_url(period_code, unit_code))
+
+
+@login_required
+@require_POST
+def team_submit(request: HttpRequest) -> HttpResponse:
+    period_code, unit_code = request.POST.get("period") or "", _unit_code(request.POST)
+    team_selectors.team_unit(user=request.user, code=unit_code)  # 404 outside the roles
+    if not period_code:
+        raise Http404
+    period = selectors.period_get(user=request.user, code=period_code)
+    try:
+        services.period_transition(period=period, action="submit", actor=request.user)
+    except DomainError as error:
+        context = _context(
+            request, period_code=period_code, unit_code=unit_code, submit_error=str(error.message)
+        )
+        return render(request, "scorecards/team.html", context, status=error.status_code)
+    messages.success(
+        request, _("Period %(period)s was submitted for approval.") % {"period": period.code}
+    )
+    return HttpResponseRedirect(_team_url(period_code, unit_code))
+
+
+urlpatterns = [
+    path("team/", team, name="team"),
+    path("team/manual-score/", team_manual_score, name="team-manual-score"),
+    path("team/submit/", team_submit, name="team-submit"),
+]

@@ -1,0 +1,145 @@
+"""Manual scores entered in the app (SPEC §5 `manual`: points 0–100 entered by an authorised
+person): a manager for the RMs of her subtree, or an admin, for a quarter or a year.
+
+The CRM import of `manual_scores` writes the same rows in bulk; this is the one-at-a-time
+write of the team page, audited, followed by a recompute of the open periods it changes.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from targets.models import Employee, User
+from targets.planning import parse_period
+from targets.roles import Role, scope_of
+from wealthscore.audit import audit_record
+from wealthscore.errors import ConflictError, DomainError, ForbiddenError
+
+from .models import ManualScore, Period, PeriodStatus
+from .services import periods_for_months, recompute_periods
+from .team_selectors import manual_measures_in_force
+
+ENTER_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+LOWEST, HIGHEST = Decimal(0), Decimal(100)
+
+
+def _snapshot(row: ManualScore | None) -> dict | None:
+    if row is None:
+        return None
+    return {
+        "period": row.period,
+        "employee": row.employee.employee_id,
+        "measure": row.measure,
+        "score": f"{row.score:.2f}",
+        "comment": row.comment,
+    }
+
+
+def _periods_to_recompute(code: str) -> list[str]:
+    """The open periods whose cards read the manual score of `code`: a quarter's score is
+    shown on its months, the quarter and (through the quarters) the year; a year's on the
+    year, recomputed with its ended months and quarters. Approved periods stay as they are."""
+    period = parse_period(code)
+    months = {f"{period.year}-{month:02d}" for month in period.months}
+    codes = periods_for_months(months)
+    approved = set(
+        Period.objects.filter(code__in=codes, status=PeriodStatus.APPROVED).values_list(
+            "code", flat=True
+        )
+    )
+    return [c for c in codes if c not in approved]
+
+
+def manual_score_enter(
+    *,
+    actor: User,
+    employee: Employee,
+    period: str,
+    measure: str,
+    score: Decimal,
+    comment: str = "",
+) -> ManualScore:
+    """Enter (or correct) the 0–100 score of a manual measure for one RM and one quarter or
+    year. Managers for the RMs of their subtree, admins for anyone; refused once the period
+    is approved. Audited; the open periods it changes are recomputed after the commit."""
+    scope = scope_of(actor)
+    if scope.role not in ENTER_ROLES:
+        raise ForbiddenError(_("Only managers and administrators enter manual scores."))
+    in_scope = Employee.objects.visible_to(actor).filter(pk=employee.pk, position=Role.RM)
+    if not in_scope.exists():
+        raise DomainError(
+            _("%(id)s is not a relationship manager of your team.") % {"id": employee.employee_id},
+            field="employee",
+        )
+    try:
+        parsed = parse_period(period.strip())
+    except ValueError as exc:
+        raise DomainError(str(exc), field="period") from exc
+    if parsed.kind == "month":
+        raise DomainError(
+            _("Manual scores are entered for a quarter or a year, not for month %(p)s.")
+            % {"p": parsed.code},
+            field="period",
+        )
+    try:
+        score = Decimal(score)
+        valid = score.is_finite() and LOWEST <= score <= HIGHEST
+    except (InvalidOperation, TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise DomainError(_("A score is a number from 0 to 100."), field="score")
+    if score != score.quantize(Decimal("0.01")):
+        raise DomainError(_("A score has at most two decimal places."), field="score")
+    manual = manual_measures_in_force(parsed.last_day)
+    if measure not in manual:
+        raise DomainError(
+            _("%(m)s is not a manually scored measure of the scheme in force for %(p)s.")
+            % {"m": measure, "p": parsed.code},
+            field="measure",
+        )
+    with transaction.atomic():
+        # Locked until the commit, so the period cannot be approved between this check and
+        # the write.
+        locked = Period.objects.select_for_update().filter(code=parsed.code).first()
+        if locked is not None and locked.status == PeriodStatus.APPROVED:
+            raise ConflictError(
+                _("Period %(period)s is approved: an admin must reopen it before its scores "
+                  "change.") % {"period": parsed.code},
+                code="period_approved",
+            )  # fmt: skip
+        existing = (
+            ManualScore.objects.select_for_update()
+            .select_related("employee")
+            .filter(period=parsed.code, employee=employee, measure=measure)
+            .first()
+        )
+        before = _snapshot(existing)
+        row, _created = ManualScore.objects.update_or_create(
+            period=parsed.code,
+            employee=employee,
+            measure=measure,
+            defaults={
+                "score": score,
+                "comment": comment.strip(),
+                "entered_by": actor,
+                "batch": None,
+            },
+        )
+        audit_record(
+            actor=actor,
+            action="manual_score.enter",
+            object_type="manual_score",
+            object_id=str(row.pk),
+            before=before,
+            after=_snapshot(row),
+        )
+        codes = _periods_to_recompute(parsed.code)
+        trigger = f"manual_score:{row.pk}"
+        if codes:
+            transaction.on_commit(
+                lambda: recompute_periods(codes=codes, trigger=trigger, actor=actor)
+            )
+    return row

@@ -1,0 +1,315 @@
+"""Reads of the manager's team dashboard (/team/, SPEC §8).
+
+Every read goes through the user's scope (`Scorecard.objects.visible_to`,
+`Incident.objects.visible_to` via `compliance.selectors.incident_list`, the org selectors),
+and every read is set-based: the page costs the same handful of queries for a team of 5
+RMs or of 5,000 (cards, previous totals, the lines of three periods, the open incidents,
+each one query for all RMs).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import QuerySet, Subquery
+from django.http import Http404
+
+from compliance.models import IncidentStatus
+from compliance.selectors import incident_list
+from targets import selectors as org_selectors
+from targets.models import Employee, OrgUnit, User
+from targets.planning import parse_period
+from targets.roles import Role, scope_of
+
+from .engine import competition_ranks
+from .models import Period, SchemeMeasure, SchemeVersion, Scorecard, ScoreLine
+
+TEAM_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+AUM_NET_GROWTH = "aum_net_growth"
+BAND = 10  # points per bar of the distribution
+
+
+# ---------------------------------------------------------------- who and which unit
+def team_unit(*, user: User, code: str | None) -> OrgUnit | None:
+    """The unit whose team the page shows: `code` inside the user's subtree, else the
+    manager's own unit; None is the whole bank (admins by default). Others: 404."""
+    scope = scope_of(user)
+    if scope.role not in TEAM_ROLES:
+        raise Http404
+    if code:
+        return org_selectors.org_unit_get(user=user, code=code)
+    if scope.role == Role.MANAGER:
+        if scope.unit is None:
+            raise Http404
+        return scope.unit
+    return None
+
+
+def team_units(*, user: User) -> QuerySet[OrgUnit]:
+    """The units the user may pick (her subtree), in tree order."""
+    return org_selectors.org_unit_list(user=user).order_by("path")
+
+
+# ---------------------------------------------------------------- periods
+def team_periods(*, user: User) -> list[Period]:
+    """The periods that have a current run, newest first; on the same last day the month
+    comes before its quarter and year (one query)."""
+    return list(
+        Period.objects.visible_to(user)
+        .filter(current_run__isnull=False)
+        .order_by("-last_day", "kind", "code")
+    )
+
+
+def default_period(periods: list[Period]) -> Period | None:
+    """The latest month that has a current run; without one, the latest period."""
+    month = next((p for p in periods if p.kind == "month"), None)
+    return month or (periods[0] if periods else None)
+
+
+def previous_code(code: str, steps: int = 1) -> str:
+    """The period of the same kind `steps` before: 2026-01 → 2025-12, 2026-Q1 → 2025-Q4."""
+    period = parse_period(code)
+    if period.kind == "year":
+        return str(period.year - steps)
+    if period.kind == "quarter":
+        index = period.year * 4 + (period.months[0] - 1) // 3 - steps
+        return f"{index // 4}-Q{index % 4 + 1}"
+    index = period.year * 12 + period.months[0] - 1 - steps
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def manual_periods(code: str) -> list[str]:
+    """The periods manual scores may be entered for from the page of period `code`: the
+    quarter that contains it and its year (for a year page, its quarters and the year)."""
+    period = parse_period(code)
+    if period.kind == "year":
+        return [f"{period.year}-Q{q}" for q in range(1, 5)] + [str(period.year)]
+    return [f"{period.year}-Q{(period.months[0] - 1) // 3 + 1}", str(period.year)]
+
+
+# ---------------------------------------------------------------- the manual-score form
+def manual_measures_in_force(day: dt.date) -> list[str]:
+    """The measures scored by hand (method `manual`) in the scheme version in force on
+    `day`, in the scheme's order (one query)."""
+    version = SchemeVersion.objects.in_force_on(day).values("pk")[:1]
+    return list(
+        SchemeMeasure.objects.filter(kpi__version=Subquery(version), method="manual")
+        .order_by("kpi__position", "kpi_id", "position", "id")
+        .values_list("measure", flat=True)
+    )
+
+
+def team_rms(*, user: User, unit: OrgUnit | None) -> list[tuple[str, str]]:
+    """(employee ID, name) of the active RMs of the unit's subtree today (one query)."""
+    return list(
+        org_selectors.employee_list(user=user, unit=unit)
+        .filter(position=Role.RM, status=Employee.Status.ACTIVE)
+        .order_by("employee_id")
+        .values_list("employee_id", "name")
+    )
+
+
+# ---------------------------------------------------------------- the dashboard
+@dataclass(frozen=True)
+class Flag:
+    kind: str  # "falling" | "aum_stalled"
+    measure: str
+
+
+@dataclass
+class TeamRow:
+    pk: int
+    employee_id: str
+    name: str
+    unit_code: str
+    unit_name: str
+    total: Decimal | None
+    rating: str
+    vetoed: bool
+    veto_reasons: list[str]
+    no_total_reason: str
+    rank: int | None = None
+    previous_total: Decimal | None = None
+    change: Decimal | None = None
+    flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def trend(self) -> str:
+        if self.change is None:
+            return ""
+        return "up" if self.change > 0 else "down" if self.change < 0 else "flat"
+
+
+@dataclass(frozen=True)
+class TeamWarning:
+    employee_id: str
+    name: str
+    type_code: str
+    type_name: str
+    type_name_en: str
+    occurred_on: dt.date
+    incident_id: int
+
+
+@dataclass
+class TeamDashboard:
+    period: Period
+    previous: str  # the period of the same kind before it
+    previous2: str  # and the one before that
+    rows: list[TeamRow]
+    measures: list[str]  # the heat map's columns, in the scheme's order (no bonus)
+    points: dict[str, dict[str, Decimal | None]]  # employee ID → measure → points
+    distribution: list[tuple[str, int, int]]  # (band, not vetoed, vetoed)
+    warnings: list[tuple[str, str, list[TeamWarning]]]  # (employee ID, name, open incidents)
+
+    @property
+    def ranked(self) -> int:
+        return sum(1 for row in self.rows if row.rank is not None)
+
+    @property
+    def mean_total(self) -> Decimal | None:
+        totals = [row.total for row in self.rows if row.total is not None]
+        return sum(totals, Decimal(0)) / len(totals) if totals else None
+
+    @property
+    def ratings(self) -> list[tuple[str, int]]:
+        counts = Counter(row.rating for row in self.rows if row.rating)
+        return [(rating, counts.get(rating, 0)) for rating in "ABCD"]
+
+    @property
+    def flagged(self) -> int:
+        return sum(1 for row in self.rows if row.flags)
+
+    @property
+    def warning_count(self) -> int:
+        return sum(len(items) for _id, _name, items in self.warnings)
+
+
+def _cards(user: User, unit: OrgUnit | None, run_id: int | None) -> QuerySet[Scorecard]:
+    cards = Scorecard.objects.visible_to(user).filter(run_id=run_id)
+    if unit is not None:
+        cards = cards.filter(unit__path__startswith=unit.path)
+    return cards
+
+
+def team_dashboard(
+    *, user: User, unit: OrgUnit | None, period: Period, periods: list[Period]
+) -> TeamDashboard:
+    """The team of `unit` (the whole scope when None) for `period`: its rows in rank order,
+    change since the previous period of the same kind, bottleneck flags, heat map and
+    distribution, and the open compliance warnings. `periods` is `team_periods(user=…)`,
+    which says which run is current for the previous periods (no query of its own)."""
+    runs = {p.code: p.current_run_id for p in periods}
+    runs.setdefault(period.code, period.current_run_id)
+    before, before_that = previous_code(period.code), previous_code(period.code, 2)
+    team = _cards(user, unit, period.current_run_id)
+    # The previous periods of the team's RMs, wherever they were scored then (still
+    # within what the user may see).
+    members = Subquery(team.values("employee_id"))
+
+    rows = [
+        TeamRow(*values)
+        for values in team.values_list(
+            "employee_id", "employee__employee_id", "employee__name", "unit__code",
+            "unit__name", "total", "rating", "vetoed", "veto_reasons", "no_total_reason",
+        )
+    ]  # fmt: skip
+    ranks = competition_ranks([(row.employee_id, row.total, row.vetoed) for row in rows])
+    previous_totals = dict(
+        Scorecard.objects.visible_to(user)
+        .filter(run_id=runs.get(before), employee_id__in=members)
+        .values_list("employee_id", "total")
+    )
+    for row in rows:
+        row.rank = ranks.get(row.employee_id)
+        row.previous_total = previous_totals.get(row.pk)
+        if row.total is not None and row.previous_total is not None:
+            row.change = row.total - row.previous_total
+    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.employee_id))
+
+    # The lines of the period and of the two before it, in one query.
+    run_ids = [period.current_run_id, runs.get(before), runs.get(before_that)]
+    lines = ScoreLine.objects.filter(
+        scorecard__in=Scorecard.objects.visible_to(user).filter(
+            run_id__in=[run for run in run_ids if run is not None], employee_id__in=members
+        )
+    ).values_list(
+        "scorecard__run_id", "scorecard__employee_id", "measure", "method", "position",
+        "points", "value",
+    )  # fmt: skip
+    by_run: dict[int, dict[int, dict[str, Decimal | None]]] = defaultdict(lambda: defaultdict(dict))
+    positions: dict[str, int] = {}
+    stalled: set[int] = set()
+    for run_id, employee_pk, measure, method, position, points, value in lines:
+        by_run[run_id][employee_pk][measure] = points
+        if run_id == period.current_run_id:
+            if method != "bonus":
+                positions.setdefault(measure, position)
+            if measure == AUM_NET_GROWTH and value is not None and value <= 0:
+                stalled.add(employee_pk)
+    measures = sorted(positions, key=lambda m: (positions[m], m))
+    now = by_run.get(period.current_run_id, {})
+    last = by_run.get(runs.get(before), {}) if runs.get(before) else {}
+    earlier = by_run.get(runs.get(before_that), {}) if runs.get(before_that) else {}
+    for row in rows:
+        p0, p1, p2 = now.get(row.pk, {}), last.get(row.pk, {}), earlier.get(row.pk, {})
+        for measure in sorted(p0, key=lambda m: (positions.get(m, 999), m)):
+            a, b, c = p2.get(measure), p1.get(measure), p0.get(measure)
+            if a is not None and b is not None and c is not None and a > b > c:
+                row.flags.append(Flag("falling", measure))
+        if row.pk in stalled:
+            row.flags.append(Flag("aum_stalled", AUM_NET_GROWTH))
+    points = {row.employee_id: now.get(row.pk, {}) for row in rows}
+
+    return TeamDashboard(
+        period=period,
+        previous=before,
+        previous2=before_that,
+        rows=rows,
+        measures=measures,
+        points=points,
+        distribution=_distribution(rows),
+        warnings=_warnings(user, unit),
+    )
+
+
+def _distribution(rows: list[TeamRow]) -> list[tuple[str, int, int]]:
+    """Cards per band of 10 points of their total (vetoed cards counted apart): 0–10 …
+    90–100, and 100+ when the bonus lifted someone past 100."""
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        if row.total is not None:
+            counts[min(int(row.total // BAND), 10)][row.vetoed] += 1
+    bands = []
+    for band in range(11 if 10 in counts else 10):
+        low = band * BAND
+        label = f"{low}–{low + BAND}" if band < 10 else f"≥{low}"
+        bands.append((label, counts[band][0], counts[band][1]))
+    return bands
+
+
+def _warnings(user: User, unit: OrgUnit | None) -> list[tuple[str, str, list[TeamWarning]]]:
+    """The open incidents of the team the user may see, by RM: most incidents first, each
+    RM's newest first (one query)."""
+    rows = (
+        incident_list(user=user, status=IncidentStatus.OPEN, unit=unit)
+        .prefetch_related(None)
+        .order_by("employee__employee_id", "-occurred_on", "-id")
+        .values_list(
+            "employee__employee_id", "employee__name", "type_id", "type__name",
+            "type__name_en", "occurred_on", "id",
+        )
+    )  # fmt: skip
+    by_rm: dict[str, list[TeamWarning]] = defaultdict(list)
+    names: dict[str, str] = {}
+    for employee_id, name, code, type_name, type_name_en, day, pk in rows:
+        names[employee_id] = name
+        by_rm[employee_id].append(
+            TeamWarning(employee_id, name, code, type_name, type_name_en, day, pk)
+        )
+    order = sorted(by_rm, key=lambda key: (-len(by_rm[key]), key))
+    return [(key, names[key], by_rm[key]) for key in order]
