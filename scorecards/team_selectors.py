@@ -164,7 +164,6 @@ class TeamDashboard:
     measures: list[str]  # the heat map's columns, in the scheme's order (no bonus)
     points: dict[str, dict[str, Decimal | None]]  # employee ID → measure → points
     distribution: list[tuple[str, int, int]]  # (band, not vetoed, vetoed)
-    warnings: list[tuple[str, str, list[TeamWarning]]]  # (employee ID, name, open incidents)
 
     @property
     def ranked(self) -> int:
@@ -184,10 +183,6 @@ class TeamDashboard:
     def flagged(self) -> int:
         return sum(1 for row in self.rows if row.flags)
 
-    @property
-    def warning_count(self) -> int:
-        return sum(len(items) for _id, _name, items in self.warnings)
-
 
 def _cards(user: User, unit: OrgUnit | None, run_id: int | None) -> QuerySet[Scorecard]:
     cards = Scorecard.objects.visible_to(user).filter(run_id=run_id)
@@ -201,8 +196,9 @@ def team_dashboard(
 ) -> TeamDashboard:
     """The team of `unit` (the whole scope when None) for `period`: its rows in rank order,
     change since the previous period of the same kind, bottleneck flags, heat map and
-    distribution, and the open compliance warnings. `periods` is `team_periods(user=…)`,
-    which says which run is current for the previous periods (no query of its own)."""
+    distribution (the open compliance warnings: `team_warnings`). `periods` is
+    `team_periods(user=…)`, which says which run is current for the previous periods (no
+    query of its own)."""
     runs = {p.code: p.current_run_id for p in periods}
     runs.setdefault(period.code, period.current_run_id)
     before, before_that = previous_code(period.code), previous_code(period.code, 2)
@@ -273,7 +269,6 @@ def team_dashboard(
         measures=measures,
         points=points,
         distribution=_distribution(rows),
-        warnings=_warnings(user, unit),
     )
 
 
@@ -292,7 +287,7 @@ def _distribution(rows: list[TeamRow]) -> list[tuple[str, int, int]]:
     return bands
 
 
-def _warnings(user: User, unit: OrgUnit | None) -> list[tuple[str, str, list[TeamWarning]]]:
+def team_warnings(*, user: User, unit: OrgUnit | None) -> list[tuple[str, str, list[TeamWarning]]]:
     """The open incidents of the team the user may see, by RM: most incidents first, each
     RM's newest first (one query)."""
     rows = (

@@ -46,6 +46,14 @@ def _fast_password_hashing(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Page fragments are cached by run ids; a rolled-back test may hand its ids on."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _messages_in_english() -> None:
     """Services speak the active language (Chinese by default); tests read them in English.
 

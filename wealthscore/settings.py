@@ -193,6 +193,15 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
 }
 
+# Per-process memory cache: page fragments keyed by the score runs they show (the team
+# board), so a new run is a new key and nothing needs invalidating across processes.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    }
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "WealthScore API",
     "DESCRIPTION": "Performance scorecards of a bank's relationship managers.",

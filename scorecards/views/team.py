@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path
 from django.utils import translation
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -28,6 +29,7 @@ from scorecards.catalog import measure_name
 from scorecards.manual_services import manual_score_enter
 from scorecards.models import Period, PeriodStatus, Rating
 from targets import selectors as org_selectors
+from targets.models import OrgUnit
 from targets.roles import Role, scope_of
 from wealthscore.errors import DomainError
 from wealthscore.templatetags.ws import score as score_text
@@ -129,6 +131,37 @@ def _context(
     }
     if period is None:
         return context
+    # The board (table, charts, heat map) changes only when a score run is published: it is
+    # computed on a cache miss only, and its HTML fragments are cached under a key made of
+    # the runs it reads (templates/scorecards/team.html, {% cache %}).
+    team_board = SimpleLazyObject(lambda: _board(user, unit, period, periods))
+    type_name = "type_name" if _chinese() else "type_name_en"
+    warnings = [
+        {
+            "employee_id": employee_id,
+            "name": name,
+            "items": [{"incident": item, "label": getattr(item, type_name)} for item in items],
+        }
+        for employee_id, name, items in team_selectors.team_warnings(user=user, unit=unit)
+    ]
+    manual_codes = team_selectors.manual_periods(period.code)
+    measures = team_selectors.manual_measures_in_force(period.last_day)
+    values = context["manual"]["values"]
+    values.setdefault("period", manual_codes[-1] if period.kind == "year" else manual_codes[0])
+    context.update(
+        team=team_board,
+        board_key=_board_key(user, unit, period, periods),
+        warnings=warnings,
+        warning_count=sum(len(w["items"]) for w in warnings),
+        manual_periods=manual_codes,
+        manual_measures=[(code, measure_name(code)) for code in measures],
+        manual_rms=team_selectors.team_rms(user=user, unit=unit),
+        can_submit=period.status == PeriodStatus.OPEN,
+    )
+    return context
+
+
+def _board(user, unit: OrgUnit | None, period: Period, periods: list[Period]) -> dict[str, Any]:
     board = team_selectors.team_dashboard(user=user, unit=unit, period=period, periods=periods)
     rating_labels = dict(Rating.choices)
     rows = [
@@ -148,33 +181,25 @@ def _context(
         }
         for row in board.rows
     ]
-    type_name = "type_name" if _chinese() else "type_name_en"
-    warnings = [
-        {
-            "employee_id": employee_id,
-            "name": name,
-            "items": [{"incident": item, "label": getattr(item, type_name)} for item in items],
-        }
-        for employee_id, name, items in board.warnings
-    ]
-    manual_codes = team_selectors.manual_periods(period.code)
-    measures = team_selectors.manual_measures_in_force(period.last_day)
-    values = context["manual"]["values"]
-    values.setdefault("period", manual_codes[-1] if period.kind == "year" else manual_codes[0])
-    context.update(
-        board=board,
-        rows=rows,
-        warnings=warnings,
-        chart_data=_chart_data(board),
+    return {
+        "board": board,
+        "rows": rows,
+        "chart_data": _chart_data(board),
         # One row of the heat map per RM, scrolled by the chart itself past ~25 rows.
-        heatmap_height=min(max(260, 26 * len(board.rows) + 120), 780),
-        mean_text=score_text(board.mean_total),
-        manual_periods=manual_codes,
-        manual_measures=[(code, measure_name(code)) for code in measures],
-        manual_rms=team_selectors.team_rms(user=user, unit=unit),
-        can_submit=period.status == PeriodStatus.OPEN,
-    )
-    return context
+        "heatmap_height": min(max(260, 26 * len(board.rows) + 120), 780),
+        "mean_text": score_text(board.mean_total),
+    }
+
+
+def _board_key(user, unit: OrgUnit | None, period: Period, periods: list[Period]) -> str:
+    """What the board depends on: whose subtree, which unit and period, the current runs of
+    the periods of its kind (the change and the flags read the two before), the language."""
+    runs = "-".join(str(p.current_run_id) for p in periods if p.kind == period.kind)
+    scope = scope_of(user)
+    return ":".join([
+        translation.get_language() or "", str(scope.role), str(scope.unit.pk if scope.unit else ""),
+        str(unit.pk if unit else "bank"), period.code, str(period.current_run_id), runs,
+    ])  # fmt: skip
 
 
 @login_required

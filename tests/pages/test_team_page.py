@@ -325,7 +325,7 @@ def test_bottleneck_flags(bank):
     assert flags["000201"] == {("falling", "nps"), ("aum_stalled", "aum_net_growth")}
     assert 'data-testid="flag-legend"' in html
     # The heat map carries every RM's points, in the table's order.
-    data = page_client(bank, "admin").get("/team/?period=2026-09").context["chart_data"]
+    data = page_client(bank, "admin").get("/team/?period=2026-09").context["team"]["chart_data"]
     assert data["heatmap"]["rms"] == [row["id"] for row in TeamTable(html).rows]
     assert data["heatmap"]["measures"] == ["sales_attainment", "nps", "aum_net_growth"]
     # All three total 70 (tied first, by employee ID): x = measure, y = row, points.
