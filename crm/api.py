@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
-from django.conf import settings
-from django.db import transaction
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -16,16 +10,10 @@ from rest_framework.response import Response
 
 from targets.api import require_role
 from targets.roles import Role
-from wealthscore.errors import DomainError
 
 from . import services
 from .kinds import KINDS
 from .models import ImportBatch
-from .tasks import import_batch_task
-
-
-class FileTooLarge(DomainError):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 
 class RowErrorSerializer(serializers.Serializer):
@@ -75,28 +63,10 @@ class ImportBatchViewSet(
         require_role(request, Role.ADMIN, Role.HR)
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        incoming = upload.validated_data["file"]
-        limit = settings.WEALTHSCORE_UPLOAD_MAX_BYTES
-        if incoming.size > limit:
-            raise FileTooLarge(
-                _("The file is %(size)s MB; the limit is %(limit)s MB.")
-                % {"size": incoming.size // 1024**2, "limit": limit // 1024**2},
-                field="file",
-                code="too_large",
-            )
-        folder = Path(settings.MEDIA_ROOT) / "imports" / uuid.uuid4().hex
-        folder.mkdir(parents=True)
-        # Only the base name: a client's file name never chooses where we write.
-        target = folder / (Path(incoming.name).name or "upload")
-        with open(target, "wb") as handle:
-            for chunk in incoming.chunks():
-                handle.write(chunk)
-        batch = services.import_batch_create(
-            path=target,
+        batch = services.import_upload(
+            upload=upload.validated_data["file"],
             kind=upload.validated_data["kind"],
             actor=request.user,
-            file_name=Path(incoming.name).name,
         )
-        transaction.on_commit(lambda: import_batch_task.delay(batch.pk))
         batch.refresh_from_db()
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)

@@ -8,13 +8,16 @@ import hashlib
 import logging
 import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework import status
 
 from compliance.services import warnings_raise
 from targets import services as org_services
@@ -110,6 +113,37 @@ def import_batch_create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         actor_label=actor_label if actor is None else "",
     )
+
+
+class FileTooLarge(DomainError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
+def import_upload(*, upload: UploadedFile, kind: str, actor: User) -> ImportBatch:
+    """Store an uploaded file under MEDIA_ROOT in a folder of its own, record its batch and
+    send the import to a worker once the transaction commits (the API and the imports page)."""
+    from .tasks import import_batch_task  # the tasks module imports this one
+
+    limit = settings.WEALTHSCORE_UPLOAD_MAX_BYTES
+    if upload.size > limit:
+        raise FileTooLarge(
+            _("The file is %(size)s MB; the limit is %(limit)s MB.")
+            % {"size": upload.size // 1024**2, "limit": limit // 1024**2},
+            field="file",
+            code="too_large",
+        )
+    folder = Path(settings.MEDIA_ROOT) / "imports" / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    # Only the base name: a client's file name never chooses where we write.
+    target = folder / (Path(upload.name).name or "upload")
+    with open(target, "wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    batch = import_batch_create(
+        path=target, kind=kind, actor=actor, file_name=Path(upload.name).name
+    )
+    transaction.on_commit(lambda: import_batch_task.delay(batch.pk))
+    return batch
 
 
 def import_run(*, batch_id: int) -> ImportBatch:

@@ -1,5 +1,138 @@
-"""Pages: see the module's urlpatterns (included by wealthscore/urls.py)."""
+"""The imports page (SPEC §8): /imports/ (upload a file, the history of batches),
+/imports/<pk>/ (one batch: progress while it runs, then its result and row errors) and
+/imports/<pk>/status/ (the htmx fragment the batch page polls every second until the batch
+is final). Administrators and HR only; everyone else gets 404.
+
+An upload goes through `services.import_upload`, exactly as `POST /api/v1/imports/` does.
+"""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from targets.roles import Role, scope_of
+from wealthscore.errors import DomainError
+
+from . import services
+from .kinds import KINDS
+from .models import BatchStatus, ImportBatch, ImportKind
+
+PAGE_SIZE = 20
+STAGES = {
+    "reading": _("Reading the file"),
+    "checking": _("Checking every row"),
+    "loading": _("Loading"),
+}
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind of file"), choices=[(kind, ImportKind(kind).label) for kind in KINDS]
+    )
+    file = forms.FileField(label=_("File (CSV or XLSX)"))
+
+
+def _imports_role(request: HttpRequest) -> None:
+    # Import files hold client-level data: the page does not exist for other roles.
+    if scope_of(request.user).role not in (Role.ADMIN, Role.HR):
+        raise Http404
+
+
+def _batches(request: HttpRequest):
+    return ImportBatch.objects.visible_to(request.user).select_related("actor")
+
+
+def _batch(request: HttpRequest, pk: int) -> ImportBatch:
+    batch = _batches(request).select_related("duplicate_of").filter(pk=pk).first()
+    if batch is None:
+        raise Http404
+    return batch
+
+
+def _columns() -> list[dict[str, Any]]:
+    """What each kind's file holds, for the help under the form."""
+    return [
+        {
+            "kind": kind,
+            "label": ImportKind(kind).label,
+            "columns": [
+                {"name": c.name, "aliases": " / ".join(c.aliases), "required": c.required}
+                for c in spec.columns
+            ],
+        }
+        for kind, spec in KINDS.items()
+    ]
+
+
+def _index(request: HttpRequest, form: UploadForm, *, status: int = 200) -> HttpResponse:
+    page = Paginator(_batches(request), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "kinds": _columns(),
+        "limit_mb": settings.WEALTHSCORE_UPLOAD_MAX_BYTES // 1024**2,
+    }
+    return render(request, "crm/imports.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def imports(request: HttpRequest) -> HttpResponse:
+    _imports_role(request)
+    if request.method == "GET":
+        return _index(request, UploadForm())
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _index(request, form, status=400)
+    try:
+        batch = services.import_upload(
+            upload=form.cleaned_data["file"], kind=form.cleaned_data["kind"], actor=request.user
+        )
+    except DomainError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+        return _index(request, form, status=exc.status_code)
+    return redirect("import-detail", pk=batch.pk)
+
+
+def _status_context(batch: ImportBatch) -> dict[str, Any]:
+    return {
+        "batch": batch,
+        "final": batch.status in services.FINAL,
+        "stage": STAGES.get(batch.stage, batch.stage),
+        "errors_not_listed": max(batch.error_count - len(batch.errors), 0),
+        "rejected": batch.status == BatchStatus.REJECTED,
+    }
+
+
+@login_required
+@require_GET
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _imports_role(request)
+    batch = _batch(request, pk)
+    return render(request, "crm/import_detail.html", _status_context(batch))
+
+
+@login_required
+@require_GET
+def import_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The batch's status block alone: what the batch page polls while the batch runs."""
+    _imports_role(request)
+    batch = _batch(request, pk)
+    return render(request, "crm/import_status.html", _status_context(batch))
+
+
+urlpatterns = [
+    path("imports/", imports, name="imports"),
+    path("imports/<int:pk>/", import_detail, name="import-detail"),
+    path("imports/<int:pk>/status/", import_status, name="import-status"),
+]

@@ -67,7 +67,7 @@ def test_a_manager_sees_his_team_by_total_opens_an_rm_and_not_another_branchs(
 
 
 def test_hr_downloads_the_pay_xlsx_of_an_approved_quarter_and_it_matches_the_page(
-    page, demo: Demo, language, outside_requests
+    page, demo: Demo, language, outside_requests, tmp_path
 ):
     log_in(page, demo, "hr")
     page.goto(f"{demo.url}/hr/pay/?period={demo.facts['quarter']}")
@@ -86,7 +86,9 @@ def test_hr_downloads_the_pay_xlsx_of_an_approved_quarter_and_it_matches_the_pag
         page.click("a[data-testid=export-xlsx]")
     download = download_info.value
     assert download.suggested_filename == f"pay_{demo.facts['quarter']}.xlsx"
-    sheet = load_workbook(download.path()).active
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    sheet = load_workbook(saved).active
     header = [cell.value for cell in sheet[3]]
     column = {
         name: header.index(name) for name in ("员工号", "季度总分", "调整比例", "调整后绩效工资")
