@@ -374,6 +374,22 @@ def run_nightly(
         return result
 
 
+def import_run_and_score(*, batch_id: int) -> ImportBatch:
+    """Run an uploaded batch, then score again the open periods its facts touched, as the
+    nightly job does for its files (an upload is a correction HR expects to see in the
+    scores)."""
+    batch = import_run(batch_id=batch_id)
+    if batch.status == BatchStatus.LOADED:
+        from scorecards.services import periods_for_months, recompute_periods
+
+        recompute_periods(
+            codes=periods_for_months(touched_months(batch)),
+            trigger=f"upload:{batch.pk}",
+            actor=batch.actor,
+        )
+    return batch
+
+
 def _recompute(months: set[str], actor_label: str) -> list[str]:
     """Score again the open periods that the night's imports touched (SPEC §5)."""
     from scorecards.services import periods_for_months, recompute_periods

@@ -18,7 +18,7 @@ TRANSIENT = (OperationalError, InterfaceError)
     max_retries=5,
 )
 def import_batch_task(batch_id: int) -> str:
-    return services.import_run(batch_id=batch_id).status
+    return services.import_run_and_score(batch_id=batch_id).status
 
 
 @shared_task(

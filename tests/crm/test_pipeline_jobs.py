@@ -248,3 +248,27 @@ def test_worker_killed_mid_import_leaves_nothing_and_the_retry_completes(bank, t
 
 def _queue_of(worker: subprocess.Popen) -> str:
     return worker.args[worker.args.index("-Q") + 1]
+
+
+def test_an_uploaded_file_scores_again_the_periods_it_touched(
+    bank, tmp_path, django_capture_on_commit_callbacks
+):
+    """An upload is a correction HR expects in the scores, as the nightly job's files are."""
+    from scorecards.models import Period, Scorecard
+    from scorecards.services import install_default_scheme
+
+    install_default_scheme()
+    scores = tmp_path / "manual_scores.csv"
+    scores.write_text(
+        "考核期,员工号,指标代码,得分\n2026-Q3,000101,mentoring,88\n", encoding="utf-8"
+    )
+    with open(scores, "rb") as handle, django_capture_on_commit_callbacks(execute=True):
+        response = bank.client("admin").post(
+            "/api/v1/imports/", {"kind": "manual_scores", "file": handle}
+        )
+    assert response.status_code == 202
+    # The whole year's ended periods (months, quarters, the year), each with a current run.
+    quarter = Period.objects.get(code="2026-Q3")
+    assert quarter.current_run is not None and quarter.current_run.trigger.startswith("upload:")
+    card = Scorecard.objects.current().get(run__period=quarter, employee__employee_id="000101")
+    assert card.lines.get(measure="mentoring").value == 88
