@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from targets import selectors as org_selectors
 from targets.models import Employee
-from wealthscore.errors import DomainError
+from wealthscore.errors import DomainError, validated_input
 
 from . import selectors, services
 from .models import Incident, IncidentDecision, IncidentSource, IncidentStatus
@@ -61,12 +61,6 @@ class IncidentCreateSerializer(serializers.Serializer):
 
 class DecisionReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
-
-
-def _payload(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class IncidentViewSet(
@@ -117,7 +111,7 @@ class IncidentViewSet(
     )
     def create(self, request: Request) -> Response:
         services.require_decider(request.user)
-        data = _payload(IncidentCreateSerializer, request.data)
+        data = validated_input(IncidentCreateSerializer, request.data)
         employee = Employee.objects.filter(employee_id=data["employee_id"]).first()
         if employee is None:
             raise DomainError(
@@ -138,7 +132,7 @@ class IncidentViewSet(
 
     def _decide(self, request: Request, decision: str) -> Response:
         incident = self.get_object()
-        data = _payload(DecisionReasonSerializer, request.data)
+        data = validated_input(DecisionReasonSerializer, request.data)
         services.incident_decide(
             incident=incident, actor=request.user, decision=decision, reason=data["reason"]
         )

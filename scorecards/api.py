@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from targets import selectors as org_selectors
-from wealthscore.errors import DomainError
+from wealthscore.errors import validated_input
 
 from . import selectors, services
 from .models import Kpi, Period, SchemeMeasure, SchemeVersion, Scorecard, ScoreLine
@@ -219,14 +219,6 @@ class PreviewSerializer(serializers.Serializer):
     rows = PreviewRowSerializer(many=True)
 
 
-def _payload(serializer_class, data) -> dict:
-    if not isinstance(data, dict):
-        raise DomainError("Expected a JSON object.")
-    payload = serializer_class(data=data)
-    payload.is_valid(raise_exception=True)
-    return payload.validated_data
-
-
 class SchemeViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):  # fmt: skip
@@ -245,7 +237,7 @@ class SchemeViewSet(
 
     @extend_schema(request=SchemeCreateSerializer, responses={201: SchemeVersionSerializer})
     def create(self, request: Request) -> Response:
-        data = _payload(SchemeCreateSerializer, request.data)
+        data = validated_input(SchemeCreateSerializer, request.data)
         base = selectors.scheme_version_get(user=request.user, version_id=data["based_on"])
         draft = services.scheme_draft_create(
             base=base,
@@ -259,7 +251,7 @@ class SchemeViewSet(
     @extend_schema(request=SchemeVersionWriteSerializer, responses=SchemeVersionSerializer)
     def partial_update(self, request: Request, pk: str) -> Response:
         version = self.get_object()
-        data = _payload(SchemeVersionWriteSerializer, request.data)
+        data = validated_input(SchemeVersionWriteSerializer, request.data)
         services.scheme_version_update(version=version, actor=request.user, data=data)
         return Response(SchemeVersionSerializer(self.get_object()).data)
 
@@ -330,7 +322,7 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def _transition(self, request: Request, code: str, action_name: str) -> Response:
         period = selectors.period_get(user=request.user, code=code)
-        data = _payload(ReasonSerializer, request.data if request.data else {})
+        data = validated_input(ReasonSerializer, request.data if request.data else {})
         period = services.period_transition(
             period=period, action=action_name, actor=request.user, reason=data["reason"]
         )

@@ -43,3 +43,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
     return exception_handler(exc, context)
+
+
+def validated_input(serializer_class, data) -> dict:
+    """A request body checked by a serializer: its validated data, or a 400 naming the fields
+    (a body that is not a JSON object is refused as such)."""
+    if not isinstance(data, dict):
+        raise DomainError("Expected a JSON object.")
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

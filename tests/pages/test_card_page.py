@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from html.parser import HTMLParser
 
 import pytest
 from django.db import connection
@@ -20,6 +19,7 @@ from compliance import services as compliance_services
 from crm.models import BatchStatus, ClientSnapshot, ImportBatch, Product, Sale
 from scorecards import services
 from scorecards.models import ManualScore, Scorecard
+from tests.pages.html import parse as html
 from wealthscore.models import AuditEntry
 
 WHO = ["anonymous", "rm_alice", "manager_a", "manager_b", "hr", "compliance", "admin"]
@@ -27,74 +27,6 @@ ALICE, DAN, BOB = "000101", "000102", "000201"
 
 
 # ---------------------------------------------------------------- a small HTML reader
-class Node:
-    def __init__(self, tag: str, attrs: dict[str, str | None], parent: Node | None) -> None:
-        self.tag, self.attrs, self.parent = tag, attrs, parent
-        self.children: list[Node | str] = []
-
-    @property
-    def text(self) -> str:
-        parts = [c if isinstance(c, str) else c.text for c in self.children]
-        return " ".join(" ".join(parts).split())
-
-    def iter(self):
-        for child in self.children:
-            if isinstance(child, Node):
-                yield child
-                yield from child.iter()
-
-    def select(self, tag: str | None = None, **attrs: str | None) -> list[Node]:
-        """Descendants with the tag and attributes (a value None: the attribute is there)."""
-        found = []
-        for node in self.iter():
-            if tag is not None and node.tag != tag:
-                continue
-            wanted = {k.replace("_", "-"): v for k, v in attrs.items()}
-            if all(
-                k in node.attrs and (v is None or node.attrs[k] == v) for k, v in wanted.items()
-            ):
-                found.append(node)
-        return found
-
-    def one(self, tag: str | None = None, **attrs: str | None) -> Node:
-        found = self.select(tag, **attrs)
-        assert len(found) == 1, (tag, attrs, len(found))
-        return found[0]
-
-
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}  # fmt: skip
-
-
-class Reader(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.root = Node("root", {}, None)
-        self.current = self.root
-
-    def handle_starttag(self, tag, attrs):
-        node = Node(tag, dict(attrs), self.current)
-        self.current.children.append(node)
-        if tag not in VOID:
-            self.current = node
-
-    def handle_endtag(self, tag):
-        node = self.current
-        while node is not None and node.tag != tag:
-            node = node.parent
-        if node is not None and node.parent is not None:
-            self.current = node.parent
-
-    def handle_data(self, data):
-        self.current.children.append(data)
-
-
-def html(response) -> Node:
-    reader = Reader()
-    reader.feed(response.content.decode())
-    return reader.root
-
-
 # ---------------------------------------------------------------- fixtures
 def page_client(bank, who: str) -> Client:
     client = Client()

@@ -19,7 +19,7 @@ from compliance import services
 from compliance.models import Incident, IncidentDecision, IncidentSource, IncidentType
 from scorecards import services as scoring
 from scorecards.models import Period
-from tests.pages.test_pay_page import parse
+from tests.pages.html import parse
 from tests.scorecards.test_pay import publish_cards
 from wealthscore.models import AuditEntry
 

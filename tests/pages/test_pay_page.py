@@ -5,8 +5,6 @@ The page reads the same selectors as the API and must show the API's figures to 
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
 from django.db import connection
 from django.test import Client
@@ -17,6 +15,7 @@ from scorecards.models import Period
 from targets.models import Employee
 from targets.roles import Role
 from tests.conftest import make_person
+from tests.pages.html import parse
 from tests.scorecards.test_pay import publish_cards
 
 URL = "/hr/pay/"
@@ -25,76 +24,6 @@ PAY_FIELDS = ["total", "rating", "vetoed", "band", "adjustment_pct", "base_pay",
 
 
 # ---------------------------------------------------------------- a small HTML reader
-class Node:
-    def __init__(self, tag: str, attrs: dict[str, str | None]) -> None:
-        self.tag, self.attrs = tag, attrs
-        self.children: list[Node | str] = []
-
-    @property
-    def text(self) -> str:
-        parts = [c if isinstance(c, str) else c.text for c in self.children]
-        return " ".join(" ".join(parts).split())
-
-    def iter(self):
-        for child in self.children:
-            if isinstance(child, Node):
-                yield child
-                yield from child.iter()
-
-    def select(self, tag: str | None = None, **attrs: str | None) -> list[Node]:
-        """Descendants with the tag and attributes (data_testid → data-testid; a value of
-        None only asks that the attribute be there)."""
-        wanted = {key.replace("_", "-"): value for key, value in attrs.items()}
-        return [
-            node
-            for node in self.iter()
-            if (tag is None or node.tag == tag)
-            and all(
-                key in node.attrs and (value is None or node.attrs[key] == value)
-                for key, value in wanted.items()
-            )
-        ]
-
-    def one(self, tag: str | None = None, **attrs: str | None) -> Node:
-        found = self.select(tag, **attrs)
-        assert len(found) == 1, (tag, attrs, len(found))
-        return found[0]
-
-
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}  # fmt: skip
-
-
-class Reader(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack = [Node("root", {})]
-
-    def handle_starttag(self, tag, attrs):
-        node = Node(tag, dict(attrs))
-        self.stack[-1].children.append(node)
-        if tag not in VOID:
-            self.stack.append(node)
-
-    def handle_startendtag(self, tag, attrs):
-        self.stack[-1].children.append(Node(tag, dict(attrs)))
-
-    def handle_endtag(self, tag):
-        for depth in range(len(self.stack) - 1, 0, -1):
-            if self.stack[depth].tag == tag:
-                del self.stack[depth:]
-                return
-
-    def handle_data(self, data):
-        self.stack[-1].children.append(data)
-
-
-def parse(response) -> Node:
-    reader = Reader()
-    reader.feed(response.content.decode())
-    return reader.stack[0]
-
-
 # ---------------------------------------------------------------- fixtures
 @pytest.fixture
 def staff(bank):
