@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from targets.roles import Role, scope_of
 
@@ -289,7 +290,7 @@ class SchemeMeasure(models.Model):
 
 # ---------------------------------------------------------------- periods and runs
 class PeriodStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("period status", "Open")  # 进行中, not a case's 待处理
     IN_REVIEW = "in_review", _("In review")
     APPROVED = "approved", _("Approved")
 
