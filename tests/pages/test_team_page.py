@@ -444,7 +444,9 @@ def test_manual_score_for_an_approved_period_is_a_conflict(bank, september):
     Period.objects.filter(pk=services.period_get_or_create("2026-Q3").pk).update(
         status=PeriodStatus.APPROVED
     )
-    response = page_client(bank, "manager_a").post("/team/manual-score/", MANUAL)
+    response = page_client(bank, "manager_a").post(
+        "/team/manual-score/", MANUAL, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 409
     message = response.context["manual"]["error"]
     assert "2026-Q3" in message and "approved" in message
