@@ -310,3 +310,20 @@ class RecordingCheck(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["check_date", "rm"], name="recording_date_rm")]
+
+
+class FactMonth(models.Model):
+    """The version of a month's facts, raised by every import that changes them.
+
+    Scoring caches what it computes from a month of facts (scorecards.MeasureSegment) under
+    this version: a correction of September raises September's version (and the months after
+    it, whose crediting may depend on it), so September is computed afresh while the months
+    before it are read back. Months no import ever touched have no row and are never cached.
+    """
+
+    month = models.CharField(_("month"), max_length=7, primary_key=True)  # 2026-09
+    version = models.PositiveBigIntegerField(_("version"), default=1)
+
+    class Meta:
+        verbose_name = _("fact month")
+        verbose_name_plural = _("fact months")

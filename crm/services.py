@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import status
@@ -29,7 +30,7 @@ from wealthscore.locks import try_lock
 
 from .kinds import KINDS, LOAD_ORDER, kind_from_file_name
 from .loaders import LOADERS, Loaded
-from .models import BatchStatus, ImportBatch, Product
+from .models import BatchStatus, FactMonth, ImportBatch, Product
 from .readers import FileRejected, RawTable, read_file
 from .validation import Checked, References, check
 
@@ -194,6 +195,7 @@ def _run_locked(batch: ImportBatch) -> ImportBatch:
         with transaction.atomic():
             loaded = _load(batch, checked)
             warnings = warnings_raise(batch=batch)
+            facts_changed(batch=batch)
             _finish(
                 batch,
                 BatchStatus.LOADED,
@@ -372,6 +374,29 @@ def run_nightly(
                 result.rejected.append(path.name)
         result.recomputed = _recompute(result.touched_months, actor_label)
         return result
+
+
+# The kinds whose rows the measures read month by month (scorecards.measures.SegmentCache).
+FACT_KINDS = frozenset(
+    {"holdings", "sales", "activities", "surveys", "complaints", "recording_checks", "products"}
+)
+
+
+def facts_changed(*, batch: ImportBatch) -> None:
+    """Raise the version of the months whose facts the batch changed, and of every later
+    month: crediting a fact reads earlier months (the client's latest month-end snapshot, the
+    RM of her first sale), and a product's risk or tag counts in every month. In the load's
+    transaction, so scoring never caches a month under a version that did not commit."""
+    if batch.kind not in FACT_KINDS:
+        return
+    months = {"0000-00"} if batch.kind == "products" else touched_months(batch)
+    if not months:
+        return
+    FactMonth.objects.filter(month__gte=min(months)).update(version=F("version") + 1)
+    FactMonth.objects.bulk_create(
+        [FactMonth(month=month) for month in sorted(months) if month != "0000-00"],
+        ignore_conflicts=True,
+    )
 
 
 def import_run_and_score(*, batch_id: int) -> ImportBatch:

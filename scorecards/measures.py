@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,10 +20,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from crm.models import ClientSnapshot
+from crm.models import ClientSnapshot, FactMonth
 from targets.planning import Period, parse_period
 
 from .engine import HUNDRED, ZERO, Fact, Rules
@@ -234,6 +237,71 @@ def _rows(sql: str, params: list) -> list[tuple]:
     return rows
 
 
+def _stretches(window: Window, snapshots: list[dt.date]) -> list[Segment]:
+    """The window's segments (`_segments`) cut again at each month's end: every stretch lies
+    inside one month, so a quarter or a year is the sum of its months' stretches."""
+    stretches: list[Segment] = []
+    for first, last, as_of in _segments(window, snapshots):
+        while first <= last:
+            end = min(month_end(first), last)
+            stretches.append((first, end, as_of))
+            first = end + dt.timedelta(days=1)
+    return stretches
+
+
+def _add(total, value):
+    """Adds a column of two stretches: counts as integers, money as exact Decimals."""
+    if total is None:
+        return value
+    if value is None:
+        return total
+    if isinstance(total, int) and isinstance(value, int):
+        return total + value
+    return _dec(total) + _dec(value)
+
+
+class SegmentCache:
+    """The per-RM rows of a flow query over one stretch of one month, kept in the database
+    (MeasureSegment) under the version of that month's facts (crm.FactMonth): a recompute
+    reads back the months no import has changed since, and computes the others.
+
+    A month no import ever touched (facts written otherwise, as in tests) has no version and
+    is never cached. The key holds a hash of the SQL and its parameters, so that a change of
+    the query or of the scheme's settings is a different key.
+    """
+
+    def __init__(self) -> None:
+        self.versions = dict(FactMonth.objects.values_list("month", "version"))
+
+    def rows(self, kind: str, month: str, sql: str, params: list) -> list[tuple]:
+        from .models import MeasureSegment
+
+        version = self.versions.get(month)
+        if version is None:
+            return _rows(sql, params)
+        digest = hashlib.sha256((sql + repr([str(p) for p in params])).encode()).hexdigest()
+        key = f"{kind}:{month}:{digest[:40]}"
+        kept = (
+            MeasureSegment.objects.filter(key=key, version=version)
+            .values_list("rows", flat=True)
+            .first()
+        )
+        if kept is not None:
+            return [tuple(row) for row in kept]
+        rows = _rows(sql, params)
+        stored = [list(row) for row in rows]
+        try:
+            with transaction.atomic():
+                MeasureSegment.objects.update_or_create(
+                    key=key,
+                    defaults={"month": month, "version": version,
+                              "rows": json.loads(json.dumps(stored, cls=DjangoJSONEncoder))},
+                )  # fmt: skip
+        except IntegrityError:  # another run stored the same stretch meanwhile
+            pass
+        return rows
+
+
 class Computation:
     """Every measure of a scheme for one period, for every RM (or the RMs given)."""
 
@@ -246,6 +314,7 @@ class Computation:
         self.zero_when_absent: dict[str, Fact] = {}
         self._wanted: set[str] = set()
         self._complaint_counts: dict[str, int] = {}
+        self.segments = SegmentCache()
 
     # ------------------------------------------------------------ driver
     def run(self) -> dict[str, dict[str, Fact]]:
@@ -433,28 +502,48 @@ class Computation:
                     Fact(Decimal(trust), {"end": end.isoformat(), "trust_clients": trust}),
                 )
 
+    # ------------------------------------------------------------ flows, a month at a time
+    def _flow(self, kind: str, table: str, day: str, window: Window, build) -> list[tuple]:
+        """A flow query over the window as the sum of its stretches (`_stretches`), each
+        computed once per version of its month's facts (`SegmentCache`). `build(credit,
+        first, last)` gives one stretch's (sql, params), grouped by RM with additive columns."""
+        snapshots = self.snapshots.month_ends(window.first, window.last)
+        totals: dict[str, list] = {}
+        for first, last, as_of in _stretches(window, snapshots):
+            credit = _credit(table, day, self.rules.basis, Window(first, last),
+                             [as_of] if as_of else [])  # fmt: skip
+            sql, params = build(credit, first, last)
+            for rm, *values in self.segments.rows(kind, f"{first:%Y-%m}", sql, params):
+                if rm in totals:
+                    totals[rm] = [_add(a, b) for a, b in zip(totals[rm], values, strict=True)]
+                else:
+                    totals[rm] = list(values)
+        return [(rm, *values) for rm, values in totals.items()]
+
     # ------------------------------------------------------------ sales
     def sales(self, window: Window, measures: set[str]) -> None:
-        snapshots = self.snapshots.month_ends(window.first, window.last)
-        credit = _credit("crm_sale", "txn_date", self.rules.basis, window, snapshots)
         tags = ", ".join(["%s"] * len(STRATEGIC_TAGS))
-        sql = f"""
-            SELECT rm, COUNT(*), SUM(amount), SUM(fee), SUM(strategic),
-              SUM(CASE WHEN client_risk IS NULL THEN 1 ELSE 0 END),
-              SUM(CASE WHEN product_risk <= client_risk THEN 1 ELSE 0 END)
-            FROM (
-              SELECT {credit.rm} AS rm, f.amount, COALESCE(f.fee_income, 0) AS fee,
-                CASE WHEN p.strategic_tag IN ({tags}) THEN f.amount ELSE 0 END AS strategic,
-                p.risk_level AS product_risk, {credit.risk} AS client_risk
-              FROM {credit.source}
-              JOIN crm_product p ON p.product_code = f.product_code
-              WHERE f.txn_date BETWEEN %s AND %s
-            ) credited
-            GROUP BY rm
-        """
-        params = [*STRATEGIC_TAGS, *credit.params, _param(window.first), _param(window.last)]
+
+        def build(credit: Credit, first: dt.date, last: dt.date) -> tuple[str, list]:
+            sql = f"""
+                SELECT rm, COUNT(*), SUM(amount), SUM(fee), SUM(strategic),
+                  SUM(CASE WHEN client_risk IS NULL THEN 1 ELSE 0 END),
+                  SUM(CASE WHEN product_risk <= client_risk THEN 1 ELSE 0 END)
+                FROM (
+                  SELECT {credit.rm} AS rm, f.amount, COALESCE(f.fee_income, 0) AS fee,
+                    CASE WHEN p.strategic_tag IN ({tags}) THEN f.amount ELSE 0 END AS strategic,
+                    p.risk_level AS product_risk, {credit.risk} AS client_risk
+                  FROM {credit.source}
+                  JOIN crm_product p ON p.product_code = f.product_code
+                  WHERE f.txn_date BETWEEN %s AND %s
+                ) credited
+                GROUP BY rm
+            """
+            return sql, [*STRATEGIC_TAGS, *credit.params, _param(first), _param(last)]
+
+        rows = self._flow("sales", "crm_sale", "txn_date", window, build)
         seen = set()
-        for rm, count, amount, fees, strategic, unknown, matched in _rows(sql, params):
+        for rm, count, amount, fees, strategic, unknown, matched in rows:
             seen.add(rm)
             amount, fees, strategic = _dec(amount), _dec(fees), _dec(strategic)
             unknown, matched = int(unknown), int(matched)
@@ -474,22 +563,23 @@ class Computation:
 
     # ------------------------------------------------------------ activities
     def activities(self, window: Window, measures: set[str]) -> None:
-        snapshots = self.snapshots.month_ends(window.first, window.last)
-        credit = _credit("crm_activity", "activity_date", self.rules.basis, window, snapshots)
-        sql = f"""
-            SELECT rm,
-              SUM(CASE WHEN activity_type = 'plan_proposed' THEN 1 ELSE 0 END),
-              SUM(CASE WHEN activity_type = 'plan_adopted' THEN 1 ELSE 0 END),
-              SUM(CASE WHEN activity_type = 'education_event' THEN 1 ELSE 0 END)
-            FROM (
-              SELECT {credit.rm} AS rm, f.activity_type
-              FROM {credit.source}
-              WHERE f.activity_date BETWEEN %s AND %s
-                AND f.activity_type IN ('plan_proposed', 'plan_adopted', 'education_event')
-            ) credited
-            GROUP BY rm
-        """
-        rows = _rows(sql, [*credit.params, _param(window.first), _param(window.last)])
+        def build(credit: Credit, first: dt.date, last: dt.date) -> tuple[str, list]:
+            sql = f"""
+                SELECT rm,
+                  SUM(CASE WHEN activity_type = 'plan_proposed' THEN 1 ELSE 0 END),
+                  SUM(CASE WHEN activity_type = 'plan_adopted' THEN 1 ELSE 0 END),
+                  SUM(CASE WHEN activity_type = 'education_event' THEN 1 ELSE 0 END)
+                FROM (
+                  SELECT {credit.rm} AS rm, f.activity_type
+                  FROM {credit.source}
+                  WHERE f.activity_date BETWEEN %s AND %s
+                    AND f.activity_type IN ('plan_proposed', 'plan_adopted', 'education_event')
+                ) credited
+                GROUP BY rm
+            """
+            return sql, [*credit.params, _param(first), _param(last)]
+
+        rows = self._flow("activities", "crm_activity", "activity_date", window, build)
         for rm, proposed, adopted, events in rows:
             proposed, adopted, events = int(proposed), int(adopted), int(events)
             inputs = {"window": str(window), "proposed": proposed, "adopted": adopted}
@@ -548,21 +638,22 @@ class Computation:
 
     # ------------------------------------------------------------ NPS
     def nps(self, window: Window) -> None:
-        snapshots = self.snapshots.month_ends(window.first, window.last)
-        credit = _credit("crm_survey", "survey_date", self.rules.basis, window, snapshots)
-        sql = f"""
-            SELECT rm, COUNT(*),
-              SUM(CASE WHEN nps_score >= 9 THEN 1 ELSE 0 END),
-              SUM(CASE WHEN nps_score <= 6 THEN 1 ELSE 0 END)
-            FROM (
-              SELECT {credit.rm} AS rm, f.nps_score
-              FROM {credit.source}
-              WHERE f.survey_date BETWEEN %s AND %s
-            ) credited
-            GROUP BY rm
-        """
-        for rm, n, promoters, detractors in _rows(
-            sql, [*credit.params, _param(window.first), _param(window.last)]
+        def build(credit: Credit, first: dt.date, last: dt.date) -> tuple[str, list]:
+            sql = f"""
+                SELECT rm, COUNT(*),
+                  SUM(CASE WHEN nps_score >= 9 THEN 1 ELSE 0 END),
+                  SUM(CASE WHEN nps_score <= 6 THEN 1 ELSE 0 END)
+                FROM (
+                  SELECT {credit.rm} AS rm, f.nps_score
+                  FROM {credit.source}
+                  WHERE f.survey_date BETWEEN %s AND %s
+                ) credited
+                GROUP BY rm
+            """
+            return sql, [*credit.params, _param(first), _param(last)]
+
+        for rm, n, promoters, detractors in self._flow(
+            "nps", "crm_survey", "survey_date", window, build
         ):
             promoters, detractors = int(promoters), int(detractors)
             inputs = {"window": str(window), "responses": n, "promoters": promoters,

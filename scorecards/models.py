@@ -540,3 +540,23 @@ class PayPolicy(models.Model):
             f"{self.effective_from}: ≥{self.top_from} {self.top_pct:+}%, "
             f"<{self.pass_from} {self.fail_pct:+}%"
         )
+
+
+class MeasureSegment(models.Model):
+    """What one measure query found in one stretch of a month, per RM: kept so that a
+    quarter and a year add up their months instead of reading every fact again.
+
+    A stretch lies inside one month and is credited through one month-end snapshot; it is
+    valid while that month's facts keep the version it was computed from (crm.FactMonth),
+    and is computed afresh once an import changes them.
+    """
+
+    key = models.CharField(_("key"), max_length=200, unique=True)
+    month = models.CharField(_("month"), max_length=7)
+    version = models.PositiveBigIntegerField(_("version"))
+    rows = models.JSONField(_("rows"), default=list)
+    computed_at = models.DateTimeField(_("computed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("measure segment")
+        verbose_name_plural = _("measure segments")
