@@ -237,6 +237,19 @@ def _rows(sql: str, params: list) -> list[tuple]:
     return rows
 
 
+def _last_fact_day(snapshots: SnapshotDates) -> dt.date | None:
+    """The latest day of any fact or month-end (each an indexed MAX)."""
+    sql = """
+        SELECT MAX(txn_date) FROM crm_sale UNION ALL SELECT MAX(activity_date) FROM crm_activity
+        UNION ALL SELECT MAX(survey_date) FROM crm_survey
+        UNION ALL SELECT MAX(received_date) FROM crm_complaint
+        UNION ALL SELECT MAX(check_date) FROM crm_recordingcheck
+    """
+    days = [_date(day) for (day,) in _rows(sql, []) if day is not None]
+    days += snapshots.dates[-1:]
+    return max(days) if days else None
+
+
 def _stretches(window: Window, snapshots: list[dt.date]) -> list[Segment]:
     """The window's segments (`_segments`) cut again at each month's end: every stretch lies
     inside one month, so a quarter or a year is the sum of its months' stretches."""
@@ -315,6 +328,7 @@ class Computation:
         self._wanted: set[str] = set()
         self._complaint_counts: dict[str, int] = {}
         self.segments = SegmentCache()
+        self._last_fact_day: dt.date | None = None
 
     # ------------------------------------------------------------ driver
     def run(self) -> dict[str, dict[str, Fact]]:
@@ -330,11 +344,22 @@ class Computation:
             finally:
                 cursor.execute("RESET work_mem")
 
+    def _window(self, kind: str) -> Window:
+        """The window of a measure, ended at the last day any fact is known for: a quarter
+        or a year still running reads what has happened, and its queries are then the very
+        ones of the month just scored (shared, not run twice) when nothing came after it."""
+        window = window_of(self.period, kind)
+        if self._last_fact_day is None:
+            self._last_fact_day = _last_fact_day(self.snapshots)
+        if self._last_fact_day is not None and window.first <= self._last_fact_day < window.last:
+            return Window(window.first, self._last_fact_day)
+        return window
+
     def _run(self) -> dict[str, dict[str, Fact]]:
         windows: dict[Window, set[str]] = defaultdict(set)
         for rule in self.rules.rules:
             if rule.method != "manual":
-                windows[window_of(self.period, rule.window)].add(rule.measure)
+                windows[self._window(rule.window)].add(rule.measure)
         for window, measures in windows.items():
             # Each query writes only the measures scored over this window.
             self._wanted = measures
@@ -380,7 +405,7 @@ class Computation:
             return
         start = self.snapshots.start_of(window)
         self.used_snapshots |= {end} | ({start} if start else set())
-        visit_window = window_of(self.period, self._window_of("hnw_visit_coverage"))
+        visit_window = self._window(self._window_of("hnw_visit_coverage"))
         hnw, affluent = self.rules.hnw_threshold, self.rules.affluent_threshold
         start_join = (
             "LEFT JOIN crm_clientsnapshot s ON s.client_id = e.client_id AND s.as_of_date = %s"
