@@ -365,9 +365,18 @@ def score_run_prepare(*, run_id: int, in_memory: dict[int, dict] | None = None) 
     period = parse_period(run.period.code)
     computation, entries = _entries(period, rules_of(run.version))
     branch_ids = dict(OrgUnit.objects.values_list("code", "id"))
-    chunks: dict[str, dict] = defaultdict(dict)
+    by_branch: dict[str, dict] = defaultdict(dict)
     for key, entry in entries.items():
-        chunks[entry.pop("branch")][key] = entry
+        by_branch[entry.pop("branch")][key] = entry
+    # Whole branches, in code order, gathered until a chunk holds enough RMs; a chunk is
+    # named by its first branch.
+    chunks: dict[str, dict] = {}
+    first = None
+    for branch in sorted(by_branch):
+        if first is None or len(chunks[first]) >= settings.WEALTHSCORE_SCORE_CHUNK_RMS:
+            first = branch
+            chunks[first] = {}
+        chunks[first].update(by_branch[branch])
     with transaction.atomic():
         run = ScoreRun.objects.select_for_update().get(pk=run_id)
         if run.status != RunStatus.RUNNING or run.chunks_total:

@@ -46,6 +46,13 @@ def _fast_password_hashing(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _a_chunk_a_branch(settings) -> None:
+    """The test banks are small: score a chunk a branch, so that runs have several chunks
+    (tests/scorecards/test_runs.py groups branches on purpose)."""
+    settings.WEALTHSCORE_SCORE_CHUNK_RMS = 1
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     """Page fragments are cached by run ids; a rolled-back test may hand its ids on."""
     from django.core.cache import cache

@@ -32,6 +32,8 @@ def celery_worker(
         **os.environ,
         "DATABASE_URL": database_url,
         "WEALTHSCORE_CELERY_QUEUE": queue,
+        # A chunk a branch, as in the tests' own process (tests/conftest.py).
+        "WEALTHSCORE_SCORE_CHUNK_RMS": "1",
         **(extra_env or {}),
     }
     log = open(ROOT / "var" / f"{queue}-{uuid.uuid4().hex[:6]}.log", "w")  # noqa: SIM115 - closed below

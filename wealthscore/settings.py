@@ -269,6 +269,9 @@ WEALTHSCORE_EVIDENCE_MAX_BYTES = int(
     os.environ.get("WEALTHSCORE_EVIDENCE_MAX_BYTES", str(20 * 1024**2))
 )
 WEALTHSCORE_RUN_STALE_SECONDS = int(os.environ.get("WEALTHSCORE_RUN_STALE_SECONDS", "900"))
+# A score run's chunk (one transaction, one Celery task) holds whole branches, at least this
+# many RMs: many small branches are scored together rather than one commit each.
+WEALTHSCORE_SCORE_CHUNK_RMS = int(os.environ.get("WEALTHSCORE_SCORE_CHUNK_RMS", "400"))
 # Failure drills only: seconds each branch of a score run waits before it is scored, so that
 # a test can kill the worker in the middle of a run.
 WEALTHSCORE_SCORE_CHUNK_DELAY = float(os.environ.get("WEALTHSCORE_SCORE_CHUNK_DELAY", "0"))

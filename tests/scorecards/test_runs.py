@@ -170,3 +170,13 @@ def test_killing_the_worker_mid_run_keeps_the_previous_run_current(sample_bank):
     assert _current("2026-09") == before
     again = services.score_period(period_code="2026-09", trigger="test")
     assert again.status == RunStatus.DONE and _current("2026-09") == before
+
+
+def test_small_branches_are_scored_together_with_the_same_cards(sample_bank, settings):
+    """A chunk holds whole branches up to WEALTHSCORE_SCORE_CHUNK_RMS RMs or more: fewer
+    transactions, the same cards as a chunk a branch."""
+    by_branch = _current("2026-Q3")
+    settings.WEALTHSCORE_SCORE_CHUNK_RMS = 10_000
+    run = services.score_period(period_code="2026-Q3", trigger="test")
+    assert run.status == RunStatus.DONE and run.chunks_total == run.chunks_done == 1
+    assert _current("2026-Q3") == by_branch
