@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from targets.models import OrgUnit, User
+from targets.planning import parse_period
 from targets.roles import Role, scope_of
 from wealthscore.errors import DomainError, ForbiddenError
 
@@ -93,11 +94,12 @@ def veto_decisions_since(*, first_day: dt.date, last_day: dt.date, since: dt.dat
 
 def _month_bounds(month: str) -> tuple[dt.date, dt.date]:
     try:
-        first = dt.date(int(month[:4]), int(month[5:7]), 1)
-    except (ValueError, IndexError) as exc:
-        raise DomainError(_("A month is written 2026-10."), field="month") from exc
-    following = (first + dt.timedelta(days=32)).replace(day=1)
-    return first, following - dt.timedelta(days=1)
+        period = parse_period(month)
+    except ValueError:
+        period = None
+    if period is None or period.kind != "month":
+        raise DomainError(_("A month is written 2026-10."), field="month")
+    return period.first_day, period.last_day
 
 
 def _rate(suitable: int, checked: int) -> Decimal | None:

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from targets.models import OrgUnit, User
-from targets.planning import parse_period
+from targets.planning import parse_period, previous_code
 from targets.roles import Role, scope_of
 from wealthscore.errors import DomainError
 
@@ -76,11 +76,6 @@ def bands_in_force(day) -> Bands:
                  policy.fail_pct)  # fmt: skip
 
 
-def _previous_quarter(code: str) -> str:
-    year, quarter = int(code[:4]), int(code[-1])
-    return f"{year - 1}-Q4" if quarter == 1 else f"{year}-Q{quarter - 1}"
-
-
 def _cards(period: Period | None, unit: OrgUnit | None):
     if period is None or period.current_run_id is None:
         return Scorecard.objects.none()
@@ -109,11 +104,11 @@ def pay_report(*, period_code: str, unit: OrgUnit | None = None) -> Report:
         raise DomainError(
             _("Pay is adjusted by quarter: ask for a period like 2026-Q3."), field="period"
         )
-    previous_code = _previous_quarter(parsed.code)
-    periods = {p.code: p for p in Period.objects.filter(code__in=[parsed.code, previous_code])}
-    period, previous = periods.get(parsed.code), periods.get(previous_code)
+    before_code = previous_code(parsed.code)
+    periods = {p.code: p for p in Period.objects.filter(code__in=[parsed.code, before_code])}
+    period, previous = periods.get(parsed.code), periods.get(before_code)
     bands = bands_in_force(parsed.last_day)
-    previous_bands = bands_in_force(parse_period(previous_code).last_day)
+    previous_bands = bands_in_force(parse_period(before_code).last_day)
     before = {
         employee_id: (total, vetoed)
         for employee_id, total, vetoed in _cards(previous, None).values_list(
@@ -163,7 +158,7 @@ def pay_report(*, period_code: str, unit: OrgUnit | None = None) -> Report:
                 adjustment_pct=pct,
                 base_pay=base,
                 adjusted_pay=adjusted_pay(base, pct),
-                previous_period=previous_code,
+                previous_period=before_code,
                 previous_total=previous_total,
                 previous_vetoed=previous_vetoed,
                 flags=flags,

@@ -21,7 +21,7 @@ from compliance.models import IncidentStatus
 from compliance.selectors import incident_list
 from targets import selectors as org_selectors
 from targets.models import Employee, OrgUnit, User
-from targets.planning import parse_period
+from targets.planning import parse_period, previous_code
 from targets.roles import Role, scope_of
 
 from .engine import competition_ranks
@@ -68,18 +68,6 @@ def default_period(periods: list[Period]) -> Period | None:
     """The latest month that has a current run; without one, the latest period."""
     month = next((p for p in periods if p.kind == "month"), None)
     return month or (periods[0] if periods else None)
-
-
-def previous_code(code: str, steps: int = 1) -> str:
-    """The period of the same kind `steps` before: 2026-01 → 2025-12, 2026-Q1 → 2025-Q4."""
-    period = parse_period(code)
-    if period.kind == "year":
-        return str(period.year - steps)
-    if period.kind == "quarter":
-        index = period.year * 4 + (period.months[0] - 1) // 3 - steps
-        return f"{index // 4}-Q{index % 4 + 1}"
-    index = period.year * 12 + period.months[0] - 1 - steps
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def manual_periods(code: str) -> list[str]:

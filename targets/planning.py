@@ -59,6 +59,18 @@ def parse_period(code: str) -> Period:
     raise ValueError(_("%(code)s is not a period (2026-10, 2026-Q3 or 2026).") % {"code": code})
 
 
+def previous_code(code: str, steps: int = 1) -> str:
+    """The period of the same kind `steps` before: 2026-01 → 2025-12, 2026-Q1 → 2025-Q4."""
+    period = parse_period(code)
+    if period.kind == "year":
+        return str(period.year - steps)
+    if period.kind == "quarter":
+        index = period.year * 4 + (period.months[0] - 1) // 3 - steps
+        return f"{index // 4}-Q{index % 4 + 1}"
+    index = period.year * 12 + period.months[0] - 1 - steps
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
 # ---------------------------------------------------------------- splitting
 def split_to_cent(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
     """Split `total` in proportion to `weights`, to the cent, so that the parts sum to it.
