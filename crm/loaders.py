@@ -24,6 +24,7 @@ from scorecards.models import ManualScore
 from targets.models import AnnualTarget, Employee, OrgUnit
 from wealthscore.locks import lock_key
 
+from .holdings import DEPOSIT, TRUST
 from .models import (
     Activity,
     ClientAssignment,
@@ -259,7 +260,8 @@ def _fill_on_side_connection(
 
 
 def client_snapshots(rows: pa.Table, codes: Codes) -> pa.Table:
-    """One row per client of a holdings file: managing RM and unit, name, total AUM, risk.
+    """One row per client of a holdings file: managing RM and unit, name, total AUM, risk,
+    and the holdings summary (non-deposit categories held, a trust held).
 
     Integer work over the clients' codes (from validation): the client's first row gives the
     RM and unit (validation made sure all its rows agree), name and risk; the balances are
@@ -275,6 +277,13 @@ def client_snapshots(rows: pa.Table, codes: Codes) -> pa.Table:
                   pa.int64()).to_numpy()  # fmt: skip
     totals = np.zeros(count, dtype=np.int64)
     np.add.at(totals, clients, fen)
+    # The holdings summary (crm.holdings): categories held with a positive balance.
+    held = fen > 0
+    category = rows.column("category")
+    non_deposit = held & pc.not_equal(category, DEPOSIT).to_numpy(zero_copy_only=False)
+    trust = held & pc.equal(category, TRUST).to_numpy(zero_copy_only=False)
+    categories = np.bincount(clients[non_deposit], minlength=count)[present]
+    holds_trust = np.bincount(clients[trust], minlength=count)[present] > 0
     picked = rows.take(pa.array(first))
     return pa.table(
         {
@@ -285,6 +294,8 @@ def client_snapshots(rows: pa.Table, codes: Codes) -> pa.Table:
             "total_balance": _decimal_from_fen(totals[present]),
             "client_risk_level": pc.cast(picked.column("client_risk_level"), pa.int16()),
             "risk_assessed_on": picked.column("risk_assessed_on"),
+            "non_deposit_categories": pa.array(categories.astype(np.int16)),
+            "holds_trust": pa.array(holds_trust),
         }
     )
 

@@ -188,6 +188,12 @@ class ClientSnapshot(models.Model):
     total_balance = models.DecimalField(_("total balance"), max_digits=20, decimal_places=2)
     client_risk_level = models.PositiveSmallIntegerField(_("client risk level (C)"))
     risk_assessed_on = models.DateField(_("risk assessed on"), null=True, blank=True)
+    # What the month's holdings say of the client, summed once at import (crm.holdings): the
+    # cross-sell and family-trust measures then read one row a client, not her every holding.
+    non_deposit_categories = models.PositiveSmallIntegerField(
+        _("non-deposit categories held"), db_default=0
+    )
+    holds_trust = models.BooleanField(_("holds a trust"), db_default=False)
     batch = _batch_ref(indexed=False)
 
     class Meta:

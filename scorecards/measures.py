@@ -30,7 +30,6 @@ from targets.planning import Period, parse_period
 from .engine import HUNDRED, ZERO, Fact, Rules
 
 STRATEGIC_TAGS = ("fixed_income_plus", "pension")
-NON_DEPOSIT = "deposit"
 TRANSACTION = "transaction"
 
 # Which measures each query feeds; `compute` runs only the queries a scheme needs.
@@ -91,7 +90,17 @@ class SnapshotDates:
 
     def __init__(self) -> None:
         table = ClientSnapshot._meta.db_table
-        rows = _rows(f"SELECT DISTINCT as_of_date FROM {table}", [])
+        # A skip scan over the (as_of_date, rm) index, one probe a month-end: DISTINCT would
+        # read every snapshot row (1 s at 2,000,000 clients × 10 months) for ten dates.
+        rows = _rows(
+            f"""WITH RECURSIVE d(day) AS (
+                  SELECT MIN(as_of_date) FROM {table}
+                  UNION ALL
+                  SELECT (SELECT MIN(as_of_date) FROM {table} WHERE as_of_date > d.day)
+                  FROM d WHERE d.day IS NOT NULL
+                ) SELECT day FROM d WHERE day IS NOT NULL""",
+            [],
+        )
         self.dates = sorted(_date(day) for (day,) in rows)
 
     def end_of(self, window: Window) -> dt.date | None:
@@ -337,12 +346,15 @@ class Computation:
         fresh_statistics()
         with connection.cursor() as cursor:
             # Each measure is one GROUP BY over a window's facts: let it hash in memory
-            # rather than sort on disk.
+            # rather than sort on disk. No JIT: its compilation of these wide CASE sums
+            # cost more than it saved (a month of sales 2.6 s with it, 1.5 s without).
             cursor.execute("SET work_mem = '256MB'")
+            cursor.execute("SET jit = off")
             try:
                 return self._run()
             finally:
                 cursor.execute("RESET work_mem")
+                cursor.execute("RESET jit")
 
     def _window(self, kind: str) -> Window:
         """The window of a measure, ended at the last day any fact is known for: a quarter
@@ -503,20 +515,17 @@ class Computation:
                 self._missing(measure, _("no month-end balances in %(w)s") % {"w": window})
             return
         self.used_snapshots.add(end)
+        # The snapshot keeps each client's holdings summary (crm.holdings): one row a client
+        # rather than her every holding (4.8 M rows at 2,000,000 clients: 4.5 s, now 0.3 s).
         sql = """
-            SELECT e.rm_employee_id, COUNT(*),
-              SUM(CASE WHEN h.non_deposit >= 2 THEN 1 ELSE 0 END),
-              SUM(CASE WHEN h.trust > 0 THEN 1 ELSE 0 END)
-            FROM crm_clientsnapshot e
-            LEFT JOIN (SELECT client_id, COUNT(*) AS non_deposit,
-                         SUM(CASE WHEN category = 'trust' THEN 1 ELSE 0 END) AS trust
-                       FROM crm_holding
-                       WHERE as_of_date = %s AND category <> %s AND balance > 0
-                       GROUP BY client_id) h ON h.client_id = e.client_id
-            WHERE e.as_of_date = %s
-            GROUP BY e.rm_employee_id
+            SELECT rm_employee_id, COUNT(*),
+              SUM(CASE WHEN non_deposit_categories >= 2 THEN 1 ELSE 0 END),
+              SUM(CASE WHEN holds_trust THEN 1 ELSE 0 END)
+            FROM crm_clientsnapshot
+            WHERE as_of_date = %s
+            GROUP BY rm_employee_id
         """
-        for rm, clients, crossed, trust in _rows(sql, [_param(end), NON_DEPOSIT, _param(end)]):
+        for rm, clients, crossed, trust in _rows(sql, [_param(end)]):
             inputs = {"end": end.isoformat(), "clients": clients, "two_plus_non_deposit": crossed}
             if "cross_sell_coverage" in measures:
                 self._put(rm, "cross_sell_coverage", Fact(_pct(crossed, clients), inputs))

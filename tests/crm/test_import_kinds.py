@@ -20,9 +20,11 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 from django.apps import apps
+from django.db import connection
 from openpyxl import load_workbook
 
 from crm import services
+from crm.holdings import summarise_holdings
 from crm.kinds import KINDS, kind_from_file_name
 from crm.models import (
     Activity,
@@ -464,6 +466,35 @@ def test_a_corrected_sale_replaces_its_row_and_the_clients_assignment(bank, tmp_
 
 
 # ---------------------------------------------------------------- the sample generator
+def summaries(as_of: str) -> list[tuple]:
+    return list(
+        ClientSnapshot.objects.filter(as_of_date=as_of)
+        .order_by("client_id")
+        .values_list("client_id", "non_deposit_categories", "holds_trust")
+    )
+
+
+def test_each_snapshot_keeps_its_clients_holdings_summary(bank, tmp_path: Path) -> None:
+    path = holdings_file(tmp_path, "holdings_2026-10-31.csv", "2026-10-31", [
+        ("0000000001", "000101", "A1", "存款", "100.00"),  # deposits are not counted
+        ("0000000001", "000101", "A1", "理财", "1.00"),
+        ("0000000001", "000101", "A1", "信托", "5.00"),
+        ("0000000002", "000201", "B1", "基金", "0.00"),  # a zero balance is not held
+        ("0000000002", "000201", "B1", "保险", "3.00"),
+        ("0000000003", "000201", "B1", "存款", "9.00"),
+        ("0000000004", "000102", "A2", "信托", "0"),
+    ])  # fmt: skip
+    assert services.import_file(path=path, kind="holdings").status == BatchStatus.LOADED
+    imported = summaries("2026-10-31")
+    assert imported == [
+        ("0000000001", 2, True), ("0000000002", 1, False),
+        ("0000000003", 0, False), ("0000000004", 0, False),
+    ]  # fmt: skip
+    # The same rule in SQL over the stored balances (crm.holdings) agrees.
+    summarise_holdings(connection, d("2026-10-31"))
+    assert summaries("2026-10-31") == imported
+
+
 def data_rows(path: Path, encoding: str) -> int:
     """Rows below the header, counted without the importer's own reader."""
     if path.suffix == ".xlsx":
@@ -498,3 +529,9 @@ def test_the_generated_exports_load_whole_into_an_empty_database(
     assert {name: (status, rows) for name, status, rows in batches} == {
         name: (BatchStatus.LOADED, rows) for name, rows in expected.items()
     }
+    # Each month's holdings summary, as the import computed it, is the SQL rule's.
+    for as_of in ClientSnapshot.objects.dates("as_of_date", "day"):
+        imported = summaries(as_of)
+        assert any(categories for _client, categories, _trust in imported)
+        summarise_holdings(connection, as_of)
+        assert summaries(as_of) == imported

@@ -14,7 +14,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
+from crm.holdings import summarise_holdings
 from crm.models import (
     Activity,
     BatchStatus,
@@ -111,10 +113,13 @@ class Book:
         )
 
     def holding(self, client: str, day: str, category: str, balance: str | int) -> None:
+        """A balance, and the month's snapshots summarised again, as an import leaves them
+        (the client's snapshot is written first)."""
         Holding.objects.create(
             as_of_date=d(day), client_id=client, category=category, balance=D(balance),
             batch_id=self.batch.pk,
         )  # fmt: skip
+        summarise_holdings(connection, d(day))
 
     def sale(
         self, day: str, client: str, rm: str, amount: str | int, *, product: str = "P_R2",
