@@ -30,14 +30,19 @@ WHERE crm_clientsnapshot.client_id = h.client_id
 """
 
 
-def summarise_holdings(connection, as_of: dt.date | None = None) -> None:
-    """Recompute the holdings summary of the snapshots of `as_of` (every month if None)."""
+def summarise_holdings(connection, as_of: dt.date | None = None, *, reset: bool = True) -> None:
+    """Recompute the holdings summary of the snapshots of `as_of` (every month if None).
+
+    `reset=False` when every summary is known to be empty (the columns just added): each
+    snapshot row is then written once, not twice.
+    """
     false = "false" if connection.vendor == "postgresql" else "0"
     day = [as_of if connection.vendor == "postgresql" else as_of.isoformat()] if as_of else []
     with connection.cursor() as cursor:
-        cursor.execute(
-            _RESET.format(false=false) + (" WHERE as_of_date = %s" if as_of else ""), day
-        )
+        if reset:
+            cursor.execute(
+                _RESET.format(false=false) + (" WHERE as_of_date = %s" if as_of else ""), day
+            )
         cursor.execute(
             _SUMMARISE.format(month="AND as_of_date = %s" if as_of else ""),
             [TRUST, DEPOSIT, *day],

@@ -7,7 +7,7 @@ from django.db import migrations, models
 def summarise(apps, schema_editor):
     from crm.holdings import summarise_holdings
 
-    summarise_holdings(schema_editor.connection)
+    summarise_holdings(schema_editor.connection, reset=False)  # the columns are new: empty
 
 
 class Migration(migrations.Migration):
