@@ -432,26 +432,23 @@ class Computation:
               SUM(CASE WHEN s.total_balance > 0 AND e.total_balance > 0
                   THEN s.total_balance ELSE 0 END),
               SUM(CASE WHEN e.total_balance >= %s THEN 1 ELSE 0 END),
-              SUM(CASE WHEN e.total_balance >= %s AND v.client_id IS NOT NULL THEN 1 ELSE 0 END),
               SUM(CASE WHEN e.total_balance >= %s
                   AND (s.total_balance IS NULL OR s.total_balance < %s) THEN 1 ELSE 0 END),
               SUM(CASE WHEN e.total_balance >= %s THEN 1 ELSE 0 END)
             FROM crm_clientsnapshot e
             {start_join}
-            LEFT JOIN (SELECT DISTINCT client_id FROM crm_activity
-                       WHERE activity_type = 'visit' AND activity_date BETWEEN %s AND %s) v
-              ON v.client_id = e.client_id
             WHERE e.as_of_date = %s
             GROUP BY e.rm_employee_id
         """
-        params = [hnw, hnw, hnw, hnw, affluent, *([_param(start)] if start else [])]
-        params += [_param(visit_window.first), _param(visit_window.last), _param(end)]
+        params = [hnw, hnw, hnw, affluent, *([_param(start)] if start else []), _param(end)]
+        visited_by_rm = (
+            self._hnw_visited(end, visit_window) if "hnw_visit_coverage" in measures else {}
+        )
         where = {"end": end.isoformat(), "start": start.isoformat() if start else None}
-        for rm, clients, growth, both_end, both_start, n_hnw, visited, new_hnw, n_aff in _rows(
-            sql, params
-        ):
+        for rm, clients, growth, both_end, both_start, n_hnw, new_hnw, n_aff in _rows(sql, params):
+            visited = visited_by_rm.get(rm, 0)
             growth, both_end, both_start = _dec(growth), _dec(both_end), _dec(both_start)
-            n_hnw, visited, new_hnw, n_aff = int(n_hnw), int(visited), int(new_hnw), int(n_aff)
+            n_hnw, new_hnw, n_aff = int(n_hnw), int(new_hnw), int(n_aff)
             if "aum_net_growth" in measures:
                 self._put(
                     rm,
@@ -498,6 +495,24 @@ class Computation:
                         {**where, "hnw": n_hnw, "affluent": n_aff - n_hnw, "mass": clients - n_aff},
                     ),
                 )
+
+    def _hnw_visited(self, end: dt.date, visits: Window) -> dict[str, int]:
+        """Per RM, her clients of HNW balance at `end` who had a visit in `visits`.
+
+        A query of its own, from the few HNW clients (4 % of a book) to their visits: joined
+        inside the stock query it hashed every visited client of the window, once in each
+        parallel worker (a year of visits: 800,000 clients, 2.4 s; now 0.4 s).
+        """
+        sql = """
+            SELECT h.rm_employee_id, COUNT(DISTINCT h.client_id)
+            FROM crm_clientsnapshot h
+            JOIN crm_activity a ON a.client_id = h.client_id
+            WHERE h.as_of_date = %s AND h.total_balance >= %s
+              AND a.activity_type = 'visit' AND a.activity_date BETWEEN %s AND %s
+            GROUP BY h.rm_employee_id
+        """
+        params = [_param(end), self.rules.hnw_threshold, _param(visits.first), _param(visits.last)]
+        return {rm: int(visited) for rm, visited in _rows(sql, params)}
 
     def _needs_start(self, start: dt.date | None, value: Decimal, inputs: dict) -> Fact:
         if start is None:
@@ -642,23 +657,23 @@ class Computation:
         self.used_snapshots.add(start)
         since = window.first - dt.timedelta(days=self.rules.dormant_days)
         sql = """
-            SELECT s.rm_employee_id, COUNT(*),
-              SUM(CASE WHEN bought.client_id IS NOT NULL THEN 1 ELSE 0 END)
+            SELECT s.rm_employee_id, COUNT(*), COUNT(bought.client_id)
             FROM crm_clientsnapshot s
-            LEFT JOIN (SELECT DISTINCT client_id FROM crm_sale
-                       WHERE txn_date >= %s AND txn_date < %s) earlier
-              ON earlier.client_id = s.client_id
             LEFT JOIN (SELECT DISTINCT client_id FROM crm_sale
                        WHERE txn_date BETWEEN %s AND %s) bought
               ON bought.client_id = s.client_id
-            WHERE s.as_of_date = %s AND earlier.client_id IS NULL
+            WHERE s.as_of_date = %s
+              AND NOT EXISTS (SELECT 1 FROM crm_sale x WHERE x.client_id = s.client_id
+                              AND x.txn_date >= %s AND x.txn_date < %s)
             GROUP BY s.rm_employee_id
         """
-        # Joins to the sets of buyers, not EXISTS per client: at 2,000,000 clients a plan
-        # that probes the sales once a client (the keys' collations differ, so no index
-        # helps) never finished.
-        params = [_param(since), _param(window.first), _param(window.first),
-                  _param(window.last), _param(start)]  # fmt: skip
+        # NOT EXISTS is an anti-join whose hash of the earlier sales the parallel workers
+        # build together (1.5 s at 2,000,000 clients); a join to the DISTINCT set of earlier
+        # buyers had each worker hash all million of them itself (3.5 s). The statistics are
+        # fresh (`fresh_statistics`), so it is not planned as a probe per client, which no
+        # index serves (the keys' collations differ).
+        params = [_param(window.first), _param(window.last), _param(start), _param(since),
+                  _param(window.first)]  # fmt: skip
         for rm, dormant, activated in _rows(sql, params):
             inputs = {"book_at": start.isoformat(), "no_sale_since": since.isoformat(),
                       "dormant": dormant, "activated": int(activated)}  # fmt: skip
