@@ -121,11 +121,15 @@ def is_flow(measure: str) -> bool:
 
 def on_probation(employee: Employee, first_day: dt.date) -> bool:
     """Hired less than WEALTHSCORE_PROBATION_MONTHS months before the period's first day."""
-    months = settings.WEALTHSCORE_PROBATION_MONTHS
-    hired = employee.hire_date
+    return _probation_ends(employee.hire_date, settings.WEALTHSCORE_PROBATION_MONTHS) > first_day
+
+
+@functools.lru_cache(maxsize=65536)
+def _probation_ends(hired: dt.date, months: int) -> dt.date:
+    # Asked for every RM, flow measure and month of a year's scoring: a few hire dates.
     year, month = divmod(hired.month - 1 + months, 12)
     day = min(hired.day, calendar.monthrange(hired.year + year, month + 1)[1])
-    return dt.date(hired.year + year, month + 1, day) > first_day
+    return dt.date(hired.year + year, month + 1, day)
 
 
 def target_for(subject: Employee | OrgUnit, measure: str, period: Period | str) -> Target:
