@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from targets.models import OrgUnit, User
 from targets.planning import parse_period
 from targets.roles import Role, scope_of
-from wealthscore.errors import DomainError, ForbiddenError
+from wealthscore.errors import DomainError
 
 from .models import Incident, IncidentDecision, IncidentStatus, SaleCheck
 
@@ -165,10 +165,9 @@ def warning_board(*, user: User, month: str | None = None, top: int = 50) -> dic
     """The open cases the user may see by age, type, unit and RM, and the units whose
     suitability match rate fell against the previous month (SPEC §6)."""
     scope = scope_of(user)
-    if scope.role not in BOARD_ROLES:
-        raise ForbiddenError(_("The warning board is for compliance, admins and managers."))
-    if scope.role == Role.MANAGER and scope.unit is None:
-        raise ForbiddenError(_("You belong to no unit."))
+    # Outside compliance, admins and managers the board does not exist (SPEC: 404, never 403).
+    if scope.role not in BOARD_ROLES or (scope.role == Role.MANAGER and scope.unit is None):
+        raise Http404
     open_cases = Incident.objects.visible_to(user).filter(status=IncidentStatus.OPEN)
     today = timezone.localdate()
     ages = {}

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from targets import selectors as org_selectors
 from targets.roles import Role, scope_of
-from wealthscore.errors import DomainError, ForbiddenError
+from wealthscore.errors import DomainError
 
 from . import selectors, services
 from .models import IncidentSource, IncidentStatus, IncidentType
@@ -71,8 +71,6 @@ def _board(user, month: str) -> tuple[dict, str | None]:
     board shows the latest month instead."""
     try:
         return selectors.warning_board(user=user, month=month or None), None
-    except ForbiddenError as exc:  # a manager without a unit: not her page
-        raise Http404 from exc
     except DomainError as exc:
         return selectors.warning_board(user=user, month=None), exc.message
 
