@@ -390,6 +390,7 @@ def test_hnw_visit_coverage_is_the_share_of_hnw_clients_visited_in_the_quarter(b
     book.snapshot("N1", "2026-09-30", ALICE, "5999999.99")  # not HNW
     book.snapshot("M1", "2026-09-30", BOB, 1_000_000)
     book.activity("2026-08-10", ALICE, "visit", "H1")
+    book.activity("2026-09-05", ALICE, "visit", "H1")  # a second visit: still one client
     book.activity("2026-06-20", ALICE, "visit", "H3")  # before the quarter
     book.activity("2026-08-01", ALICE, "call", "H3")  # a call is not a visit
     book.activity("2026-09-01", ALICE, "visit", "N1")
