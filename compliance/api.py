@@ -13,7 +13,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from targets import selectors as org_selectors
-from targets.models import Employee
 from wealthscore.errors import DomainError, validated_input
 
 from . import selectors, services
@@ -112,13 +111,16 @@ class IncidentViewSet(
     def create(self, request: Request) -> Response:
         services.require_decider(request.user)
         data = validated_input(IncidentCreateSerializer, request.data)
-        employee = Employee.objects.filter(employee_id=data["employee_id"]).first()
-        if employee is None:
+        try:  # the same scoped look-up as the page's form
+            employee = org_selectors.employee_get(
+                user=request.user, employee_id=data["employee_id"]
+            )
+        except Http404 as exc:
             raise DomainError(
                 _("No employee %(id)s.") % {"id": data["employee_id"]},
                 field="employee_id",
                 code="unknown",
-            )
+            ) from exc
         incident = services.incident_create(
             actor=request.user,
             employee=employee,

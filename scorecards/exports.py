@@ -66,17 +66,26 @@ def _band_label(row: PayRow, bands: Bands) -> str:
     }[row.band]
 
 
+# The RM and her veto, in the same words and widths in both files.
+WHO = [
+    Column("员工号", "text", lambda r: r.employee_id, 10),
+    Column("姓名", "text", lambda r: r.name, 10),
+    Column("机构号", "text", lambda r: r.unit_code, 10),
+    Column("机构名称", "text", lambda r: r.unit_name, 16),
+]
+RATING_AND_VETO = [
+    Column("评级", "text", lambda r: r.rating, 6),
+    Column("一票否决", "text", lambda r: "是" if r.vetoed else "否", 9),
+    Column("否决原因", "text", lambda r: "；".join(r.veto_reasons), 24),
+]
+
+
 def pay_columns(bands: Bands) -> list[Column]:
     return [
-        Column("员工号", "text", lambda r: r.employee_id, 10),
-        Column("姓名", "text", lambda r: r.name, 10),
-        Column("机构号", "text", lambda r: r.unit_code, 10),
-        Column("机构名称", "text", lambda r: r.unit_name, 16),
+        *WHO,
         Column("考核期", "text", lambda r: r.period, 9),
         Column("季度总分", "score", lambda r: r.total, 10),
-        Column("评级", "text", lambda r: r.rating, 6),
-        Column("一票否决", "text", lambda r: "是" if r.vetoed else "否", 9),
-        Column("否决原因", "text", lambda r: "；".join(r.veto_reasons), 24),
+        *RATING_AND_VETO,
         Column("薪酬档位", "text", lambda r: _band_label(r, bands), 10),
         Column("调整比例", "pct", lambda r: r.adjustment_pct, 10),
         Column("绩效工资基数", "money", lambda r: r.base_pay, 14),
@@ -88,14 +97,9 @@ def pay_columns(bands: Bands) -> list[Column]:
 
 TALENT_COLUMNS = [
     Column("名次", "int", lambda r: r.rank, 6),
-    Column("员工号", "text", lambda r: r.employee_id, 10),
-    Column("姓名", "text", lambda r: r.name, 10),
-    Column("机构号", "text", lambda r: r.unit_code, 10),
-    Column("机构名称", "text", lambda r: r.unit_name, 16),
+    *WHO,
     Column("年度总分", "score", lambda r: r.total, 10),
-    Column("评级", "text", lambda r: r.rating, 6),
-    Column("一票否决", "text", lambda r: "是" if r.vetoed else "否", 9),
-    Column("否决原因", "text", lambda r: "；".join(r.veto_reasons), 24),
+    *RATING_AND_VETO,
     Column("名单", "text", lambda r: LIST_LABELS[r.list], 14),
 ]
 

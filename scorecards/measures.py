@@ -417,7 +417,6 @@ class Computation:
             return
         start = self.snapshots.start_of(window)
         self.used_snapshots |= {end} | ({start} if start else set())
-        visit_window = self._window(self._window_of("hnw_visit_coverage"))
         hnw, affluent = self.rules.hnw_threshold, self.rules.affluent_threshold
         start_join = (
             "LEFT JOIN crm_clientsnapshot s ON s.client_id = e.client_id AND s.as_of_date = %s"
@@ -441,6 +440,7 @@ class Computation:
             GROUP BY e.rm_employee_id
         """
         params = [hnw, hnw, hnw, affluent, *([_param(start)] if start else []), _param(end)]
+        visit_window = self._window(self._window_of("hnw_visit_coverage"))
         visited_by_rm = (
             self._hnw_visited(end, visit_window) if "hnw_visit_coverage" in measures else {}
         )
