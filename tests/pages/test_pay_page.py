@@ -12,31 +12,21 @@ from django.test.utils import CaptureQueriesContext
 
 from scorecards import services as scoring
 from scorecards.models import Period
-from targets.models import Employee
 from targets.roles import Role
 from tests.conftest import make_person
 from tests.pages.html import parse
-from tests.scorecards.test_pay import publish_cards
+from tests.scorecards.test_pay import add_staff, publish_cards
 
 URL = "/hr/pay/"
 PAY_FIELDS = ["total", "rating", "vetoed", "band", "adjustment_pct", "base_pay",
               "adjusted_pay", "flags"]  # fmt: skip
 
 
-# ---------------------------------------------------------------- a small HTML reader
 # ---------------------------------------------------------------- fixtures
 @pytest.fixture
-def staff(bank):
-    """Alice, Dan, Bob and six more RMs of A1 (E1…E6); E6 has no base pay on record."""
-    for n in range(1, 7):
-        make_person(key=f"e{n}", employee_id=f"00{n}00", unit=bank.sub_a1, role=Role.RM)
-    Employee.objects.filter(employee_id="00600").update(base_performance_pay=None)
-    return bank
-
-
-@pytest.fixture
-def scored(staff):
+def scored(bank):
     """2026-Q2 and 2026-Q3 pay cards and a 2026 year card; 2026-Q4 exists, unscored."""
+    staff = add_staff(bank)
     publish_cards("2026-Q2", {"00100": ("55.00", False), "00200": ("80.00", False)})
     publish_cards("2026-Q3", {
         "00100": ("58.00", False),  # failed twice in a row: 调岗或待岗培训

@@ -53,13 +53,17 @@ def publish_cards(code: str, cards: dict[str, tuple[str | None, bool]]) -> Perio
     return period
 
 
-@pytest.fixture
-def staff(bank):
+def add_staff(bank):
     """Alice and six more RMs of A1 (E1…E6); E6 has no base pay on record."""
     for n in range(1, 7):
         make_person(key=f"e{n}", employee_id=f"00{n}00", unit=bank.sub_a1, role=Role.RM)
     Employee.objects.filter(employee_id="00600").update(base_performance_pay=None)
     return bank
+
+
+@pytest.fixture
+def staff(bank):
+    return add_staff(bank)
 
 
 def rows_by_id(response) -> dict[str, dict]:
