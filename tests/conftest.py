@@ -101,6 +101,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(message)
 
 
+# The role × scope matrix every endpoint and page joins: an RM, her manager, a manager of
+# another branch, HR, compliance, an admin, and no one logged in.
+WHO = ["anonymous", "rm_alice", "manager_a", "manager_b", "hr", "compliance", "admin"]
+
+
 @dataclass
 class Bank:
     head: OrgUnit

@@ -12,8 +12,8 @@ from compliance import services
 from compliance.models import Incident
 from scorecards import services as scoring
 from scorecards.models import Period
+from tests.conftest import WHO
 
-WHO = ["anonymous", "rm_alice", "manager_a", "manager_b", "hr", "compliance", "admin"]
 DECIDERS = {"compliance", "admin"}
 PDF = b"%PDF-1.4\n%%EOF\n"
 

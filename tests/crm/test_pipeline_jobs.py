@@ -19,7 +19,7 @@ from django.db.models import Sum
 from crm import services
 from crm.models import BatchStatus, ClientSnapshot, Holding, ImportBatch, Product, Sale
 from crm.tasks import import_batch_task
-from tests.conftest import database_url_for_subprocess
+from tests.conftest import WHO, database_url_for_subprocess
 from tests.worker import ROOT, celery_worker
 from wealthscore.locks import lock_key, try_lock
 
@@ -57,7 +57,6 @@ def write(path: Path, text: str, encoding: str = "gb18030") -> Path:
 
 
 # ---------------------------------------------------------------- API
-WHO = ["anonymous", "rm_alice", "manager_a", "manager_b", "hr", "compliance", "admin"]
 
 
 @pytest.mark.parametrize("who", WHO)

@@ -19,10 +19,10 @@ from compliance import services as compliance_services
 from crm.models import BatchStatus, ClientSnapshot, ImportBatch, Product, Sale
 from scorecards import services
 from scorecards.models import ManualScore, Scorecard
+from tests.conftest import WHO
 from tests.pages.html import parse as html
 from wealthscore.models import AuditEntry
 
-WHO = ["anonymous", "rm_alice", "manager_a", "manager_b", "hr", "compliance", "admin"]
 ALICE, DAN, BOB = "000101", "000102", "000201"
 
 

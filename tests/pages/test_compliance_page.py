@@ -26,7 +26,6 @@ from wealthscore.models import AuditEntry
 URL = "/compliance/"
 NEW = "/compliance/incidents/new/"
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
-WHO = ["anonymous", "rm_alice", "manager_a", "manager_b", "hr", "compliance", "admin"]
 
 
 def decide_url(pk: int) -> str:

@@ -14,9 +14,8 @@ from django.test import Client
 
 from crm import services
 from crm.models import BatchStatus, ImportBatch, Product, Sale
+from tests.conftest import WHO
 from tests.crm.test_pipeline_jobs import BAD_SALES, PRODUCTS, SALES, write
-
-WHO = ["anonymous", "rm_alice", "manager_a", "manager_b", "hr", "compliance", "admin"]
 
 
 def page_client(bank, who: str) -> Client:

@@ -20,9 +20,9 @@ from scorecards.models import (
     ScoreLine,
     ScoreRun,
 )
+from tests.conftest import WHO
 from wealthscore.models import AuditEntry
 
-WHO = ["anonymous", "rm_alice", "manager_a", "manager_b", "hr", "compliance", "admin"]
 # Manual scores that rank the three RMs one way under the default weights and another way
 # once mentoring weighs more: dan 75, bob 70, alice 60 → bob, alice, dan.
 SCORES = {

@@ -28,10 +28,10 @@ from scorecards.models import (
 )
 from targets.models import Employee, OrgUnit, UnitMembership, User
 from targets.roles import Role
+from tests.conftest import WHO
 from wealthscore.errors import ConflictError, DomainError, ForbiddenError
 from wealthscore.models import AuditEntry
 
-WHO = ["anonymous", "rm_alice", "manager_a", "manager_b", "hr", "compliance", "admin"]
 VISIBLE = {
     "manager_a": {"000101", "000102"},
     "manager_b": {"000201"},

@@ -24,7 +24,7 @@ from scorecards.models import (
 from scorecards.outcomes import talent_placings
 from targets.models import Employee
 from targets.roles import Role
-from tests.conftest import make_person
+from tests.conftest import WHO, make_person
 from wealthscore.models import AuditEntry
 
 D = Decimal
@@ -291,7 +291,6 @@ def test_bad_requests_say_what_is_wrong(staff):
 
 
 # ---------------------------------------------------------------- scope and vetoes
-WHO = ["anonymous", "rm_alice", "manager_a", "manager_b", "hr", "compliance", "admin"]
 
 
 @pytest.mark.parametrize("who", WHO)

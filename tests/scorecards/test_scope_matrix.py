@@ -9,8 +9,8 @@ import pytest
 
 from scorecards import services
 from scorecards.models import ManualScore, Period, SchemeVersion, Scorecard
+from tests.conftest import WHO
 
-WHO = ["anonymous", "rm_alice", "manager_a", "manager_b", "hr", "compliance", "admin"]
 RMS = {"000101", "000102", "000201"}
 VISIBLE_CARDS = {
     "rm_alice": {"000101"},

@@ -18,6 +18,7 @@ from crm.sample import write_exports
 from targets import plan_services
 from targets.models import AnnualTarget, DistributionProfile, OrgUnit
 from targets.planning import monthly_amounts, parse_period, split_to_cent, target_for
+from tests.conftest import WHO
 from wealthscore.errors import DomainError
 from wealthscore.models import AuditEntry
 
@@ -195,9 +196,6 @@ def test_a_manager_sets_targets_in_his_subtree_only_never_his_own_unit(bank) -> 
             measure="sales_attainment",
             amount=Decimal("1"),
         )
-
-
-WHO = ["anonymous", "rm_alice", "manager_a", "manager_b", "hr", "compliance", "admin"]
 
 
 @pytest.mark.parametrize("who", WHO)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-WHO = ["anonymous", "rm_alice", "manager_a", "manager_b", "hr", "compliance", "admin"]
+from tests.conftest import WHO
+
 ALL_UNITS = {"HO", "A", "A1", "A2", "B", "B1"}
 ALL_STAFF = {"000101", "000102", "000201", "000100", "000200", "000901", "000902"}
 
