@@ -295,33 +295,53 @@ class SegmentCache:
     def __init__(self) -> None:
         self.versions = dict(FactMonth.objects.values_list("month", "version"))
 
-    def rows(self, kind: str, month: str, sql: str, params: list) -> list[tuple]:
+    def rows_of(self, kind: str, stretches: list[tuple[str, str, list]]) -> list[list[tuple]]:
+        """Each stretch's rows, in order; `stretches` are (month, sql, params). The kept ones
+        are read in one query, the others computed and kept."""
         from .models import MeasureSegment
 
-        version = self.versions.get(month)
-        if version is None:
-            return _rows(sql, params)
+        keys = [self._key(kind, month, sql, params) for month, sql, params in stretches]
+        version_of = {
+            key: self.versions[month]
+            for key, (month, _sql, _params) in zip(keys, stretches, strict=True)
+            if key is not None
+        }
+        kept = {
+            key: rows
+            for key, version, rows in MeasureSegment.objects.filter(
+                key__in=list(version_of)
+            ).values_list("key", "version", "rows")
+            if version == version_of[key]
+        }
+        results = []
+        for key, (month, sql, params) in zip(keys, stretches, strict=True):
+            if key in kept:
+                results.append([tuple(row) for row in kept[key]])
+                continue
+            rows = _rows(sql, params)
+            if key is not None:
+                self._keep(key, month, rows)
+            results.append(rows)
+        return results
+
+    def _key(self, kind: str, month: str, sql: str, params: list) -> str | None:
+        if month not in self.versions:
+            return None
         digest = hashlib.sha256((sql + repr([str(p) for p in params])).encode()).hexdigest()
-        key = f"{kind}:{month}:{digest[:40]}"
-        kept = (
-            MeasureSegment.objects.filter(key=key, version=version)
-            .values_list("rows", flat=True)
-            .first()
-        )
-        if kept is not None:
-            return [tuple(row) for row in kept]
-        rows = _rows(sql, params)
-        stored = [list(row) for row in rows]
+        return f"{kind}:{month}:{digest[:40]}"
+
+    def _keep(self, key: str, month: str, rows: list[tuple]) -> None:
+        from .models import MeasureSegment
+
+        stored = json.loads(json.dumps([list(row) for row in rows], cls=DjangoJSONEncoder))
         try:
             with transaction.atomic():
                 MeasureSegment.objects.update_or_create(
-                    key=key,
-                    defaults={"month": month, "version": version,
-                              "rows": json.loads(json.dumps(stored, cls=DjangoJSONEncoder))},
+                    key=key, defaults={"month": month, "version": self.versions[month],
+                                       "rows": stored},
                 )  # fmt: skip
         except IntegrityError:  # another run stored the same stretch meanwhile
             pass
-        return rows
 
 
 class Computation:
@@ -557,12 +577,14 @@ class Computation:
         computed once per version of its month's facts (`SegmentCache`). `build(credit,
         first, last)` gives one stretch's (sql, params), grouped by RM with additive columns."""
         snapshots = self.snapshots.month_ends(window.first, window.last)
-        totals: dict[str, list] = {}
+        queries = []
         for first, last, as_of in _stretches(window, snapshots):
             credit = _credit(table, day, self.rules.basis, Window(first, last),
                              [as_of] if as_of else [])  # fmt: skip
-            sql, params = build(credit, first, last)
-            for rm, *values in self.segments.rows(kind, f"{first:%Y-%m}", sql, params):
+            queries.append((f"{first:%Y-%m}", *build(credit, first, last)))
+        totals: dict[str, list] = {}
+        for rows in self.segments.rows_of(kind, queries):
+            for rm, *values in rows:
                 if rm in totals:
                     totals[rm] = [_add(a, b) for a, b in zip(totals[rm], values, strict=True)]
                 else:
