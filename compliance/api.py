@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from targets import selectors as org_selectors
 from wealthscore.errors import DomainError, validated_input
+from wealthscore.identifiers import validate_identifier
 
 from . import selectors, services
 from .models import Incident, IncidentDecision, IncidentSource, IncidentStatus
@@ -51,7 +52,7 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 
 class IncidentCreateSerializer(serializers.Serializer):
-    employee_id = serializers.CharField(max_length=32)
+    employee_id = serializers.CharField(max_length=32, validators=[validate_identifier])
     type = serializers.CharField(max_length=32)
     occurred_on = serializers.DateField()
     description = serializers.CharField(max_length=4000)

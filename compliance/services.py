@@ -291,12 +291,17 @@ def incident_decide(*, incident: Incident, actor: User, decision: str, reason: s
 
 
 def _recompute(codes: list[str], incident: Incident, actor: User) -> None:
-    from scorecards.services import periods_for_months, recompute_periods
+    from scorecards.services import periods_for_months  # period arithmetic only
+    from wealthscore.jobs import enqueue
 
     # Only periods that have ended (or the year to date); a month still running picks the
-    # veto up when it is scored at its end.
-    recompute_periods(
-        codes=periods_for_months({codes[0]}), trigger=f"incident:{incident.pk}", actor=actor
+    # veto up when it is scored at its end. Asked for by task name: compliance does not
+    # import the scoring services, and the request outlives a broker that is down.
+    enqueue(
+        "scorecards.recompute",
+        codes=periods_for_months({codes[0]}),
+        trigger=f"incident:{incident.pk}",
+        actor_id=actor.pk,
     )
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from targets.api import require_role
-from targets.roles import Role
+from targets.roles import Role, scope_of
+from wealthscore.audit import audit_bulk
 
 from . import services
 from .kinds import KINDS
 from .models import ImportBatch
+
+IMPORT_ROLES = frozenset({Role.ADMIN, Role.HR})
 
 
 class RowErrorSerializer(serializers.Serializer):
@@ -52,15 +56,47 @@ class ImportBatchViewSet(
     parser_classes = [MultiPartParser, FormParser]
     filterset_fields = ["kind", "status"]
 
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)  # no one logged in: 401 first
+        # Import files hold client-level data: for other roles the endpoint does not exist,
+        # whatever the method (SPEC §1: 404, never 403).
+        if scope_of(request.user).role not in IMPORT_ROLES:
+            raise Http404
+
     def get_queryset(self):
         return ImportBatch.objects.visible_to(self.request.user).select_related("actor")
+
+    def _audit_error_reads(self, batches: list[ImportBatch]) -> None:
+        """Row errors quote the file's values (client IDs, names, amounts): reading them is a
+        client-level read, audited (SPEC §9), one row per batch whose errors were shown."""
+        shown = [batch for batch in batches if batch.errors]
+        if shown:
+            with transaction.atomic():
+                audit_bulk(
+                    actor=self.request.user, action="import.errors", object_type="import_batch",
+                    changes=[
+                        (str(b.pk), None, {"errors": len(b.errors), "error_count": b.error_count,
+                                           "kind": b.kind, "file": b.file_name, "via": "api"})
+                        for b in shown
+                    ],
+                )  # fmt: skip
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        batch = self.get_object()
+        self._audit_error_reads([batch])
+        return Response(self.get_serializer(batch).data)
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        self._audit_error_reads(page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         request={"multipart/form-data": ImportUploadSerializer},
         responses={202: ImportBatchSerializer},
     )
     def create(self, request: Request, *args, **kwargs) -> Response:
-        require_role(request, Role.ADMIN, Role.HR)
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         batch = services.import_upload(

@@ -19,6 +19,8 @@ class Column:
     min_value: int | None = None
     max_value: int | None = None
     allow_negative: bool = False
+    # A client's name: kept for the masked pages, and masked in row errors too (PIPL).
+    masked: bool = False
 
 
 def _choices(pairs: dict[str, tuple[str, ...]]) -> dict[str, str]:
@@ -160,7 +162,7 @@ KINDS: dict[str, KindSpec] = {
             (
                 _date("as_of_date", "数据日期"),
                 _id("client_id", "客户号"),
-                Column("client_name", ("客户姓名", "客户名称"), "text"),
+                Column("client_name", ("客户姓名", "客户名称"), "text", masked=True),
                 _id("rm_employee_id", "管户经理工号", "管户客户经理工号"),
                 _id("unit_code", "管户机构号"),
                 Column("category", ("产品类别",), "enum", choices=CATEGORIES),

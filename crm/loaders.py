@@ -219,7 +219,13 @@ def swap_month(cursor, model, as_of: dt.date, fresh: str) -> int:
 
 
 def _drop_orphans(cursor, model, as_of: dt.date) -> None:
-    """Side tables of this month left by a load that died before attaching them."""
+    """Side tables of this month left by a load that died before attaching them.
+
+    The caller holds the month's advisory lock, so no live load of this month owns an
+    unattached table: each one found is an orphan. The DROP is part of the load's
+    transaction, so the orphan's name stays taken until the load commits; that is why each
+    attempt builds its side table under a name of its own (`side_table_name`).
+    """
     pattern = _month_table(model, as_of).replace("_", r"\_") + r"\_b%"
     cursor.execute(
         "SELECT c.relname FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE %s "
@@ -229,6 +235,18 @@ def _drop_orphans(cursor, model, as_of: dt.date) -> None:
     )
     for (name,) in cursor.fetchall():
         cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def side_table_name(model, as_of: dt.date, batch: ImportBatch) -> str:
+    """The month table a load builds on its side connection: one name per attempt.
+
+    A resumed batch (after a SIGKILL) used to reuse the killed attempt's name
+    (`…_b<batch id>`): this load's transaction held the orphan of that name (its DROP), and
+    the side connection, creating the same name, waited for it while the load waited for
+    the side connection, until `lock_timeout`. With the attempt in the name the new table
+    never meets the orphan.
+    """
+    return f"{_month_table(model, as_of)}_b{batch.pk}_{batch.attempts}"
 
 
 def _fill_on_side_connection(
@@ -337,7 +355,7 @@ def load_holdings(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
     _drop_orphans(cursor, ClientSnapshot, as_of)
     # Index builds of a month sort in memory rather than in temporary files.
     cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-    side_table = f"{_month_table(ClientSnapshot, as_of)}_b{batch.pk}"
+    side_table = side_table_name(ClientSnapshot, as_of, batch)
     # The per-client summary is computed and loaded on a second connection while this one
     # takes the balances: the two COPYs and index builds run on two cores.
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -77,6 +77,11 @@ class ImportBatch(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Who runs the batch ("host:pid") and when it last showed life (a stage, or the
+    # heartbeat thread): a pending or running batch silent too long has lost its worker and
+    # is dispatched again by the reaper (crm.reap_batches).
+    owner = models.CharField(_("owner"), max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import hashlib
 import logging
+import os
 import shutil
 import time
 import uuid
@@ -14,8 +15,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import status
@@ -26,6 +27,7 @@ from targets.models import Employee, OrgUnit, User
 from wealthscore.audit import audit_record
 from wealthscore.cells import neutralise
 from wealthscore.errors import DomainError
+from wealthscore.jobs import enqueue, heartbeat, worker_id
 from wealthscore.locks import try_lock
 
 from .kinds import KINDS, LOAD_ORDER, kind_from_file_name
@@ -37,6 +39,13 @@ from .validation import Checked, References, check
 log = logging.getLogger(__name__)
 FINAL = {BatchStatus.LOADED, BatchStatus.REJECTED, BatchStatus.DUPLICATE, BatchStatus.FAILED}
 RESUMABLE = {BatchStatus.PENDING, BatchStatus.RUNNING}
+# A batch that ends so has no use for its file: an upload's stored copy is deleted (PIPL,
+# minimum necessary); its SHA-256 and size stay on the batch, so an identical file is still
+# known. A FAILED batch keeps its file until purged, so that it can be retried.
+DONE_WITH_FILE = {BatchStatus.LOADED, BatchStatus.REJECTED, BatchStatus.DUPLICATE}
+# The database went away: the task retries the batch (crm.tasks), which resumes; any other
+# exception is the file's or the code's fault and ends the batch FAILED with the reason.
+TRANSIENT = (OperationalError, InterfaceError)
 
 
 def file_sha256(path: Path) -> str:
@@ -48,12 +57,15 @@ def file_sha256(path: Path) -> str:
 
 
 def references() -> References:
+    from targets.roles import linked_staff_records
+
     units = list(OrgUnit.objects.values_list("code", "parent__code"))
     return References(
         employee_ids=set(Employee.objects.values_list("employee_id", flat=True)),
         unit_codes={code for code, _parent in units},
         product_codes=set(Product.objects.values_list("product_code", flat=True)),
         unit_parents=dict(units),
+        staff_logins=linked_staff_records(),
     )
 
 
@@ -70,8 +82,13 @@ def import_check(
 
 
 def _set_progress(batch: ImportBatch, progress: int, stage: str) -> None:
-    # Outside the load transaction, so that readers see progress while the batch runs.
-    ImportBatch.objects.filter(pk=batch.pk).update(progress=progress, stage=stage)
+    # Outside the load transaction, so that readers see progress while the batch runs; each
+    # stage is also a sign of life of its owner (the reaper's test, crm.reap_batches).
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        progress=progress, stage=stage, owner=worker_id(), heartbeat_at=timezone.now()
+    )
+    if settings.WEALTHSCORE_IMPORT_STAGE_DELAY:  # failure drills: time to kill a worker
+        time.sleep(settings.WEALTHSCORE_IMPORT_STAGE_DELAY)
 
 
 def _finish(batch: ImportBatch, status: str, **fields) -> ImportBatch:
@@ -82,7 +99,28 @@ def _finish(batch: ImportBatch, status: str, **fields) -> ImportBatch:
     for name, value in fields.items():
         setattr(batch, name, value)
     batch.save()
+    if status in DONE_WITH_FILE:
+        # After the commit: a load that rolls back still has its file to run again.
+        transaction.on_commit(lambda: _discard_upload(batch.pk))
     return batch
+
+
+def uploads_root() -> Path:
+    return Path(settings.MEDIA_ROOT) / "imports"
+
+
+def _discard_upload(batch_id: int) -> None:
+    """Delete an uploaded file (and its folder) once its batch is done with it. Inbox files
+    are not uploads: the nightly run files them in processed/ or rejected/ (purged later)."""
+    batch = ImportBatch.objects.filter(pk=batch_id).only("stored_path").first()
+    if batch is None or not batch.stored_path:
+        return
+    stored, root = Path(batch.stored_path).resolve(), uploads_root().resolve()
+    if root not in stored.parents:
+        return
+    folder = root / stored.relative_to(root).parts[0]
+    shutil.rmtree(folder, ignore_errors=True)
+    ImportBatch.objects.filter(pk=batch_id).update(stored_path="")
 
 
 @transaction.atomic
@@ -123,8 +161,6 @@ class FileTooLarge(DomainError):
 def import_upload(*, upload: UploadedFile, kind: str, actor: User) -> ImportBatch:
     """Store an uploaded file under MEDIA_ROOT in a folder of its own, record its batch and
     send the import to a worker once the transaction commits (the API and the imports page)."""
-    from .tasks import import_batch_task  # the tasks module imports this one
-
     limit = settings.WEALTHSCORE_UPLOAD_MAX_BYTES
     if upload.size > limit:
         raise FileTooLarge(
@@ -143,7 +179,8 @@ def import_upload(*, upload: UploadedFile, kind: str, actor: User) -> ImportBatc
     batch = import_batch_create(
         path=target, kind=kind, actor=actor, file_name=Path(upload.name).name
     )
-    transaction.on_commit(lambda: import_batch_task.delay(batch.pk))
+    # Through the outbox: with the broker down the batch waits to be sent (202, not 500).
+    enqueue("crm.import_batch", batch_id=batch.pk)
     return batch
 
 
@@ -153,7 +190,22 @@ def import_run(*, batch_id: int) -> ImportBatch:
         batch = ImportBatch.objects.get(pk=batch_id)
         if not mine or batch.status in FINAL:
             return batch
-        return _run_locked(batch)
+        try:
+            return _run_locked(batch)
+        except TRANSIENT:
+            raise  # the batch stays running; the task's retry resumes it
+        except Exception as exc:
+            # Never left "running 5 %": the batch ends FAILED and says why.
+            log.exception("import batch %s failed", batch_id)
+            _mark_failed(batch_id, exc)
+            raise
+
+
+def _mark_failed(batch_id: int, exc: Exception) -> None:
+    message = _("The import failed: %(error)s") % {"error": f"{type(exc).__name__}: {exc}"}
+    ImportBatch.objects.filter(pk=batch_id, status__in=RESUMABLE).update(
+        status=BatchStatus.FAILED, message=message[:2000], stage="", finished_at=timezone.now()
+    )
 
 
 def _run_locked(batch: ImportBatch) -> ImportBatch:
@@ -285,16 +337,17 @@ def import_file(
     file_name: str | None = None,
 ) -> ImportBatch:
     """Create (or resume) a batch for the file and run it here, in this process."""
+    from .sandbox import warm_up
+
+    warm_up()  # the parse's fork server starts while the file is hashed
     batch = import_batch_create(
         path=path, kind=kind, actor=actor, actor_label=actor_label, file_name=file_name
     )
     try:
         return import_run(batch_id=batch.pk)
     except Exception as exc:
-        ImportBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
-            status=BatchStatus.FAILED, message=f"{type(exc).__name__}: {exc}"[:2000],
-            finished_at=timezone.now(),
-        )  # fmt: skip
+        # In this process nothing retries: a transient database error ends the batch too.
+        _mark_failed(batch.pk, exc)
         raise
 
 
@@ -303,6 +356,9 @@ def write_error_report(batch: ImportBatch, path: Path) -> Path:
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["行号 row", "列 column", "值 value", "原因 reason"])
+        if not batch.errors and batch.message:
+            # A batch that failed (not a file with row errors): the reason is the report.
+            writer.writerow(["", "", "", neutralise(batch.message)])
         for error in batch.errors:
             writer.writerow([error.get("row") or "", neutralise(error.get("column") or ""),
                              neutralise(str(error.get("value") or "")),
@@ -346,34 +402,142 @@ def run_nightly(
             (p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")),
             key=_inbox_order,
         )
+        from .sandbox import warm_up
+
+        warm_up()
         for path in files:
-            kind = kind_from_file_name(path.name)
-            if kind is None:
-                try:
-                    kind = read_file(path, None).kind
-                except FileRejected as exc:
-                    _move_rejected(path, rejected, exc.message)
-                    result.rejected.append(path.name)
-                    continue
-            batch = import_file(path=path, kind=kind, actor_label=actor_label)
-            result.batches.append(batch.pk)
-            if batch.status in {BatchStatus.LOADED, BatchStatus.DUPLICATE}:
-                target = _unique(processed / path.name)
-                shutil.move(str(path), target)
-                ImportBatch.objects.filter(pk=batch.pk).update(stored_path=str(target))
-                result.loaded.append(path.name)
-                if batch.status == BatchStatus.LOADED:
-                    result.touched_months |= touched_months(batch)
-                else:
-                    result.unchanged.append(path.name)
-            else:
-                target = _unique(rejected / path.name)
-                shutil.move(str(path), target)
-                ImportBatch.objects.filter(pk=batch.pk).update(stored_path=str(target))
-                write_error_report(batch, target.with_name(target.name + ".errors.csv"))
-                result.rejected.append(path.name)
+            try:
+                _nightly_file(path, result, processed, rejected, actor_label)
+            except TRANSIENT:
+                raise  # the database is gone: the task retries the night (crm.tasks)
+            except Exception as exc:
+                # One file's failure (a reader's crash, a bug, a constraint) rejects that
+                # file and the night goes on with the next ones and the recompute.
+                log.exception("run_nightly: %s failed", path.name)
+                _nightly_failed(path, rejected, exc, result)
         result.recomputed = _recompute(result.touched_months, actor_label)
+        files_purge(inbox=inbox)
         return result
+
+
+def _nightly_file(
+    path: Path, result: NightlyResult, processed: Path, rejected: Path, actor_label: str
+) -> None:
+    kind = kind_from_file_name(path.name)
+    if kind is None:
+        try:
+            kind = read_file(path, None).kind
+        except FileRejected as exc:
+            _move_rejected(path, rejected, exc.message)
+            result.rejected.append(path.name)
+            return
+    batch = import_file(path=path, kind=kind, actor_label=actor_label)
+    result.batches.append(batch.pk)
+    if batch.status in {BatchStatus.LOADED, BatchStatus.DUPLICATE}:
+        target = _file_away(path, processed)
+        ImportBatch.objects.filter(pk=batch.pk).update(stored_path=str(target))
+        result.loaded.append(path.name)
+        if batch.status == BatchStatus.LOADED:
+            result.touched_months |= touched_months(batch)
+        else:
+            result.unchanged.append(path.name)
+    else:
+        target = _file_away(path, rejected)
+        ImportBatch.objects.filter(pk=batch.pk).update(stored_path=str(target))
+        write_error_report(batch, target.with_name(target.name + ".errors.csv"))
+        result.rejected.append(path.name)
+
+
+def _nightly_failed(path: Path, rejected: Path, exc: Exception, result: NightlyResult) -> None:
+    """File away a file whose import raised; its batch (if one was made) is FAILED already."""
+    batch = (
+        ImportBatch.objects.filter(stored_path=str(path), status=BatchStatus.FAILED)
+        .order_by("-pk")
+        .first()
+    )
+    if not path.exists():
+        result.rejected.append(path.name)
+        return
+    if batch is None:
+        _move_rejected(path, rejected, _("The import failed: %(error)s")
+                       % {"error": f"{type(exc).__name__}: {exc}"})  # fmt: skip
+    else:
+        result.batches.append(batch.pk)
+        target = _file_away(path, rejected)
+        ImportBatch.objects.filter(pk=batch.pk).update(stored_path=str(target))
+        batch.refresh_from_db()
+        write_error_report(batch, target.with_name(target.name + ".errors.csv"))
+    result.rejected.append(path.name)
+
+
+def _file_away(path: Path, folder: Path) -> Path:
+    target = _unique(folder / path.name)
+    shutil.move(str(path), target)
+    # The retention (files_purge) counts from the day the file was filed, not from the
+    # modification time it arrived with.
+    os.utime(target)
+    return target
+
+
+@dataclass
+class Purged:
+    inbox_files: list[str] = field(default_factory=list)
+    upload_folders: list[str] = field(default_factory=list)
+
+
+def files_purge(
+    *, inbox: Path | None = None, days: int | None = None, actor_label: str = "job:files_purge"
+) -> Purged:
+    """Delete what the retention no longer allows us to keep (PIPL, minimum necessary): inbox
+    files filed in processed/ and rejected/ (with their error reports) and uploaded files
+    (those of FAILED batches, kept for a retry, and any left behind) older than
+    `WEALTHSCORE_FILE_RETENTION_DAYS`. Batches keep their SHA-256 and size; the stored path
+    of a deleted file is emptied."""
+    days = settings.WEALTHSCORE_FILE_RETENTION_DAYS if days is None else days
+    cutoff = time.time() - days * 86400
+    inbox = Path(inbox or settings.WEALTHSCORE_INBOX)
+    purged = Purged()
+    for folder in (inbox / "processed", inbox / "rejected"):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                purged.inbox_files.append(str(path))
+    root = uploads_root()
+    if root.is_dir():
+        for folder in sorted(root.iterdir()):
+            if not folder.is_dir():
+                continue
+            # The folder's newest file counts: one written yesterday is not old.
+            stamps = [p.stat().st_mtime for p in folder.rglob("*")] or [folder.stat().st_mtime]
+            if max(stamps) < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                purged.upload_folders.append(str(folder))
+    if not purged.inbox_files and not purged.upload_folders:
+        return purged
+    with transaction.atomic():
+        ImportBatch.objects.filter(stored_path__in=purged.inbox_files).update(stored_path="")
+        for folder in purged.upload_folders:
+            ImportBatch.objects.filter(stored_path__startswith=folder + os.sep).update(
+                stored_path=""
+            )
+        audit_record(
+            actor=None,
+            actor_label=actor_label,
+            action="import.files_purge",
+            object_type="import_files",
+            object_id="retention",
+            after={
+                "inbox": str(inbox),
+                "retention_days": days,
+                "inbox_files": len(purged.inbox_files),
+                "upload_folders": len(purged.upload_folders),
+            },
+        )
+    log.info("files_purge: %s inbox file(s), %s upload folder(s) older than %s days",
+             len(purged.inbox_files), len(purged.upload_folders), days)  # fmt: skip
+    return purged
 
 
 # The kinds whose rows the measures read month by month (scorecards.measures.SegmentCache).
@@ -399,28 +563,115 @@ def facts_changed(*, batch: ImportBatch) -> None:
     )
 
 
-def import_run_and_score(*, batch_id: int) -> ImportBatch:
+def import_run_and_score(*, batch_id: int, retries: int = 0) -> ImportBatch:
     """Run an uploaded batch, then score again the open periods its facts touched, as the
     nightly job does for its files (an upload is a correction HR expects to see in the
-    scores)."""
-    batch = import_run(batch_id=batch_id)
-    if batch.status == BatchStatus.LOADED:
-        from scorecards.services import periods_for_months, recompute_periods
+    scores). A batch started WEALTHSCORE_MAX_DELIVERIES times already, whose worker died
+    each time, is given up instead: marked failed, and its message acknowledged (`retries`:
+    the starts of this task that ended in a transient error, handled, and do not count)."""
+    if _give_up_if_delivered_too_often(batch_id, retries):
+        return ImportBatch.objects.get(pk=batch_id)
 
-        recompute_periods(
-            codes=periods_for_months(touched_months(batch)),
-            trigger=f"upload:{batch.pk}",
-            actor=batch.actor,
+    def beat() -> None:
+        ImportBatch.objects.filter(pk=batch_id, status__in=RESUMABLE).update(
+            owner=worker_id(), heartbeat_at=timezone.now()
         )
+
+    beat()
+    with heartbeat(beat):  # a long read or load never looks like a dead worker
+        batch = import_run(batch_id=batch_id)
+    if batch.status == BatchStatus.LOADED:
+        _recompute(touched_months(batch), f"upload:{batch.pk}", actor=batch.actor)
     return batch
 
 
-def _recompute(months: set[str], actor_label: str) -> list[str]:
-    """Score again the open periods that the night's imports touched (SPEC §5)."""
-    from scorecards.services import periods_for_months, recompute_periods
+def _give_up_if_delivered_too_often(batch_id: int, retries: int = 0) -> bool:
+    """Dead-letter a batch that every worker died on: True when it is (now) failed so.
 
-    runs = recompute_periods(codes=periods_for_months(months), trigger=actor_label)
-    return [code for code, run in runs.items() if run is not None]
+    Under the batch's lock, so that a batch another worker is running is never given up
+    (the lock is that worker's; it is free only when no one runs the batch)."""
+    limit = settings.WEALTHSCORE_MAX_DELIVERIES
+    with try_lock(f"import-batch-{batch_id}") as mine:
+        if not mine:
+            return False
+        batch = ImportBatch.objects.filter(pk=batch_id).first()
+        if batch is None or batch.status not in RESUMABLE or batch.attempts - retries < limit:
+            return False
+        _dead_letter(batch)
+    return True
+
+
+def _dead_letter(batch: ImportBatch) -> None:
+    limit = settings.WEALTHSCORE_MAX_DELIVERIES
+    reason = _("gave up after %(n)s attempts: the worker died each time") % {"n": limit}
+    failed = ImportBatch.objects.filter(pk=batch.pk, status__in=RESUMABLE).update(
+        status=BatchStatus.FAILED, message=reason, stage="", finished_at=timezone.now()
+    )
+    if failed:
+        log.error(
+            "dead letter: import batch #%s (%s, %s) failed after %s attempts",
+            batch.pk, batch.kind, batch.file_name, batch.attempts,
+        )  # fmt: skip
+
+
+def import_batches_reap(*, stale_after: dt.timedelta | None = None) -> dict[str, list[int]]:
+    """Batches pending or running with no live owner: dispatch each again, or fail it once
+    it has used up its deliveries (the next delivery gives it up). A beat task (every
+    WEALTHSCORE_REAP_SECONDS) calls this; two at once share the batches (SKIP LOCKED).
+
+    No live owner: no sign of life for `stale_after` (WEALTHSCORE_RUN_STALE_SECONDS) and, on
+    PostgreSQL, the batch's lock free (a live worker holds it from start to end).
+    """
+    if stale_after is None:
+        stale_after = dt.timedelta(seconds=settings.WEALTHSCORE_RUN_STALE_SECONDS)
+    cutoff = timezone.now() - stale_after
+    silent = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    sent: list[int] = []
+    failed: list[int] = []
+    with transaction.atomic():
+        candidates = list(
+            ImportBatch.objects.select_for_update(skip_locked=True)
+            .filter(silent, status__in=RESUMABLE)
+            .order_by("id")[:100]
+        )
+        for batch in candidates:
+            if not _owner_gone(batch):
+                continue
+            if batch.attempts >= settings.WEALTHSCORE_MAX_DELIVERIES:
+                _dead_letter(batch)
+                failed.append(batch.pk)
+                continue
+            # Dispatched again: that counts as a sign of life until the stale time passes.
+            ImportBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now(), owner="")
+            enqueue("crm.import_batch", batch_id=batch.pk)
+            sent.append(batch.pk)
+    if sent:
+        log.warning("reaper: import batch(es) %s had no live worker; dispatched again", sent)
+    return {"dispatched": sent, "failed": failed}
+
+
+def _owner_gone(batch: ImportBatch) -> bool:
+    if connection.vendor != "postgresql":
+        return True
+    with try_lock(f"import-batch-{batch.pk}") as free:
+        return free
+
+
+def _recompute(months: set[str], actor_label: str, actor: User | None = None) -> list[str]:
+    """Ask for the open periods that the night's imports touched to be scored again (SPEC
+    §5): the months, their quarters and their years, recomputed together by scorecards (a
+    task sent by name: crm does not import scorecards). Returns the periods asked for."""
+    from scorecards.services import periods_for_months  # period arithmetic only
+
+    codes = periods_for_months(months)
+    if codes:
+        enqueue(
+            "scorecards.recompute",
+            codes=codes,
+            trigger=actor_label,
+            actor_id=None if actor is None else actor.pk,
+        )
+    return codes
 
 
 def _unique(target: Path) -> Path:
@@ -431,8 +682,7 @@ def _unique(target: Path) -> Path:
 
 
 def _move_rejected(path: Path, folder: Path, message: str) -> None:
-    target = _unique(folder / path.name)
-    shutil.move(str(path), target)
+    target = _file_away(path, folder)
     target.with_name(target.name + ".errors.csv").write_text(
         f"原因 reason\n{message}\n", encoding="utf-8-sig"
     )

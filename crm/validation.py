@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from scorecards.catalog import MANUAL_MEASURE_CODES, MEASURE_CODES
+from wealthscore.identifiers import identifier_problems
 
 from .kinds import KINDS, Column
 from .readers import RawTable
@@ -38,6 +39,9 @@ class References:
     unit_codes: set[str] = field(default_factory=set)
     product_codes: set[str] = field(default_factory=set)
     unit_parents: dict[str, str | None] = field(default_factory=dict)
+    # Staff records linked to a login (targets.roles.linked_staff_records): a staff file may
+    # not change their role or touch a privileged user's record (issue 14).
+    staff_logins: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,6 +65,9 @@ class ErrorLog:
         self.count = 0
         self.order = {name: i for i, name in enumerate(raw.headers)}
         self.lock = threading.Lock()  # columns are checked in parallel threads
+        spec = KINDS[raw.kind]
+        # Client names are shown masked everywhere (SPEC §4), row errors included.
+        self.masked = {column.name for column in spec.columns if column.masked}
 
     def add(self, mask: pa.Array | np.ndarray, column: str | None, reason: str) -> None:
         if isinstance(mask, pa.ChunkedArray | pa.Array):
@@ -76,6 +83,8 @@ class ErrorLog:
         values = self.raw.table.column(column) if column in self.raw.headers else None
         for index in indices[:MAX_ERRORS]:
             value = values[int(index)].as_py() if values is not None else None
+            if isinstance(value, str) and column in self.masked:
+                value = _mask_name(value.strip())
             if isinstance(value, str) and len(value) > VALUE_PREVIEW:
                 value = value[:VALUE_PREVIEW] + f"… ({len(value)} characters)"
             row = int(self.raw.row_numbers[index])
@@ -101,6 +110,14 @@ class ErrorLog:
     def result(self) -> list[dict]:
         self.found.sort(key=lambda item: (item[0], item[1]))
         return [entry for _row, _col, entry in self.found[:MAX_ERRORS]]
+
+
+def _mask_name(name: str) -> str:
+    # The pages' masking (张*三), not a second rule; imported here because scorecards
+    # imports crm at load time.
+    from scorecards.measures import mask_name
+
+    return mask_name(name)
 
 
 # ---------------------------------------------------------------- column parsers
@@ -276,6 +293,12 @@ def _typed(
         return values
     if column.type == "list":
         return pc.replace_substring_regex(values, r"\s*[;；,，、]\s*", ";")
+    if column.type == "id":
+        # A look-alike key (a zero-width space, a full-width digit) would create a second
+        # employee or client that no screen can tell apart (wealthscore.identifiers).
+        problems, reasons = identifier_problems(values)
+        for code, reason in enumerate(reasons):
+            log.add(pc.equal(problems, code), name, reason)
     return values
 
 
@@ -396,6 +419,27 @@ def _check_org_units(table: pa.Table, refs: References, log: ErrorLog, codes: Co
 
 def _check_staff(table: pa.Table, refs: References, log: ErrorLog, codes: Codes) -> None:
     _check_references(table.drop_columns(["employee_id"]), refs, log)
+    if not refs.staff_logins or not table.num_rows:
+        return
+    from targets.roles import staff_row_refusals
+
+    # Only rows of records with a login can be refused, and logins are few: find them with
+    # one vectorised lookup, then apply the one rule (the load applies it again) to each.
+    linked = pc.is_valid(
+        pc.index_in(
+            table.column("employee_id"), value_set=pa.array(sorted(refs.staff_logins), pa.string())
+        )
+    )
+    indices = np.flatnonzero(linked.to_numpy(zero_copy_only=False))
+    refused: dict[tuple[str, str], np.ndarray] = {}
+    for index in indices:
+        row = table.slice(int(index), 1).to_pylist()[0]
+        record = refs.staff_logins[row["employee_id"]]
+        for column, reason in staff_row_refusals(record=record, row=row):
+            mask = refused.setdefault((column, reason), np.zeros(table.num_rows, dtype=bool))
+            mask[index] = True
+    for (column, reason), mask in refused.items():
+        log.add(mask, column, reason)
 
 
 def _check_holdings(

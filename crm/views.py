@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from targets.roles import Role, scope_of
+from wealthscore.audit import audit_read
 from wealthscore.errors import DomainError
 
 from . import services
@@ -104,13 +105,23 @@ def imports(request: HttpRequest) -> HttpResponse:
     return redirect("import-detail", pk=batch.pk)
 
 
-def _status_context(batch: ImportBatch) -> dict[str, Any]:
+def _status_context(request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
+    rejected = batch.status == BatchStatus.REJECTED
+    if rejected and batch.errors:
+        # The row errors shown quote the file's values (client IDs, names, amounts): a
+        # client-level read, audited like the API's (SPEC §9).
+        audit_read(
+            actor=request.user, action="import.errors", object_type="import_batch",
+            object_id=str(batch.pk),
+            after={"errors": len(batch.errors), "error_count": batch.error_count,
+                   "kind": batch.kind, "file": batch.file_name, "via": "page"},
+        )  # fmt: skip
     return {
         "batch": batch,
         "final": batch.status in services.FINAL,
         "stage": STAGES.get(batch.stage, batch.stage),
         "errors_not_listed": max(batch.error_count - len(batch.errors), 0),
-        "rejected": batch.status == BatchStatus.REJECTED,
+        "rejected": rejected,
     }
 
 
@@ -119,7 +130,7 @@ def _status_context(batch: ImportBatch) -> dict[str, Any]:
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _imports_role(request)
     batch = _batch(request, pk)
-    return render(request, "crm/import_detail.html", _status_context(batch))
+    return render(request, "crm/import_detail.html", _status_context(request, batch))
 
 
 @login_required
@@ -128,7 +139,7 @@ def import_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The batch's status block alone: what the batch page polls while the batch runs."""
     _imports_role(request)
     batch = _batch(request, pk)
-    return render(request, "crm/import_status.html", _status_context(batch))
+    return render(request, "crm/import_status.html", _status_context(request, batch))
 
 
 urlpatterns = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -11,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from targets import selectors as org_selectors
+from targets.roles import Role, scope_of
 from wealthscore.errors import validated_input
 
 from . import selectors, services
@@ -94,6 +96,17 @@ class ScorecardSerializer(serializers.ModelSerializer):
 class ScorecardViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ScorecardSerializer
     filter_backends: list = []
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)  # no one logged in: 401 first
+        # HR sees scores, never the clients behind them (SPEC §1): for HR the facts of a line
+        # do not exist, on every method (OPTIONS is routed as "metadata", hence the kwarg).
+        if "measure" in kwargs and scope_of(request.user).role == Role.HR:
+            raise Http404
+        # OPTIONS never reads the object: look it up, so that a card out of scope is 404 on
+        # every method, as for GET.
+        if request.method == "OPTIONS" and "pk" in kwargs:
+            self.get_object()
 
     def get_queryset(self):
         params = self.request.query_params

@@ -347,10 +347,59 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class ScoreRunGroup(models.Model):
+    """The runs of one recompute request (a month, its quarter and its year): scored apart,
+    made current together, in one transaction, when the last of them is scored, and none of
+    them if one fails. A group failed for a reason worth trying again (its worker died, the
+    database stayed away) is recomputed by the reaper, a bounded number of times."""
+
+    trigger = models.CharField(_("trigger"), max_length=60)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The periods asked for, in scoring order (a year after its quarters).
+    codes = models.JSONField(_("periods"), default=list, blank=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=RunStatus.choices, default=RunStatus.RUNNING
+    )
+    # Runs fanned out to workers: the group sends each year run's prepare once its quarter
+    # runs are scored (in-process groups score in order themselves).
+    fan_out = models.BooleanField(_("fanned out"), default=False)
+    error = models.TextField(_("error"), blank=True)
+    # Failed for a reason worth another try: the reaper recomputes the group's periods.
+    recover = models.BooleanField(_("to recover"), default=False)
+    recovered_at = models.DateTimeField(_("recovered"), null=True, blank=True)
+    # How many automatic recomputes led to this group (0: asked for by a person or a job).
+    recoveries = models.PositiveSmallIntegerField(_("recoveries"), default=0)
+    retry_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("score run group")
+        verbose_name_plural = _("score run groups")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(recover=True, recovered_at__isnull=True),
+                name="scorerungroup_to_recover",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"group #{self.pk} {','.join(self.codes)} {self.status}"
+
+
 class ScoreRun(models.Model):
     """One computation of every card of a period. Only the period's current run is shown."""
 
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="runs")
+    group = models.ForeignKey(
+        ScoreRunGroup, on_delete=models.PROTECT, null=True, blank=True, related_name="runs"
+    )
     version = models.ForeignKey(SchemeVersion, on_delete=models.PROTECT, related_name="runs")
     status = models.CharField(
         _("status"), max_length=8, choices=RunStatus.choices, default=RunStatus.RUNNING
@@ -368,6 +417,10 @@ class ScoreRun(models.Model):
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     heartbeat_at = models.DateTimeField(_("last sign of life"), auto_now_add=True)
+    # Every card written and ranked; current once the rest of its group is scored too.
+    scored_at = models.DateTimeField(_("scored"), null=True, blank=True)
+    # Deliveries of its prepare task that began: past WEALTHSCORE_MAX_DELIVERIES it is given up.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
@@ -395,6 +448,8 @@ class ScoreRunChunk(models.Model):
     unit = models.ForeignKey("targets.OrgUnit", on_delete=models.PROTECT, related_name="+")
     inputs = models.JSONField(_("inputs"), default=dict)
     done = models.BooleanField(_("done"), default=False)
+    # Deliveries of its task that began scoring: past WEALTHSCORE_MAX_DELIVERIES the run fails.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
 
     class Meta:
         constraints = [

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from targets import selectors as org_selectors
 from targets.models import OrgUnit
+from wealthscore.audit import audit_read
 from wealthscore.errors import DomainError
 from wealthscore.pagination import Pagination
 
@@ -118,18 +119,40 @@ EXPORT_PARAMETERS = [
 ]
 
 
-def _page(request: Request, view, rows: list, serializer_class, **extra) -> Response:
-    """One page of computed rows (not a queryset), with the report's heading beside it."""
+def _page(
+    request: Request, view, report: pay_selectors.Report, serializer_class, *, action: str,
+    **extra,
+) -> Response:  # fmt: skip
+    """One page of computed rows (not a queryset), with the report's heading beside it.
+
+    The JSON list is the export's data a page at a time, so it is audited like the export
+    (SPEC §9: every export), under the export's action with format "json".
+    """
     paginator = Pagination()
-    page = paginator.paginate_queryset(rows, request, view=view)
+    page = paginator.paginate_queryset(report.rows, request, view=view)
+    audit_read(
+        actor=request.user, action=action, object_type="period", object_id=report.period,
+        after={"format": "json", "rows": len(page), "count": len(report.rows),
+               "offset": paginator.offset, "provisional": report.provisional,
+               "status": report.status, "unit": report.unit.code if report.unit else None},
+    )  # fmt: skip
     response = paginator.get_paginated_response(serializer_class(page, many=True).data)
     response.data.update(extra)
     return response
 
 
-class PayAdjustmentListView(APIView):
+class PayScopeOnly(APIView):
+    """HR and admins only; for anyone else the endpoint does not exist: 404 on every method,
+    OPTIONS and the methods it does not allow included (405 is only for those it is for)."""
+
     content_negotiation_class = FileFormatParameter
 
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)  # no one logged in: 401 first
+        pay_selectors.require_pay_scope(request.user)
+
+
+class PayAdjustmentListView(PayScopeOnly):
     @extend_schema(
         parameters=[
             OpenApiParameter("period", str, required=True, description="a quarter: 2026-Q3"),
@@ -144,14 +167,12 @@ class PayAdjustmentListView(APIView):
             user=request.user, period_code=_required(request, "period"), unit=_unit(request)
         )
         return _page(
-            request, self, report.rows, PayAdjustmentSerializer, period=report.period,
-            status=report.status, provisional=report.provisional,
+            request, self, report, PayAdjustmentSerializer, action="export.pay",
+            period=report.period, status=report.status, provisional=report.provisional,
         )  # fmt: skip
 
 
-class PayExportView(APIView):
-    content_negotiation_class = FileFormatParameter
-
+class PayExportView(PayScopeOnly):
     @extend_schema(
         parameters=[OpenApiParameter("period", str, required=True), *EXPORT_PARAMETERS],
         responses={(200, "application/octet-stream"): bytes},
@@ -175,9 +196,7 @@ def _year(request: Request) -> int:
     return int(text)
 
 
-class TalentListView(APIView):
-    content_negotiation_class = FileFormatParameter
-
+class TalentListView(PayScopeOnly):
     @extend_schema(
         parameters=[
             OpenApiParameter("year", int, required=True),
@@ -192,14 +211,12 @@ class TalentListView(APIView):
             user=request.user, year=_year(request), unit=_unit(request)
         )
         return _page(
-            request, self, report.rows, TalentRowSerializer, year=report.period,
-            status=report.status, provisional=report.provisional,
+            request, self, report, TalentRowSerializer, action="export.talent",
+            year=report.period, status=report.status, provisional=report.provisional,
         )  # fmt: skip
 
 
-class TalentExportView(APIView):
-    content_negotiation_class = FileFormatParameter
-
+class TalentExportView(PayScopeOnly):
     @extend_schema(
         parameters=[OpenApiParameter("year", int, required=True), *EXPORT_PARAMETERS],
         responses={(200, "application/octet-stream"): bytes},

@@ -4,8 +4,11 @@ A score run goes through three steps, each a service the Celery tasks call by id
 `score_run_start` records the run (one running run per period, in the database),
 `score_run_prepare` computes every measure of every RM in a few set-based queries and
 splits the RMs by branch into chunks, `score_run_chunk` scores one branch and writes its
-cards, and the chunk that completes the run ranks the cards and makes the run current in
-the same transaction. `score_period` runs the same steps in-process.
+cards, and the chunk that completes the run ranks its cards. The runs of one recompute (a
+month, its quarter, its year) are a group: the last of them to be scored makes them all
+current in one transaction, and a failure of one fails them all. `score_period` runs the
+same steps in-process. Runs beat while they work; the reaper fails the silent ones and
+recomputes their periods (`score_runs_reap`, `score_groups_recover`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from targets.planning import employee_target_amounts, is_flow, parse_period
 from targets.roles import Role, scope_of
 from wealthscore.audit import audit_record
 from wealthscore.errors import ConflictError, DomainError, ForbiddenError
+from wealthscore.jobs import enqueue, heartbeat
 
 from .engine import (
     HUNDRED,
@@ -56,6 +60,7 @@ from .models import (
     ScoreLine,
     ScoreRun,
     ScoreRunChunk,
+    ScoreRunGroup,
 )
 
 log = logging.getLogger(__name__)
@@ -210,25 +215,48 @@ def _refuse_if_vetoes_changed(period: Period) -> None:
 
 
 # ---------------------------------------------------------------- runs: start
-def score_runs_reap(*, stale_after: dt.timedelta | None = None) -> int:
-    """Mark failed the running runs that have shown no sign of life (a killed worker)."""
+def _stale_after(stale_after: dt.timedelta | None) -> dt.timedelta:
     if stale_after is None:
-        stale_after = dt.timedelta(seconds=settings.WEALTHSCORE_RUN_STALE_SECONDS)
-    return ScoreRun.objects.filter(
-        status=RunStatus.RUNNING, heartbeat_at__lt=timezone.now() - stale_after
-    ).update(
-        status=RunStatus.FAILED,
-        finished_at=timezone.now(),
-        error=_("No sign of life for %(s)s s: the worker died.")
-        % {"s": int(stale_after.total_seconds())},
+        return dt.timedelta(seconds=settings.WEALTHSCORE_RUN_STALE_SECONDS)
+    return stale_after
+
+
+def score_runs_reap(*, stale_after: dt.timedelta | None = None) -> int:
+    """Mark failed the running runs that have shown no sign of life (a killed worker): how
+    many. A run of a group is alive while any running run of its group beats (a year run
+    waits for its quarters without a beat of its own); its group fails with it, marked to be
+    recomputed (score_groups_recover, on the reaper's schedule)."""
+    stale_after = _stale_after(stale_after)
+    cutoff = timezone.now() - stale_after
+    alive = ScoreRun.objects.filter(
+        status=RunStatus.RUNNING, heartbeat_at__gte=cutoff, group__isnull=False
+    ).values("group_id")
+    stale = list(
+        ScoreRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
+        .exclude(group_id__in=alive)
+        .values_list("id", flat=True)
     )
+    error = _("No sign of life for %(s)s s: the worker died.") % {
+        "s": int(stale_after.total_seconds())
+    }
+    reaped = 0
+    for run_id in stale:
+        reaped += _fail(run_id, error=error, recover=True, still_stale_before=cutoff)
+    if reaped:
+        log.warning("reaper: %s silent score run(s) failed, to be recomputed", reaped)
+    return reaped
 
 
 def score_run_start(
-    *, period_code: str, trigger: str, actor: User | None = None
+    *,
+    period_code: str,
+    trigger: str,
+    actor: User | None = None,
+    group: ScoreRunGroup | None = None,
 ) -> tuple[ScoreRun, bool]:
     """A new running run of the period, or the one already running: (run, created).
 
+    The new run joins `group` (the runs of one recompute request), or a group of its own.
     Approved periods are never recomputed; reopen them first.
     """
     score_runs_reap()
@@ -239,26 +267,77 @@ def score_run_start(
             % {"period": period.code}
         )
     version = version_in_force(period.last_day)
+    actor = actor if actor is not None and actor.is_authenticated else None
     try:
         with transaction.atomic():
+            own = group or ScoreRunGroup.objects.create(
+                trigger=trigger[:60], actor=actor, codes=[period.code]
+            )
             run = ScoreRun.objects.create(
-                period=period,
-                version=version,
-                trigger=trigger,
-                actor=actor if actor is not None and actor.is_authenticated else None,
+                period=period, version=version, trigger=trigger[:60], actor=actor, group=own
             )
     except IntegrityError:
         running = ScoreRun.objects.filter(period=period, status=RunStatus.RUNNING).first()
         if running is None:  # it finished in between: start afresh
-            return score_run_start(period_code=period_code, trigger=trigger, actor=actor)
+            return score_run_start(
+                period_code=period_code, trigger=trigger, actor=actor, group=group
+            )
         return running, False
     return run, True
 
 
-def score_run_fail(*, run_id: int, error: str) -> None:
-    ScoreRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-        status=RunStatus.FAILED, error=error[:4000], finished_at=timezone.now()
-    )
+def score_run_fail(*, run_id: int, error: str, recover: bool = False) -> None:
+    """Fail a run and, with it, the rest of its group (none of them is published). With
+    `recover`, the failure is worth another try (the worker died, the database stayed away):
+    the reaper recomputes the group's periods."""
+    _fail(run_id, error=error, recover=recover)
+
+
+def _fail(
+    run_id: int, *, error: str, recover: bool, still_stale_before: dt.datetime | None = None
+) -> int:
+    """Fail the run and its group's other running runs in one transaction (the group's row
+    locked first, as every writer of a group's runs does): 1 when the run was failed now."""
+    group_id = ScoreRun.objects.filter(pk=run_id).values_list("group_id", flat=True).first()
+    now = timezone.now()
+    with transaction.atomic():
+        group = (
+            ScoreRunGroup.objects.select_for_update().filter(pk=group_id).first()
+            if group_id is not None
+            else None
+        )
+        runs = ScoreRun.objects.filter(pk=run_id, status=RunStatus.RUNNING)
+        if still_stale_before is not None:  # the reaper: unless it beat in the meantime
+            runs = runs.filter(heartbeat_at__lt=still_stale_before)
+        if not runs.update(status=RunStatus.FAILED, error=error[:4000], finished_at=now):
+            return 0
+        if group is None:
+            return 1
+        ScoreRun.objects.filter(group=group, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED,
+            finished_at=now,
+            error=_("Run #%(run)s of the same recompute failed: none of them is published.")
+            % {"run": run_id},
+        )
+        if group.status == RunStatus.RUNNING:
+            group.status, group.error, group.finished_at = RunStatus.FAILED, error[:4000], now
+            group.recover = recover
+            group.save(update_fields=["status", "error", "finished_at", "recover"])
+    return 1
+
+
+def _dead_letter(run_id: int, what: str, attempts: int) -> None:
+    """A prepare or chunk delivered past WEALTHSCORE_MAX_DELIVERIES: its worker died each
+    time. The run fails for good (not recomputed: the same work would kill the next worker)
+    and the message is acknowledged."""
+    limit = settings.WEALTHSCORE_MAX_DELIVERIES
+    reason = _("gave up after %(n)s attempts: the worker died each time") % {"n": limit}
+    _fail(run_id, error=reason, recover=False)
+    log.error("dead letter: %s of score run #%s delivered %s times", what, run_id, attempts)
+
+
+def _beat(run_id: int) -> None:
+    ScoreRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
 
 
 # ---------------------------------------------------------------- runs: prepare
@@ -300,12 +379,26 @@ def _targets(
     return result
 
 
-def _quarter_totals(period: PeriodCode) -> dict[str, list[str]]:
-    """The totals of the year's quarter cards now current, per RM (one query)."""
-    cards = (
-        Scorecard.objects.current()
-        .filter(run__period__kind="quarter", run__period__year=period.year)
-        .values_list("employee__employee_id", "total")
+def _quarter_totals(period: PeriodCode, group_id: int | None = None) -> dict[str, list[str]]:
+    """The totals of the year's quarter cards, per RM (two queries): those of the quarter
+    runs of the year run's own group (scored, published with it), else the current ones."""
+    runs = dict(
+        Period.objects.filter(
+            kind="quarter", year=period.year, current_run__isnull=False
+        ).values_list("pk", "current_run_id")
+    )
+    if group_id is not None:
+        runs.update(
+            ScoreRun.objects.filter(
+                group_id=group_id,
+                period__kind="quarter",
+                period__year=period.year,
+                status=RunStatus.RUNNING,
+                scored_at__isnull=False,
+            ).values_list("period_id", "pk")
+        )
+    cards = Scorecard.objects.filter(run_id__in=list(runs.values())).values_list(
+        "employee__employee_id", "total"
     )
     totals: dict[str, list[str]] = defaultdict(list)
     for employee_id, total in cards:
@@ -327,14 +420,16 @@ def _fact_json(fact: Fact) -> list:
     return [None if fact.value is None else str(fact.value), fact.inputs, fact.reason]
 
 
-def _entries(period: PeriodCode, rules: Rules) -> tuple[Computation, dict[str, dict]]:
+def _entries(
+    period: PeriodCode, rules: Rules, group_id: int | None = None
+) -> tuple[Computation, dict[str, dict]]:
     """Every RM's facts, targets and (year) quarter totals: what her card is scored from."""
     computation = Computation(period, rules)
     computation.run()
     rms = _rms_of(period)
     employees = [employee for employee, _unit, _branch in rms]
     targets = _targets(rules, period, employees)
-    quarters = _quarter_totals(period) if period.kind == "year" else {}
+    quarters = _quarter_totals(period, group_id) if period.kind == "year" else {}
     vetoes = _vetoes(period, [employee.employee_id for employee in employees])
     entries = {}
     for employee, unit_id, branch in rms:
@@ -351,19 +446,33 @@ def _entries(period: PeriodCode, rules: Rules) -> tuple[Computation, dict[str, d
     return computation, entries
 
 
-def score_run_prepare(*, run_id: int, in_memory: dict[int, dict] | None = None) -> list[int]:
+def score_run_prepare(
+    *, run_id: int, in_memory: dict[int, dict] | None = None, retries: int = 0
+) -> list[int]:
     """Compute every measure of the run's period and split the RMs by branch: chunk ids.
 
-    Each chunk keeps its RMs' inputs for the worker that scores it; a caller that scores the
-    chunks itself passes `in_memory`, which receives them instead (chunk id → inputs).
+    Each chunk keeps its RMs' inputs for the worker that scores it, and its task is asked
+    for in the same transaction (the outbox); a caller that scores the chunks itself passes
+    `in_memory`, which receives them instead (chunk id → inputs). A delivery past
+    WEALTHSCORE_MAX_DELIVERIES gives the run up; `retries` of its task after a transient
+    error were handled, not deaths, and do not count. Safe to call twice.
     """
+    # Counted before the work, in a commit of its own: a delivery that kills its worker
+    # counts too.
+    ScoreRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, chunks_total=0).update(
+        attempts=F("attempts") + 1, heartbeat_at=timezone.now()
+    )
     run = ScoreRun.objects.select_related("period", "version").get(pk=run_id)
     if run.status != RunStatus.RUNNING:
         return []
-    if run.chunks_total:  # prepared before (a repeated task): hand back what is left
+    if run.chunks_total:  # prepared before (a repeated task): its chunks are asked for
         return list(run.chunks.filter(done=False).values_list("id", flat=True))
+    if run.attempts - retries > settings.WEALTHSCORE_MAX_DELIVERIES:
+        _dead_letter(run_id, "prepare", run.attempts)
+        return []
     period = parse_period(run.period.code)
-    computation, entries = _entries(period, rules_of(run.version))
+    with heartbeat(lambda: _beat(run_id)):  # the set-based queries can take minutes
+        computation, entries = _entries(period, rules_of(run.version), run.group_id)
     branch_ids = dict(OrgUnit.objects.values_list("code", "id"))
     by_branch: dict[str, dict] = defaultdict(dict)
     for key, entry in entries.items():
@@ -378,7 +487,8 @@ def score_run_prepare(*, run_id: int, in_memory: dict[int, dict] | None = None) 
             chunks[first] = {}
         chunks[first].update(by_branch[branch])
     with transaction.atomic():
-        run = ScoreRun.objects.select_for_update().get(pk=run_id)
+        _lock_group(run.group_id)
+        run = ScoreRun.objects.select_for_update().select_related("period").get(pk=run_id)
         if run.status != RunStatus.RUNNING or run.chunks_total:
             return list(run.chunks.filter(done=False).values_list("id", flat=True))
         branches = sorted(chunks)
@@ -396,15 +506,25 @@ def score_run_prepare(*, run_id: int, in_memory: dict[int, dict] | None = None) 
             in_memory.update(
                 {chunk.pk: chunks[branch] for chunk, branch in zip(created, branches, strict=True)}
             )
+        else:
+            for chunk in created:
+                enqueue("scorecards.chunk", chunk_id=chunk.pk)
         run.chunks_total = len(created)
         run.batch_ids = _batches_used(computation)
         run.heartbeat_at = timezone.now()
         run.save(update_fields=["chunks_total", "batch_ids", "heartbeat_at"])
-    if not created:  # a bank with no RM: an empty run, current at once
-        with transaction.atomic():
-            _finish(ScoreRun.objects.select_for_update().get(pk=run_id))
-        return []
+        if not created:  # a bank with no RM: an empty run, scored at once
+            _scored(run)
+            return []
     return [chunk.pk for chunk in ScoreRunChunk.objects.filter(run=run).order_by("id")]
+
+
+def _lock_group(group_id: int | None) -> ScoreRunGroup | None:
+    """Lock a group's row: taken first by every transaction that changes its runs' state
+    (prepare, a chunk's end, a failure, the publication), so that they never deadlock."""
+    if group_id is None:
+        return None
+    return ScoreRunGroup.objects.select_for_update().get(pk=group_id)
 
 
 # ---------------------------------------------------------------- runs: score a branch
@@ -438,12 +558,30 @@ def _q4(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(Decimal("0.0001"))
 
 
-def score_run_chunk(*, chunk_id: int, inputs: dict | None = None) -> bool:
+def score_run_chunk(*, chunk_id: int, inputs: dict | None = None, retries: int = 0) -> bool:
     """Score one branch of a run and write its cards; the last branch finishes the run.
 
     `inputs` are the chunk's own (score_run_prepare's `in_memory`) when the caller kept them.
-    Returns True when this chunk completed the run. Safe to call twice.
+    Returns True when this chunk completed the run's scoring. Safe to call twice; a delivery
+    past WEALTHSCORE_MAX_DELIVERIES gives the run up (its task's `retries` after transient
+    errors do not count: those deliveries ended well). A light thread keeps the run's
+    heartbeat while the branch is scored, however long that takes.
     """
+    # Counted before the work, in a commit of its own: a delivery that kills its worker
+    # counts too.
+    ScoreRunChunk.objects.filter(pk=chunk_id, done=False).update(attempts=F("attempts") + 1)
+    state = ScoreRunChunk.objects.filter(pk=chunk_id).values("run_id", "done", "attempts").first()
+    if state is None or state["done"]:
+        return False
+    if state["attempts"] - retries > settings.WEALTHSCORE_MAX_DELIVERIES:
+        _dead_letter(state["run_id"], f"chunk #{chunk_id}", state["attempts"])
+        return False
+    _beat(state["run_id"])
+    with heartbeat(lambda: _beat(state["run_id"])):
+        return _score_chunk(chunk_id, inputs)
+
+
+def _score_chunk(chunk_id: int, inputs: dict | None) -> bool:
     if settings.WEALTHSCORE_SCORE_CHUNK_DELAY:  # failure drills: time to kill a worker
         time.sleep(settings.WEALTHSCORE_SCORE_CHUNK_DELAY)
     with transaction.atomic():
@@ -459,8 +597,9 @@ def score_run_chunk(*, chunk_id: int, inputs: dict | None = None) -> bool:
                 # disk keeps the run's pace. A crash can lose only the last commits, whole:
                 # the run is then unfinished, never half-published, and is computed again.
                 cursor.execute("SET LOCAL synchronous_commit = off")
+        # The chunk's row only: its run's row is locked at the end, after its group's.
         chunk = (
-            ScoreRunChunk.objects.select_for_update()
+            ScoreRunChunk.objects.select_for_update(of=("self",))
             .select_related("run__period", "run__version")
             .get(pk=chunk_id)
         )
@@ -509,7 +648,11 @@ def score_run_chunk(*, chunk_id: int, inputs: dict | None = None) -> bool:
         chunk.done = True
         chunk.inputs = {}  # what it held is now in the cards' lines
         chunk.save(update_fields=["done", "inputs"])
-        run = ScoreRun.objects.select_for_update().get(pk=run.pk)
+        _lock_group(run.group_id)
+        run = ScoreRun.objects.select_for_update().select_related("period").get(pk=run.pk)
+        if run.status != RunStatus.RUNNING:  # its group failed meanwhile: nothing to keep
+            transaction.set_rollback(True)
+            return False
         run.chunks_done = F("chunks_done") + 1
         run.cards = F("cards") + len(cards)
         run.heartbeat_at = timezone.now()
@@ -517,7 +660,7 @@ def score_run_chunk(*, chunk_id: int, inputs: dict | None = None) -> bool:
         run.refresh_from_db(fields=["chunks_done", "chunks_total", "cards"])
         if run.chunks_done < run.chunks_total:
             return False
-        _finish(run)
+        _scored(run)
         return True
 
 
@@ -563,16 +706,56 @@ WHERE scorecards_scorecard.id = r.id
 """
 
 
+def _scored(run: ScoreRun) -> None:
+    """Every card of the run is written: rank them, and publish the run's group if it was
+    the last of the group to be scored (caller's transaction, the group's row locked)."""
+    with connection.cursor() as cursor:
+        cursor.execute(RANK_SQL, [run.pk])
+    run.scored_at = timezone.now()
+    run.save(update_fields=["scored_at"])
+    if run.group_id is None:  # a run from before groups
+        _finish(run)
+        return
+    group = run.group
+    if group.runs.filter(status=RunStatus.RUNNING, scored_at__isnull=True).exists():
+        if group.fan_out and run.period.kind == "quarter":
+            _send_ready_years(group, run.period.year)
+        return
+    _publish(group)
+
+
+def _send_ready_years(group: ScoreRunGroup, year: int) -> None:
+    """A year run reads its group's quarter runs: once the last of them is scored, its
+    prepare is asked for (once: only a quarter's completion asks, and each completes once)."""
+    quarters = group.runs.filter(status=RunStatus.RUNNING, period__kind="quarter",
+                                 period__year=year)  # fmt: skip
+    if quarters.filter(scored_at__isnull=True).exists():
+        return
+    years = group.runs.filter(
+        status=RunStatus.RUNNING, period__kind="year", period__year=year, chunks_total=0
+    )
+    for run_id in years.values_list("pk", flat=True):
+        enqueue("scorecards.prepare", run_id=run_id)
+
+
+def _publish(group: ScoreRunGroup) -> None:
+    """Make every scored run of the group its period's current run, in this one transaction:
+    readers see the month, its quarter and its year all old or all new."""
+    for run in group.runs.filter(status=RunStatus.RUNNING).order_by("id"):
+        _finish(run)
+    group.status, group.finished_at = RunStatus.DONE, timezone.now()
+    group.save(update_fields=["status", "finished_at"])
+
+
 def _finish(run: ScoreRun) -> None:
-    """Rank the run's cards and make it the period's current run (caller's transaction)."""
+    """Make a ranked run the period's current run (caller's transaction)."""
     period = Period.objects.select_for_update().get(pk=run.period_id)
     if period.status == PeriodStatus.APPROVED:
+        # Approved while it ran: the admin approved the cards she saw; they stay.
         run.status, run.error = RunStatus.FAILED, _("The period was approved during the run.")
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "error", "finished_at"])
         return
-    with connection.cursor() as cursor:
-        cursor.execute(RANK_SQL, [run.pk])
     previous = period.current_run_id
     run.status, run.finished_at = RunStatus.DONE, timezone.now()
     run.save(update_fields=["status", "finished_at"])
@@ -590,6 +773,7 @@ def _finish(run: ScoreRun) -> None:
             "cards": run.cards,
             "version": run.version_id,
             "batches": run.batch_ids,
+            "group": run.group_id,
         },  # fmt: skip
     )
 
@@ -603,6 +787,14 @@ def score_period(*, period_code: str, trigger: str, actor: User | None = None) -
             _("Period %(period)s is being computed (run #%(run)s).")
             % {"period": run.period.code, "run": run.pk}
         )
+    _score_here(run)
+    run.refresh_from_db()
+    return run
+
+
+def _score_here(run: ScoreRun) -> None:
+    """Prepare and score a started run in this process (its group publishes it when the rest
+    of the group is scored too); a failure fails the run and its group."""
     try:
         inputs: dict[int, dict] = {}
         for chunk_id in score_run_prepare(run_id=run.pk, in_memory=inputs):
@@ -610,17 +802,14 @@ def score_period(*, period_code: str, trigger: str, actor: User | None = None) -
     except Exception as exc:
         score_run_fail(run_id=run.pk, error=repr(exc))
         raise
-    run.refresh_from_db()
-    return run
 
 
 def score_period_async(*, period_code: str, trigger: str, actor: User | None = None) -> ScoreRun:
     """Start a run whose branches are scored by Celery workers; returns it at once."""
-    from .tasks import score_prepare_task
-
-    run, created = score_run_start(period_code=period_code, trigger=trigger, actor=actor)
-    if created:
-        transaction.on_commit(lambda: score_prepare_task.delay(run_id=run.pk))
+    with transaction.atomic():
+        run, created = score_run_start(period_code=period_code, trigger=trigger, actor=actor)
+        if created:
+            enqueue("scorecards.prepare", run_id=run.pk)
     return run
 
 
@@ -960,35 +1149,159 @@ def _eager() -> bool:
 
 
 def recompute_periods(
-    *, codes: list[str], trigger: str, actor: User | None = None
+    *,
+    codes: list[str],
+    trigger: str,
+    actor: User | None = None,
+    retry_of: ScoreRunGroup | None = None,
 ) -> dict[str, ScoreRun | None]:
-    """Recompute each period, skipping approved ones: in this process when tasks run
-    in-process (the demo), else as runs fanned out to the Celery workers."""
+    """Recompute the periods as one group, skipping approved ones: in this process when tasks
+    run in-process (the demo), else as runs fanned out to the Celery workers. The group's
+    runs become current together when the last is scored, or none of them does.
+
+    `codes` in scoring order (months, quarters, years: a year card reads its quarters).
+    A period already being computed keeps that run (returned; not in this group).
+    """
+    if not codes:
+        return {}
     with shared_queries():
-        return _recompute_each(codes, trigger, actor)
+        if _eager():
+            return _recompute_here(codes, trigger, actor, retry_of)
+        with transaction.atomic():  # the runs and their tasks' outbox rows, together
+            group, runs, created = _start_group(codes, trigger, actor, retry_of, fan_out=True)
+            for run in created:
+                if not _waits_for_quarters(run, created):
+                    enqueue("scorecards.prepare", run_id=run.pk)
+        return runs
 
 
-def _recompute_each(
-    codes: list[str], trigger: str, actor: User | None
-) -> dict[str, ScoreRun | None]:
+def _waits_for_quarters(run: ScoreRun, runs: list[ScoreRun]) -> bool:
+    """A year run of a group with quarter runs of its year is asked for once they are
+    scored (_send_ready_years), not before: it reads them."""
+    if run.period.kind != "year":
+        return False
+    return any(r.period.kind == "quarter" and r.period.year == run.period.year for r in runs)
+
+
+def _start_group(
+    codes: list[str],
+    trigger: str,
+    actor: User | None,
+    retry_of: ScoreRunGroup | None,
+    *,
+    fan_out: bool,
+) -> tuple[ScoreRunGroup, dict[str, ScoreRun | None], list[ScoreRun]]:
+    """A group and a started run of each period in it: (group, runs by code, the new runs)."""
+    actor = actor if actor is not None and actor.is_authenticated else None
+    group = ScoreRunGroup.objects.create(
+        trigger=trigger[:60],
+        actor=actor,
+        codes=list(codes),
+        fan_out=fan_out,
+        retry_of=retry_of,
+        recoveries=0 if retry_of is None else retry_of.recoveries + 1,
+    )
     runs: dict[str, ScoreRun | None] = {}
+    created: list[ScoreRun] = []
     for code in codes:
         try:
-            if _eager():
-                runs[code] = score_period(period_code=code, trigger=trigger, actor=actor)
-            else:
-                runs[code] = score_period_async(period_code=code, trigger=trigger, actor=actor)
+            run, new = score_run_start(period_code=code, trigger=trigger, actor=actor, group=group)
         except DomainError as exc:  # approved, or no scheme in force for it
             log.warning("recompute %s skipped: %s", code, exc.message)
             runs[code] = None
+            continue
+        runs[code] = run
+        if new:
+            created.append(run)
+    if not created:  # nothing of its own to compute
+        group.status, group.finished_at = RunStatus.DONE, timezone.now()
+        group.save(update_fields=["status", "finished_at"])
+    return group, runs, created
+
+
+def _recompute_here(
+    codes: list[str], trigger: str, actor: User | None, retry_of: ScoreRunGroup | None
+) -> dict[str, ScoreRun | None]:
+    group, runs, created = _start_group(codes, trigger, actor, retry_of, fan_out=False)
+    for run in created:  # in order: the year after its quarters
+        try:
+            _score_here(run)
+        except DomainError as exc:
+            log.warning("recompute %s failed: %s", run.period.code, exc.message)
+            runs[run.period.code] = None
+            break  # the group failed with it: the rest are failed too
+    for run in runs.values():
+        if run is not None:
+            run.refresh_from_db()
     return runs
 
 
+def score_groups_recover(*, limit: int = 20) -> list[int]:
+    """Recompute the periods of the groups failed for a reason worth another try (a dead
+    worker, a database away too long), with the periods that depend on them: the new
+    groups' ids. Each failure is recovered once, and a chain of them at most
+    WEALTHSCORE_MAX_DELIVERIES times (work that kills every worker is not tried forever).
+    Safe to run concurrently (SKIP LOCKED)."""
+    started: list[int] = []
+    for _n in range(limit):
+        with transaction.atomic():
+            group = (
+                ScoreRunGroup.objects.select_for_update(skip_locked=True)
+                .filter(status=RunStatus.FAILED, recover=True, recovered_at__isnull=True)
+                .order_by("id")
+                .first()
+            )
+            if group is None:
+                break
+            group.recovered_at = timezone.now()
+            group.save(update_fields=["recovered_at"])
+            if group.recoveries >= settings.WEALTHSCORE_MAX_DELIVERIES:
+                log.error(
+                    "score run group #%s (%s) failed after %s recomputes: not tried again",
+                    group.pk, ",".join(group.codes), group.recoveries,
+                )  # fmt: skip
+                continue
+            codes = with_dependents(group.codes)
+            recompute_periods(codes=codes, trigger=group.trigger, actor=group.actor,
+                              retry_of=group)  # fmt: skip
+            new = ScoreRunGroup.objects.filter(retry_of=group).values_list("pk", flat=True)
+            started.extend(new)
+            log.warning("recovering score run group #%s: %s", group.pk, ",".join(codes))
+    return started
+
+
+KIND_ORDER = {"month": 0, "quarter": 1, "year": 2}
+
+
+def with_dependents(codes: Iterable[str]) -> list[str]:
+    """The periods and those computed from them (a month's quarter and year, a quarter's
+    year), in scoring order."""
+    every = {code for period in codes for code in periods_touched(period)}
+    return sorted(every, key=lambda code: (KIND_ORDER[parse_period(code).kind], code))
+
+
 def score_run_waits(*, run_id: int) -> bool:
-    """A year run waits while a run of one of its quarters is still going (it reads them)."""
+    """A year run waits while a quarter run of its year is still going (it reads them): one
+    of another recompute, or one of its own group not yet scored. It beats while it waits,
+    and after WEALTHSCORE_RUN_WAIT_SECONDS it stops waiting: it fails, to be recomputed."""
     run = ScoreRun.objects.select_related("period").get(pk=run_id)
-    if run.period.kind != "year":
+    if run.period.kind != "year" or run.status != RunStatus.RUNNING:
         return False
-    return ScoreRun.objects.filter(
+    quarters = ScoreRun.objects.filter(
         period__kind="quarter", period__year=run.period.year, status=RunStatus.RUNNING
-    ).exists()
+    )
+    if run.group_id is not None:
+        quarters = quarters.exclude(group_id=run.group_id, scored_at__isnull=False)
+    if not quarters.exists():
+        return False
+    waited = timezone.now() - run.created_at
+    if waited > dt.timedelta(seconds=settings.WEALTHSCORE_RUN_WAIT_SECONDS):
+        score_run_fail(
+            run_id=run_id,
+            error=_("Waited %(s)s s for the quarter runs of %(year)s: to be computed again.")
+            % {"s": int(waited.total_seconds()), "year": run.period.year},
+            recover=True,
+        )
+        return False
+    _beat(run_id)
+    return True

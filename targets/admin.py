@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
 from . import services
@@ -15,8 +18,22 @@ def _is_admin(request) -> bool:
     return request.user.is_active and role_of(request.user) == Role.ADMIN
 
 
-# The admin site is the admin role's tool, whether a superuser or a role override.
-admin.site.has_permission = _is_admin
+_site_has_permission = admin.site.has_permission
+
+
+def _site_permission(request) -> bool:
+    # Django's own rule first (active and is_staff, which only a superuser grants), then the
+    # admin role: a role set in the app alone does not open the admin site (issue 14).
+    return _site_has_permission(request) and _is_admin(request)
+
+
+def _own_password_change(request, extra_context=None):
+    # One place changes a password for oneself: /password/ (audited, revokes API tokens).
+    return redirect("password_change")
+
+
+admin.site.has_permission = _site_permission
+admin.site.password_change = _own_password_change
 admin.site.site_header = _("WealthScore administration")
 
 
@@ -114,6 +131,10 @@ class EmployeeAdmin(AdminRoleMixin, admin.ModelAdmin):
         )
 
 
+# What makes someone more than her role: only a superuser sets these (issue 14).
+SUPERUSER_ONLY_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
 @admin.register(User)
 class UserAdmin(AdminRoleMixin, DjangoUserAdmin):
     list_display = ["username", "role", "is_superuser", "is_active", "last_login"]
@@ -122,6 +143,19 @@ class UserAdmin(AdminRoleMixin, DjangoUserAdmin):
         (_("WealthScore role"), {"fields": ["role"]}),
     )
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # Read-only fields are never taken from the POST, whatever a client sends.
+            readonly += [name for name in SUPERUSER_ONLY_FIELDS if name not in readonly]
+        return readonly
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A superuser's login (password included) is a superuser's to change.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
     def save_model(self, request, obj, form, change) -> None:
         role_fields = {"role", "is_superuser"}
         if change and role_fields & set(form.changed_data):
@@ -129,10 +163,29 @@ class UserAdmin(AdminRoleMixin, DjangoUserAdmin):
             original = User.objects.get(pk=obj.pk)
             new_role, new_superuser = obj.role, obj.is_superuser
             obj.role, obj.is_superuser = original.role, original.is_superuser
-            super().save_model(request, obj, form, change)
-            services.user_set_role(
-                user=obj, role=new_role, is_superuser=new_superuser, actor=request.user
-            )
+            with transaction.atomic():
+                super().save_model(request, obj, form, change)
+                services.user_role_set(
+                    user=obj,
+                    role=new_role,
+                    is_superuser=new_superuser if "is_superuser" in form.changed_data else None,
+                    actor=request.user,
+                )
             obj.refresh_from_db()
         else:
             super().save_model(request, obj, form, change)
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's page, plus what a password change does here: the user's API tokens are
+        revoked and the change is audited (who changed whose; never the hash)."""
+        from wealthscore.signin.services import password_changed
+
+        with transaction.atomic():
+            user = self.get_object(request, unquote(id))
+            before = user.password if user is not None else None
+            response = super().user_change_password(request, id, form_url)
+            if user is not None:
+                user.refresh_from_db(fields=["password"])
+                if user.password != before:
+                    password_changed(user=user, actor=request.user, request=request)
+        return response

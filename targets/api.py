@@ -28,6 +28,9 @@ def require_role(request: Request, *roles: Role) -> None:
         raise PermissionDenied(_("Your role may not do this."))
 
 
+PAY_READERS = frozenset({Role.HR, Role.ADMIN})
+
+
 class OrgUnitSerializer(serializers.ModelSerializer):
     parent_code = serializers.CharField(
         source="parent.code", default=None, read_only=True, allow_null=True
@@ -58,6 +61,18 @@ class EmployeeSerializer(serializers.ModelSerializer):
             "unit_name",
             "username",
         ]
+        extra_kwargs = {
+            "base_performance_pay": {"help_text": "null unless the reader is HR or an admin"}
+        }
+
+    def to_representation(self, employee: Employee) -> dict:
+        data = super().to_representation(employee)
+        # Base pay is pay data: HR and admins only (SPEC §1, §7), not compliance, not a
+        # manager, not the RM herself. Without a request to tell who reads, nobody does.
+        request = self.context.get("request")
+        if scope_of(getattr(request, "user", None)).role not in PAY_READERS:
+            data["base_performance_pay"] = None
+        return data
 
 
 class EmployeeMoveSerializer(serializers.Serializer):
@@ -149,4 +164,4 @@ class MeView(APIView):
             "employee": employee,
             "unit": scope.unit,
         }
-        return Response(MeSerializer(data).data)
+        return Response(MeSerializer(data, context={"request": request}).data)

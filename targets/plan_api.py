@@ -13,7 +13,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from wealthscore.audit import audit_read
 from wealthscore.errors import DomainError
+from wealthscore.identifiers import identifier_problem, validate_identifier
 
 from . import plan_services, planning, selectors
 from .models import AnnualTarget, DistributionProfile, Employee, OrgUnit
@@ -32,6 +34,9 @@ def annual_target_list(*, user) -> object:
 
 
 def _subject(user, scope_id: str) -> OrgUnit | Employee:
+    problem = identifier_problem(scope_id)
+    if problem is not None:  # a path or query parameter: the body's rule (identifiers)
+        raise DomainError(_("scope: %(problem)s") % {"problem": problem}, field="scope")
     unit = OrgUnit.objects.visible_to(user).filter(code=scope_id).first()
     if unit is not None:
         return unit
@@ -53,7 +58,9 @@ class AnnualTargetSerializer(serializers.ModelSerializer):
 
 
 class TargetWriteSerializer(serializers.Serializer):
-    scope = serializers.CharField(help_text="unit code or employee ID")
+    scope = serializers.CharField(
+        help_text="unit code or employee ID", validators=[validate_identifier]
+    )
     year = serializers.IntegerField(min_value=2000, max_value=2100)
     measure = serializers.CharField()
     annual_target = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0)
@@ -217,8 +224,16 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         """The unit's targets and its children's, with the reconciliation, as XLSX."""
         unit, year, report = self._reconciliation(request)
         body = reconciliation_xlsx(unit, year, report)
+        name = f"targets_{unit.code}_{year}.xlsx"
+        # Every export is audited (SPEC §9): who, which unit and year, how many rows.
+        audit_read(
+            actor=request.user, action="export.targets", object_type="org_unit",
+            object_id=unit.code,
+            after={"format": "xlsx", "year": year, "measures": len(report),
+                   "rows": sum(len(line.rows) for line in report), "file": name},
+        )  # fmt: skip
         response = HttpResponse(body, content_type=XLSX)
-        response["Content-Disposition"] = f'attachment; filename="targets_{unit.code}_{year}.xlsx"'
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
 

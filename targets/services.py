@@ -7,16 +7,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Concat, Substr
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Cast, Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wealthscore.audit import audit_bulk, audit_record
-from wealthscore.errors import DomainError
+from wealthscore.errors import DomainError, ForbiddenError
 
 from .models import PATH_SEP, Employee, OrgUnit, UnitMembership, User, unit_code_validator
-from .roles import Role
+from .roles import Role, linked_staff_records, scope_of, staff_row_refusals
 
 
 def _unit_snapshot(unit: OrgUnit) -> dict[str, Any]:
@@ -261,13 +261,32 @@ def employee_move(
 
 
 @transaction.atomic
-def user_set_role(
-    *, user: User, role: str, is_superuser: bool | None = None, actor: User | None, reason: str = ""
+def user_role_set(
+    *,
+    user: User,
+    role: str,
+    actor: User | None,
+    is_superuser: bool | None = None,
+    reason: str = "",
+    actor_label: str = "",
 ) -> User:
-    """Set a user's role override ('' to follow the staff record) and superuser flag."""
+    """Set a user's role ('' to follow the staff record: RM or manager only) and, for a
+    superuser, the superuser flag. The only way a role changes (issue 14): in the app, by an
+    admin, audited in the same transaction. `actor=None` is for set-up code (commands,
+    fixtures) that names itself in `actor_label`.
+    """
     if role and role not in Role.values:
         raise DomainError(_("Unknown role %(role)s.") % {"role": role}, field="role")
+    if actor is not None and scope_of(actor).role != Role.ADMIN:
+        raise ForbiddenError(_("Only an admin may change a user's role."), field="role")
     user = User.objects.select_for_update().get(pk=user.pk)
+    actor_is_superuser = actor is None or actor.is_superuser
+    if not actor_is_superuser and (
+        user.is_superuser or (is_superuser is not None and is_superuser != user.is_superuser)
+    ):
+        raise ForbiddenError(
+            _("Only a superuser may change a superuser, or make one."), field="is_superuser"
+        )
     before = {"role": user.role, "is_superuser": user.is_superuser}
     user.role = role
     if is_superuser is not None:
@@ -278,6 +297,7 @@ def user_set_role(
     if after != before:
         audit_record(
             actor=actor,
+            actor_label=actor_label,
             action="user.role",
             object_type="user",
             object_id=user.username,
@@ -286,6 +306,10 @@ def user_set_role(
             reason=reason,
         )
     return user
+
+
+# The name earlier callers use; same service.
+user_set_role = user_role_set
 
 
 # ---------------------------------------------------------------- HR imports (bulk)
@@ -353,8 +377,11 @@ def org_units_import(
             updated.append(unit)
     if updated:
         # Paths are unique: move the changed ones out of the way first, then into place.
+        # The key is cast to text: PostgreSQL will not concatenate a bigint with text.
         OrgUnit.objects.filter(pk__in=[u.pk for u in updated]).update(
-            path=Concat(Value("#"), F("pk"), Value(PATH_SEP))
+            path=Concat(
+                Value("#"), Cast(F("pk"), CharField()), Value(PATH_SEP), output_field=CharField()
+            )
         )
         OrgUnit.objects.bulk_update(updated, ["name", "level", "parent", "path", "depth"])
     audit_bulk(actor=actor, actor_label=actor_label, action="org_unit.import",
@@ -367,11 +394,25 @@ def staff_import(
 ) -> tuple[int, int]:
     """Create or update staff from a staff file. A new unit for someone takes effect today.
 
-    Returns (created, updated). Rows were validated (known units, positions, statuses).
+    Returns (created, updated). Rows were validated (known units, positions, statuses, and
+    `staff_row_refusals` for records with a login). That rule is applied again here, under
+    the lock of the staff rows, to the records linked to a login in the meantime: a file can
+    never change a role (targets/roles.py, `scope_of`).
     """
     today = timezone.localdate()
     units = dict(OrgUnit.objects.values_list("code", "pk"))
     existing = {e.employee_id: e for e in Employee.objects.select_for_update()}
+    logins = linked_staff_records()
+    for row in rows:
+        record = logins.get(row["employee_id"])
+        refusals = staff_row_refusals(record=record, row=row) if record else []
+        if refusals:
+            column, reason = refusals[0]
+            raise DomainError(
+                _("Employee %(id)s, column %(column)s: %(reason)s")
+                % {"id": row["employee_id"], "column": column, "reason": reason},
+                field=column,
+            )
     open_memberships = {
         m.employee_id: m
         for m in UnitMembership.objects.select_for_update().filter(valid_to__isnull=True)

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from targets import services
 from targets.models import Employee, OrgUnit, User
-from targets.roles import Role
+from targets.roles import PRIVILEGED_ROLES, Role
 
 REQUIRE_SERVICES = os.environ.get("WEALTHSCORE_REQUIRE_SERVICES") == "1"
 PASSWORD = "correct-horse-battery"
@@ -132,7 +132,12 @@ def make_person(
     role: Role,
     hire_date: dt.date = dt.date(2020, 3, 1),
 ) -> tuple[User, Employee]:
-    user = User.objects.create_user(username=key, password=PASSWORD)
+    # HR, compliance and admin roles are set on the login by an admin, never taken from the
+    # staff record's position (targets/roles.py, scope_of); RM and manager come from it.
+    privileged = role in PRIVILEGED_ROLES
+    user = User.objects.create_user(
+        username=key, password=PASSWORD, role=role if privileged else ""
+    )
     employee = services.employee_create(
         employee_id=employee_id,
         name={"rm_alice": "张晓三", "rm_bob": "李四", "rm_dan": "王五"}.get(key, key),

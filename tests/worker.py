@@ -24,8 +24,12 @@ def celery_worker(
     timeout: float = 60,
     queue: str | None = None,
     extra_env: dict[str, str] | None = None,
+    wait_until_ready: bool = True,
 ) -> Iterator[subprocess.Popen]:
-    """Start a solo worker on a queue of its own; route this process's tasks to it; stop it."""
+    """Start a solo worker on a queue of its own; route this process's tasks to it; stop it.
+
+    A solo worker busy with a task answers no ping: a test that expects a task waiting for
+    the worker (a redelivery) passes `wait_until_ready=False` and watches the database."""
     queue = queue or f"test-{uuid.uuid4().hex[:10]}"
     name = f"{queue}@%h"
     env = {
@@ -66,7 +70,7 @@ def celery_worker(
     app.conf.task_default_queue = queue
     try:
         deadline = time.monotonic() + timeout
-        while True:
+        while wait_until_ready:
             if process.poll() is not None:
                 raise RuntimeError(f"worker exited: {Path(log.name).read_text()}")
             replies = app.control.ping(timeout=0.5)
@@ -86,3 +90,93 @@ def celery_worker(
                 process.kill()
                 process.wait()
         log.close()
+
+
+@contextmanager
+def celery_beat(
+    database_url: str, *, queue: str, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
+    """Celery beat in a process of its own (as in production: killing a worker leaves it
+    running), sending the periodic tasks — the outbox re-dispatch and the reapers — to
+    `queue`. Its intervals come from the environment (WEALTHSCORE_REAP_SECONDS, …)."""
+    tag = uuid.uuid4().hex[:6]
+    env = {**os.environ, "DATABASE_URL": database_url, "WEALTHSCORE_CELERY_QUEUE": queue,
+           **(extra_env or {})}  # fmt: skip
+    schedule = ROOT / "var" / f"beat-{queue}-{tag}"
+    log = open(ROOT / "var" / f"beat-{queue}-{tag}.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "wealthscore", "beat", "-l", "info",
+         "--schedule", str(schedule), "--pidfile", ""],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        time.sleep(0.5)
+        if process.poll() is not None:
+            raise RuntimeError(f"beat exited: {Path(log.name).read_text()}")
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        log.close()
+        for leftover in schedule.parent.glob(schedule.name + "*"):
+            leftover.unlink(missing_ok=True)
+
+
+@contextmanager
+def redis_server(port: int) -> Iterator[subprocess.Popen]:
+    """A private redis-server on 127.0.0.1:`port`, nothing saved: a test may stop it (by
+    its pid) without touching the Redis that others share."""
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        _wait_for_port(port)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _wait_for_port(port: int, timeout: float = 10) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing listens on 127.0.0.1:{port}") from None
+            time.sleep(0.05)
+
+
+@contextmanager
+def broker(url: str) -> Iterator[None]:
+    """Point this process's Celery app at another broker (and result backend) for a block:
+    the pools it keeps are dropped on the way in and out."""
+    conf = app.conf
+    previous = conf.broker_url, conf.result_backend
+
+    def reset() -> None:
+        # What Celery itself drops after a fork (app._after_fork), and the result backend.
+        app._pool = None  # noqa: SLF001
+        app.amqp._producer_pool = None  # noqa: SLF001
+        app._backend_cache = None  # noqa: SLF001
+        app._local.__dict__.pop("backend", None)  # noqa: SLF001
+
+    conf.broker_url = conf.result_backend = url
+    reset()
+    try:
+        yield
+    finally:
+        conf.broker_url, conf.result_backend = previous
+        reset()

@@ -70,3 +70,23 @@ def audit_bulk(
         batch_size=2000,
     )
     return len(changes)
+
+
+def audit_read(
+    *,
+    actor: Any,
+    action: str,
+    object_type: str,
+    object_id: str,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Record a read that SPEC §9 audits (an export, a bulk read of pay, import row errors).
+
+    A read has no change whose transaction the row could join, so the row is its own
+    transaction (or joins the caller's, when there is one).
+    """
+    with transaction.atomic():
+        return audit_record(
+            actor=actor, action=action, object_type=object_type, object_id=object_id,
+            after=after,
+        )  # fmt: skip

@@ -66,3 +66,37 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit entries are append-only.")
+
+
+class Job(models.Model):
+    """The outbox: a task asked for in a transaction, sent to the broker once it commits.
+
+    Written in the caller's transaction, so that the work is recorded if and only if what
+    asked for it is; sent after the commit and marked dispatched. A send that fails (the
+    broker is down) leaves the row undispatched, and `wealthscore.jobs_dispatch` (beat) sends
+    it again later: no request is lost because Redis was away.
+    """
+
+    task_name = models.CharField(_("task"), max_length=100)
+    kwargs = models.JSONField(_("arguments"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    send_attempts = models.PositiveIntegerField(_("send attempts"), default=0)
+    last_error = models.TextField(_("last send error"), blank=True)
+
+    class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        ordering = ["id"]
+        indexes = [
+            # The re-dispatcher reads only the undispatched rows, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(dispatched_at__isnull=True),
+                name="job_undispatched",
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "dispatched" if self.dispatched_at else "waiting"
+        return f"job #{self.pk} {self.task_name} {state}"

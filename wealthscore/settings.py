@@ -62,7 +62,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -72,10 +73,13 @@ INSTALLED_APPS = [
     "crm",
     "scorecards",
     "compliance",
+    # After axes: its receivers (the failure count) run before the sign-in audit's.
+    "wealthscore.signin.apps.SigninConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "wealthscore.middleware.SecurityHeaders",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -86,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "wealthscore.urls"
@@ -129,10 +135,55 @@ LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Sign-in (issue 14). django-axes first: it refuses a locked-out username or address before
+# any password is checked. LDAP/AD only when configured (the `ldap` extra installs it).
+AUTHENTICATION_BACKENDS = [
+    "wealthscore.signin.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failures counted per username and, separately, per address: either reaching the limit
+# locks signing in (page, token endpoint, admin site) for the lockout time.
+AXES_FAILURE_LIMIT = int(os.environ.get("WEALTHSCORE_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("WEALTHSCORE_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# Successful logins are in our audit log (wealthscore.signin): no second copy in axes' table.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_CALLABLE = "wealthscore.signin.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Behind a proxy, the number of proxies in front of Django (their X-Forwarded-For entries are
+# trusted); unset, only REMOTE_ADDR counts, so a client cannot choose its own address.
+if os.environ.get("WEALTHSCORE_TRUSTED_PROXY_COUNT"):
+    AXES_IPWARE_PROXY_COUNT = int(os.environ["WEALTHSCORE_TRUSTED_PROXY_COUNT"])
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+# API tokens (django-rest-knox): stored hashed, expire, revoked on logout and password change.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=float(os.environ.get("WEALTHSCORE_TOKEN_HOURS", "10"))),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+WEALTHSCORE_LDAP_URI = os.environ.get("WEALTHSCORE_LDAP_URI", "")
+WEALTHSCORE_LDAP_EMPLOYEE_ATTR = os.environ.get("WEALTHSCORE_LDAP_EMPLOYEE_ATTR", "employeeID")
+WEALTHSCORE_LDAP_USER_SEARCH_BASE = os.environ.get("WEALTHSCORE_LDAP_USER_SEARCH_BASE", "")
+WEALTHSCORE_LDAP_USER_SEARCH_FILTER = os.environ.get(
+    "WEALTHSCORE_LDAP_USER_SEARCH_FILTER", "(sAMAccountName=%(user)s)"
+)
+if WEALTHSCORE_LDAP_URI:
+    AUTHENTICATION_BACKENDS.append("wealthscore.signin.ldap_backend.StaffLDAPBackend")
+    AUTH_LDAP_SERVER_URI = WEALTHSCORE_LDAP_URI
+    AUTH_LDAP_BIND_DN = os.environ.get("WEALTHSCORE_LDAP_BIND_DN", "")
+    AUTH_LDAP_BIND_PASSWORD = os.environ.get("WEALTHSCORE_LDAP_BIND_PASSWORD", "")
+    AUTH_LDAP_USER_DN_TEMPLATE = os.environ.get("WEALTHSCORE_LDAP_USER_DN_TEMPLATE") or None
+    AUTH_LDAP_START_TLS = env_bool("WEALTHSCORE_LDAP_START_TLS", True)
+    # Names only: no AUTH_LDAP_USER_FLAGS_BY_GROUP, no mirrored groups, ever.
+    AUTH_LDAP_USER_ATTR_MAP = {"first_name": "givenName", "last_name": "sn", "email": "mail"}
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -166,6 +217,29 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Security headers (wealthscore.middleware.SecurityHeaders), in development as in production
+# so that a page that breaks the policy breaks on a developer's machine first. This origin
+# only; no inline script and no inline style (pages keep theirs in static/; inline styles
+# would let injected markup restyle or exfiltrate by CSS). data: images: ECharts' and
+# Swagger UI's icons.
+WEALTHSCORE_CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+# Browser features no page of the app uses: denied to the page and to anything it embeds.
+WEALTHSCORE_PERMISSIONS_DENIED = [
+    "accelerometer", "camera", "display-capture", "geolocation", "gyroscope",
+    "hid", "magnetometer", "microphone", "midi", "payment", "serial", "usb",
+    "xr-spatial-tracking",
+]  # fmt: skip
 
 if not DEBUG:
     # Off only for plain-HTTP loopback load tests (bench/bench_pages.py): never in production.
@@ -181,7 +255,7 @@ if not DEBUG:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so that an anonymous request gets 401 with WWW-Authenticate, not 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -191,6 +265,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "wealthscore.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
+    # The token endpoint, per address, beside axes' lockout (which counts failures only).
+    "DEFAULT_THROTTLE_RATES": {"sign-in": os.environ.get("WEALTHSCORE_SIGN_IN_RATE", "20/min")},
+    # The client address is REMOTE_ADDR unless proxies are declared: never a client's header.
+    "NUM_PROXIES": int(os.environ.get("WEALTHSCORE_TRUSTED_PROXY_COUNT") or 0),
 }
 
 # Per-process memory cache: page fragments keyed by the score runs they show (the team
@@ -232,17 +310,52 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-    # acks_late tasks are redelivered after this if a worker dies holding them.
+    # acks_late tasks are redelivered after this if a worker dies holding them: minutes, not
+    # the hour it was (a killed import waited 3,600 s in `unacked`). Every task is keyed by
+    # ids and safe to run twice, so a slow task delivered again costs a duplicate, no harm;
+    # the reaper (crm.reap_batches, scorecards.reap_runs) usually recovers the work sooner.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(os.environ.get("WEALTHSCORE_VISIBILITY_TIMEOUT", "3600"))
+        "visibility_timeout": int(os.environ.get("WEALTHSCORE_VISIBILITY_TIMEOUT", "300"))
     }
 else:
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = True
+# Jobs (issue 14): a message delivered more than this many times (its worker died each time)
+# is given up: its batch or run is marked failed and the message acknowledged.
+WEALTHSCORE_MAX_DELIVERIES = int(os.environ.get("WEALTHSCORE_MAX_DELIVERIES", "3"))
+# A running job beats this often (a light thread beside the work); the reapers run this often.
+WEALTHSCORE_HEARTBEAT_SECONDS = float(os.environ.get("WEALTHSCORE_HEARTBEAT_SECONDS", "10"))
+WEALTHSCORE_REAP_SECONDS = float(os.environ.get("WEALTHSCORE_REAP_SECONDS", "30"))
+# Outbox rows not dispatched after their commit (the broker was down) are sent again by a
+# beat task this often, once they are this old (a fresh row is being sent by its request).
+WEALTHSCORE_OUTBOX_SECONDS = float(os.environ.get("WEALTHSCORE_OUTBOX_SECONDS", "10"))
+WEALTHSCORE_OUTBOX_GRACE_SECONDS = float(os.environ.get("WEALTHSCORE_OUTBOX_GRACE_SECONDS", "5"))
+# A year run waits at most this long for quarter runs of other recomputes; then it fails and
+# is recomputed by the reaper.
+WEALTHSCORE_RUN_WAIT_SECONDS = int(os.environ.get("WEALTHSCORE_RUN_WAIT_SECONDS", "1800"))
+# Transient database errors (OperationalError, InterfaceError) are retried this many times,
+# waiting 2, 4, 8 … s up to the cap (with jitter).
+WEALTHSCORE_TASK_MAX_RETRIES = int(os.environ.get("WEALTHSCORE_TASK_MAX_RETRIES", "6"))
+WEALTHSCORE_TASK_BACKOFF_MAX = int(os.environ.get("WEALTHSCORE_TASK_BACKOFF_MAX", "60"))
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "nightly-imports": {"task": "crm.run_nightly", "schedule": crontab(hour=1, minute=30)},
+    "jobs-dispatch": {
+        "task": "wealthscore.jobs_dispatch",
+        "schedule": WEALTHSCORE_OUTBOX_SECONDS,
+        "options": {"expires": WEALTHSCORE_OUTBOX_SECONDS},
+    },
+    "reap-batches": {
+        "task": "crm.reap_batches",
+        "schedule": WEALTHSCORE_REAP_SECONDS,
+        "options": {"expires": WEALTHSCORE_REAP_SECONDS},
+    },
+    "reap-runs": {
+        "task": "scorecards.reap_runs",
+        "schedule": WEALTHSCORE_REAP_SECONDS,
+        "options": {"expires": WEALTHSCORE_REAP_SECONDS},
+    },
 }
 WEALTHSCORE_UPLOAD_MAX_BYTES = int(os.environ.get("WEALTHSCORE_UPLOAD_MAX_BYTES", 300 * 1024**2))
 
@@ -258,8 +371,6 @@ LOGGING = {
 # their flow targets multiplied by this factor.
 WEALTHSCORE_PROBATION_MONTHS = int(os.environ.get("WEALTHSCORE_PROBATION_MONTHS", "6"))
 WEALTHSCORE_PROBATION_FACTOR = Decimal(os.environ.get("WEALTHSCORE_PROBATION_FACTOR", "0.5"))
-# A running score run with no sign of life for this long is taken for dead (a killed worker)
-# and marked failed, so that the period can be computed again.
 # Compliance (SPEC §6): a client's risk assessment is valid this many months; evidence
 # files attached to incidents are at most this large.
 WEALTHSCORE_RISK_ASSESSMENT_VALID_MONTHS = int(
@@ -268,10 +379,24 @@ WEALTHSCORE_RISK_ASSESSMENT_VALID_MONTHS = int(
 WEALTHSCORE_EVIDENCE_MAX_BYTES = int(
     os.environ.get("WEALTHSCORE_EVIDENCE_MAX_BYTES", str(20 * 1024**2))
 )
-WEALTHSCORE_RUN_STALE_SECONDS = int(os.environ.get("WEALTHSCORE_RUN_STALE_SECONDS", "900"))
+# A running score run or import batch with no sign of life for this long is taken for dead
+# (a killed worker): the run is failed and recomputed, the batch dispatched again. Its
+# heartbeat (WEALTHSCORE_HEARTBEAT_SECONDS) never goes quiet during a long stage.
+WEALTHSCORE_RUN_STALE_SECONDS = int(os.environ.get("WEALTHSCORE_RUN_STALE_SECONDS", "60"))
 # A score run's chunk (one transaction, one Celery task) holds whole branches, at least this
 # many RMs: many small branches are scored together rather than one commit each.
 WEALTHSCORE_SCORE_CHUNK_RMS = int(os.environ.get("WEALTHSCORE_SCORE_CHUNK_RMS", "400"))
 # Failure drills only: seconds each branch of a score run waits before it is scored, so that
 # a test can kill the worker in the middle of a run.
 WEALTHSCORE_SCORE_CHUNK_DELAY = float(os.environ.get("WEALTHSCORE_SCORE_CHUNK_DELAY", "0"))
+# Failure drills only: seconds an import waits at each stage it reports (reading, checking,
+# loading), so that a test can kill the worker in the middle of an import.
+WEALTHSCORE_IMPORT_STAGE_DELAY = float(os.environ.get("WEALTHSCORE_IMPORT_STAGE_DELAY", "0"))
+
+# Import files (issue 14): each file is parsed in a child process limited to this much
+# address space and this many seconds (crm.sandbox); over either, the file is rejected.
+WEALTHSCORE_PARSE_MEMORY_MB = int(os.environ.get("WEALTHSCORE_PARSE_MEMORY_MB", "4096"))
+WEALTHSCORE_PARSE_SECONDS = int(os.environ.get("WEALTHSCORE_PARSE_SECONDS", "600"))
+# Minimum necessary (PIPL): inbox files in processed/ and rejected/, and uploads kept for a
+# retry, are deleted after this many days (crm.services.files_purge, `purge_files`).
+WEALTHSCORE_FILE_RETENTION_DAYS = int(os.environ.get("WEALTHSCORE_FILE_RETENTION_DAYS", "30"))

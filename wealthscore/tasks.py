@@ -7,3 +7,12 @@ from celery import shared_task
 def ping(value: str = "pong") -> str:
     """Round trip through the broker; used by /healthz checks and the worker test."""
     return value
+
+
+@shared_task(name="wealthscore.jobs_dispatch", ignore_result=True)
+def jobs_dispatch_task() -> int:
+    """Beat: send the outbox rows the broker refused at their commit. Not retried: beat sends
+    it again in a few seconds, and two at once share the rows (SKIP LOCKED)."""
+    from .jobs import jobs_dispatch
+
+    return jobs_dispatch()

@@ -1,8 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from compliance import api as compliance_api
@@ -13,7 +12,10 @@ from targets import api as targets_api
 from targets import plan_api
 from targets import views as targets_views
 
+from . import api as audit_api
 from .health import healthz
+from .middleware import csp_override
+from .signin import views as signin_views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -31,15 +33,25 @@ router.register(
 )
 
 api_urls = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", signin_views.TokenView.as_view(), name="api-token"),
     path("me/", targets_api.MeView.as_view(), name="api-me"),
     path("pay-adjustments/", pay_api.PayAdjustmentListView.as_view(), name="api-pay-list"),
     path("pay-adjustments/export/", pay_api.PayExportView.as_view(), name="api-pay-export"),
     path("talent-lists/", pay_api.TalentListView.as_view(), name="api-talent-list"),
     path("talent-lists/export/", pay_api.TalentExportView.as_view(), name="api-talent-export"),
     path("compliance/board/", compliance_api.BoardView.as_view(), name="api-compliance-board"),
+    path("audit/", audit_api.AuditEntryListView.as_view(), name="api-audit-list"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves its script as a file (no inline script); Swagger UI's page keeps
+    # a <style> block of its own, so that page alone allows inline styles.
+    path(
+        "docs/",
+        csp_override(
+            SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+            style_src="'self' 'unsafe-inline'",
+        ),
+        name="api-docs",
+    ),
     *router.urls,
 ]
 
@@ -50,7 +62,8 @@ urlpatterns = [
         auth_views.LoginView.as_view(template_name="login.html", redirect_authenticated_user=True),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", signin_views.LogoutView.as_view(), name="logout"),
+    path("password/", signin_views.PasswordChangeView.as_view(), name="password_change"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api_urls)),
@@ -62,4 +75,5 @@ urlpatterns = [
     path("", include("scorecards.views.schemes")),
     path("", include("compliance.views")),
     path("", include("crm.views")),
+    path("", include("wealthscore.views")),
 ]

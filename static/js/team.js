@@ -120,6 +120,9 @@
 
   if (heatNode) {
     var many = heat.rms.length > VISIBLE_ROWS;
+    // Its height grows with the team (data-height-px): set before ECharts measures the node
+    // (a style="" attribute would break the Content-Security-Policy).
+    if (heatNode.dataset.heightPx) heatNode.style.height = heatNode.dataset.heightPx + "px";
     heatmap = echarts.init(heatNode);
     heatmap.setOption({
       title: heat.cells.length ? undefined : emptyTitle(heat.empty),

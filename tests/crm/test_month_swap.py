@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Sum
 
 from crm import loaders, services
@@ -93,7 +93,7 @@ def test_a_load_that_fails_after_the_side_table_is_built_changes_nothing(
     assert month_totals("2026-09-30") == before
     failed = services.ImportBatch.objects.latest("pk")
     assert failed.status == BatchStatus.FAILED
-    assert side_tables() == [f"crm_clientsnapshot_m20260930_b{failed.pk}"]
+    assert side_tables() == [f"crm_clientsnapshot_m20260930_b{failed.pk}_{failed.attempts}"]
 
     monkeypatch.setattr(loaders, "swap_month", real_swap)
     again = services.import_file(path=corrected, kind="holdings")
@@ -101,3 +101,44 @@ def test_a_load_that_fails_after_the_side_table_is_built_changes_nothing(
     count, total, clients, client_total = month_totals("2026-09-30")
     assert (count, clients) == (24, 8) and total == client_total
     assert side_tables() == []  # the next load of the month dropped the orphan
+
+
+def test_a_batch_resumed_after_a_kill_drops_the_killed_loads_orphan_and_loads(
+    bank, tmp_path: Path
+) -> None:
+    """Issue 14: the resumed batch's side table took the orphan's name and waited on this
+    load's own DROP of it until `lock_timeout`. The orphans are made here as a killed load
+    leaves them: committed by the side connection, never attached (one under the name loads
+    used before this fix, `_b<batch>`, one under the killed attempt's)."""
+    path = write(tmp_path / "holdings_2026-09-30.csv", holdings_csv(30))
+    batch = services.import_batch_create(path=path, kind="holdings", actor_label="test")
+    # The killed attempt: it had started (attempt 1) and built its snapshot table.
+    services.ImportBatch.objects.filter(pk=batch.pk).update(
+        status=BatchStatus.RUNNING, attempts=1, stage="loading"
+    )
+    orphans = [
+        f"crm_clientsnapshot_m20260930_b{batch.pk}",
+        f"crm_clientsnapshot_m20260930_b{batch.pk}_1",
+    ]
+    side = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with side.cursor() as cursor:
+            for name in orphans:
+                cursor.execute(loaders.month_table_definition(cursor, ClientSnapshot, name))
+                cursor.execute(
+                    f"INSERT INTO {name} (client_id, as_of_date, name, rm_employee_id, unit_code, "
+                    "total_balance, client_risk_level, non_deposit_categories, holds_trust, "
+                    "batch_id) VALUES ('0000000001', DATE '2026-09-30', '客户', '000101', 'A1', "
+                    f"1, 1, 0, false, {batch.pk})"
+                )
+    finally:
+        side.close()
+    # (Beside other tests' leftovers of this month, which the load clears as well.)
+    assert set(orphans) <= set(side_tables())
+
+    resumed = services.import_file(path=path, kind="holdings", actor_label="command:run_nightly")
+    assert resumed.pk == batch.pk and resumed.status == BatchStatus.LOADED, resumed.message
+    assert resumed.attempts == 2
+    count, total, clients, client_total = month_totals("2026-09-30")
+    assert (count, clients) == (30, 10) and total == client_total
+    assert side_tables() == []

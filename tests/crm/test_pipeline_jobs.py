@@ -80,9 +80,9 @@ def test_imports_api_matrix(bank, tmp_path, who, django_capture_on_commit_callba
         assert again["status"] == "duplicate"
         assert again["duplicate_of"] == batch.pk
     else:
-        assert listed.json()["count"] == 0
-        assert detail.status_code == 404
-        assert upload.status_code == 403
+        # Import files hold client-level data: for other roles the endpoint does not exist.
+        assert (listed.status_code, detail.status_code, upload.status_code) == (404, 404, 404)
+        assert client.options("/api/v1/imports/").status_code == 404
     assert Product.objects.count() == 2
 
 
@@ -223,7 +223,8 @@ def test_worker_killed_mid_import_leaves_nothing_and_the_retry_completes(bank, t
             time.sleep(0.02)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
-        queue = os.environ.get("WEALTHSCORE_CELERY_QUEUE") or _queue_of(worker)
+        # The killed worker's queue: its unacknowledged task goes back there.
+        queue = _queue_of(worker)
     killed = ImportBatch.objects.get(pk=batch.pk)
     assert killed.status == BatchStatus.RUNNING  # never marked loaded
     assert Holding.objects.count() == 0

@@ -238,7 +238,9 @@ def test_the_xlsx_holds_numbers_as_numbers_no_formula_and_the_apis_figures(staff
     assert D(str(by_id.loc["00200", "调整后绩效工资"])) == D(api["00200"]["adjusted_pay"])
     assert D(str(by_id.loc["00100", "调整比例"])) * 100 == D("-30.00")
 
-    audit = AuditEntry.objects.get(action="export.pay")
+    # The JSON list read above is audited under the same action, as format "json".
+    listed, audit = AuditEntry.objects.filter(action="export.pay").order_by("id")
+    assert (listed.after["format"], listed.after["rows"], listed.after["count"]) == ("json", 4, 4)
     assert (audit.actor, audit.object_id) == (staff.users["hr"], "2026-Q3")
     assert audit.after["rows"] == 4 and audit.after["format"] == "xlsx"
     assert audit.after["provisional"] is True
@@ -305,8 +307,14 @@ def test_pay_and_talent_are_for_hr_and_admins_only(staff, who):
                 "/api/v1/talent-lists/?year=2026",
                 "/api/v1/talent-lists/export/?year=2026&format=xlsx"]:  # fmt: skip
         assert client.get(url).status_code == expected, url
-    exports = AuditEntry.objects.filter(action__startswith="export.").count()
-    assert exports == (3 if expected == 200 else 0)
+        # A role the endpoint is not for gets 404 whatever the method, OPTIONS included.
+        for method in ("options", "post", "put", "delete"):
+            other = getattr(client, method)(url).status_code
+            assert other == {200: 200 if method == "options" else 405}.get(expected, expected)
+    # Three files and two JSON lists (the same data a page at a time): all audited.
+    exports = AuditEntry.objects.filter(action__startswith="export.")
+    assert exports.count() == (5 if expected == 200 else 0)
+    assert exports.filter(after__format="json").count() == (2 if expected == 200 else 0)
 
 
 def test_a_confirmed_veto_puts_her_quarter_in_the_failing_band(bank):

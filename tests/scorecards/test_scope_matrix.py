@@ -59,10 +59,16 @@ def test_scorecards_list_detail_and_facts(bank, scored, who):
         visible = employee_id in VISIBLE_CARDS[who]
         detail = client.get(f"/api/v1/scorecards/{card_id}/")
         assert detail.status_code == (200 if visible else 404), employee_id
-        facts = client.get(f"/api/v1/scorecards/{card_id}/lines/sales_attainment/facts/")
-        # HR sees scores across the bank but no client-level data.
-        expected = (403 if who == "hr" else 200) if visible else 404
+        facts_url = f"/api/v1/scorecards/{card_id}/lines/sales_attainment/facts/"
+        facts = client.get(facts_url)
+        # HR sees scores across the bank but no client-level data: for HR the facts do not
+        # exist (404, never 403), whatever the method.
+        expected = (404 if who == "hr" else 200) if visible else 404
         assert facts.status_code == expected, (employee_id, facts.content)
+        assert client.options(facts_url).status_code == expected
+        # A method the endpoint never allows is 405 whatever the card (nothing to learn
+        # from it); for HR the endpoint does not exist at all.
+        assert client.post(facts_url).status_code == (404 if who == "hr" else 405)
     assert client.get("/api/v1/scorecards/999999/").status_code == 404
 
 

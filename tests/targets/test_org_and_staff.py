@@ -164,3 +164,23 @@ def test_pagination_extremes_are_not_server_errors(bank, query):
     response = bank.client("admin").get(f"/api/v1/employees/?{query}")
     assert response.status_code == 200
     assert response.json()["count"] == 7
+
+
+def test_a_unit_renamed_and_moved_by_file_keeps_its_code_on_every_database(bank, tmp_path):
+    """Issue 14: on PostgreSQL the rename failed (`Expression contains mixed types:
+    BigAutoField, CharField`) where paths are moved aside; no services mark, so it runs in
+    the PostgreSQL run of CI as well as on SQLite."""
+    from crm import services as crm_services
+    from crm.models import BatchStatus
+
+    org = tmp_path / "org_units.csv"
+    org.write_text(
+        "机构号,机构名称,上级机构号,机构层级\nA1,北京朝阳支行（新）,A,支行\nA2,北京海淀支行,B,支行\n",
+        encoding="utf-8",
+    )
+    batch = crm_services.import_file(path=org, kind="org_units", actor_label="test")
+    assert batch.status == BatchStatus.LOADED, (batch.message, batch.errors)
+    a1, a2 = OrgUnit.objects.get(code="A1"), OrgUnit.objects.get(code="A2")
+    assert a1.name == "北京朝阳支行（新）" and a1.parent.code == "A"
+    assert a2.parent.code == "B" and a2.path.endswith("/B/A2/") and a2.depth == 2
+    assert not OrgUnit.objects.filter(path__startswith="#").exists()  # none left aside

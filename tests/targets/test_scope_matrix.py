@@ -151,6 +151,10 @@ def test_pages(bank, who):
         return
     assert home.status_code == 200
     assert f'data-role="{ROLE[who]}"' in home.content.decode()
+    # The home page answers GET and HEAD; any other method is 405.
+    assert client.head("/").status_code == 200
+    for method in ("post", "put", "patch", "delete"):
+        assert getattr(client, method)("/").status_code == 405, method
     # A logged-in user is sent on from the login page to her home.
     assert login.status_code == 302 and login["Location"] == "/"
     if who == "admin":
@@ -167,7 +171,37 @@ def test_token_auth(bank, who):
     )
     assert response.status_code == 200
     token = response.json()["token"]
+    assert response.json()["expiry"]  # tokens expire (django-rest-knox)
     me = client.get("/api/v1/me/", headers={"Authorization": f"Token {token}"})
     assert me.status_code == 200 and me.json()["role"] == ROLE[who]
     wrong = client.post("/api/v1/auth/token/", {"username": who, "password": "nope"})
     assert wrong.status_code == 400
+    # DELETE revokes the token it is called with; the token answers 401 from then on.
+    revoked = client.delete("/api/v1/auth/token/", headers={"Authorization": f"Token {token}"})
+    assert revoked.status_code == 204
+    me = client.get("/api/v1/me/", headers={"Authorization": f"Token {token}"})
+    assert me.status_code == 401
+
+
+# Base pay is pay data: HR and admins read it; compliance, managers and the RM herself do not.
+BASE_PAY_READERS = {"hr", "admin"}
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_base_pay_only_for_hr_and_admins(bank, who):
+    client = bank.client(None if who == "anonymous" else who)
+    if who == "anonymous":
+        assert client.get("/api/v1/employees/000101/").status_code == 401
+        return
+    rows = _all_pages(client, "/api/v1/employees/")
+    detail = client.get("/api/v1/employees/000101/")
+    me = client.get("/api/v1/me/").data["employee"]
+    shown = {row["base_performance_pay"] for row in rows}
+    if who in BASE_PAY_READERS:
+        assert shown == {"30000.00"}
+        assert detail.data["base_performance_pay"] == "30000.00"
+    else:
+        assert shown == {None}
+        assert detail.status_code == 404 or detail.data["base_performance_pay"] is None
+    if me is not None:
+        assert me["base_performance_pay"] == ("30000.00" if who in BASE_PAY_READERS else None)

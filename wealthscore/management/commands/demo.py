@@ -23,8 +23,9 @@ from compliance.services import incident_create, incident_decide
 from crm.services import run_nightly
 from scorecards.services import install_default_scheme
 from targets.models import Employee, OrgUnit, UnitMembership, User
-from targets.roles import Role
+from targets.roles import PRIVILEGED_ROLES, Role
 from wealthscore.celery import in_process_tasks
+from wealthscore.management.commands.flush import refuse_destruction_unless_debug
 
 
 class Command(BaseCommand):
@@ -36,11 +37,16 @@ class Command(BaseCommand):
         parser.add_argument("--months", type=int, default=12)
         parser.add_argument("--year", type=int, default=2026)
         parser.add_argument("--seed", type=int, default=20261124)
-        parser.add_argument("--password", default="wealthscore", help="password of every login")
+        parser.add_argument(
+            "--password", default="wealthscore-demo", help="password of every login (12+ chars)"
+        )
         parser.add_argument("--reset", action="store_true", help="wipe the database first")
 
     def handle(self, *args, **options) -> None:
         if options["reset"]:
+            # Checked here too, not only by our `flush`: the refusal names --reset, and comes
+            # before anything is written.
+            refuse_destruction_unless_debug("demo --reset")
             call_command("flush", interactive=False, verbosity=0)
             install_default_scheme()  # flush empties what the migrations installed
         elif OrgUnit.objects.exists():
@@ -105,6 +111,8 @@ class Command(BaseCommand):
                 password=hashed,
                 is_staff=employee.position == Role.ADMIN,
                 is_superuser=employee.position == Role.ADMIN,
+                # HR and compliance are roles an admin sets on the login, never a position's.
+                role=employee.position if employee.position in PRIVILEGED_ROLES else "",
             )
             users.append((user, employee))
             rows.append(

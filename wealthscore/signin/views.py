@@ -1,0 +1,134 @@
+"""Sign-in views: the page logout, the password change page and the API token endpoint.
+
+The login page itself is Django's LoginView (wealthscore/urls.py); its lockout comes from
+django-axes (the backend refuses, `lockout.lockout_response` answers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import authenticate
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.signals import user_logged_in
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from knox.auth import TokenAuthentication
+from knox.models import get_token_model
+from knox.settings import knox_settings
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from . import services
+
+
+class LogoutView(auth_views.LogoutView):
+    """Signing out of the pages signs the user out of the API too: every token is revoked."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated:
+            services.logout_record(user=user, request=request, revoke="all")
+        return super().post(request, *args, **kwargs)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Every signed-in user changes her own password here (validators of settings apply)."""
+
+    template_name = "password_change.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        # The new hash, the revoked tokens and the audit row commit together or not at all.
+        with transaction.atomic():
+            response = super().form_valid(form)
+            services.password_changed(user=form.user, actor=form.user, request=self.request)
+        messages.success(
+            self.request, _("Your password was changed. Your API tokens were revoked.")
+        )
+        return response
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text=gettext_lazy("Send as `Authorization: Token …`."))
+    expiry = serializers.DateTimeField(allow_null=True)
+
+
+class SignInError(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class TokenView(APIView):
+    """`POST` exchanges a username and password for an expiring token; `DELETE` revokes the
+    token it is called with. Lockout (axes) and a per-address rate (DRF) guard the POST."""
+
+    authentication_classes = [TokenAuthentication]
+    throttle_scope = "sign-in"
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    def get_throttles(self):
+        # Only guessing is throttled; revoking a token is always allowed.
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        auth=[],
+        request=TokenRequestSerializer,
+        responses={
+            200: TokenResponseSerializer,
+            400: OpenApiResponse(description="Wrong username or password, or a field missing."),
+            429: OpenApiResponse(
+                SignInError, description="Locked out after too many failures, or throttled."
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = TokenRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        # axes reads and marks the Django request (the lockout), not DRF's wrapper.
+        http_request = request._request
+        user = authenticate(
+            request=http_request,
+            username=body.validated_data["username"],
+            password=body.validated_data["password"],
+        )
+        if user is None:
+            # A locked-out attempt is answered by axes' middleware (lockout_response, 429).
+            raise ValidationError({"non_field_errors": [_("Wrong username or password.")]})
+        with transaction.atomic():
+            instance, token = get_token_model().objects.create(
+                user=user, expiry=knox_settings.TOKEN_TTL
+            )
+            # As django.contrib.auth.login does for the pages: audited, axes resets its count.
+            user_logged_in.send(sender=user.__class__, request=http_request, user=user)
+        return Response(TokenResponseSerializer({"token": token, "expiry": instance.expiry}).data)
+
+    @extend_schema(
+        operation_id="auth_token_destroy",
+        request=None,
+        responses={204: OpenApiResponse(description="The token is revoked.")},
+    )
+    def delete(self, request: Request) -> Response:
+        with transaction.atomic():
+            request.auth.delete()
+            services.logout_record(user=request.user, request=request._request, revoke="presented")
+        return Response(status=status.HTTP_204_NO_CONTENT)
