@@ -12,10 +12,14 @@ that has Django and the readers loaded; each parse is a fork of it (milliseconds
 fork of a Celery worker with its threads and connections. The table comes back as an Arrow
 IPC file, memory-mapped by the parent (no pickling of Python rows, no copy).
 
-Measured with `bench/bench_import.py` (2,000,000-row GB18030 holdings month, `import_crm`,
-2 cores): see bench/README.md and the issue report; the child costs the fork server's start
-(about 1 s once per process, overlapped with the file's SHA-256 and the batch's creation),
-the IPC file's write and nothing to read back.
+What the child costs, measured 2026-12-02 on the 2-core machine (others' tests running, so
+every figure moved by ±50 %): the fork server's start, 1.0-1.9 s once per process (started
+by `warm_up` while the file is hashed); then per file a fork and exit of 0.1 s, the IPC write
+of a 2,000,000-row table to /dev/shm 0.1 s and its mapping 0.0 s, against a 1.5-2.5 s parse.
+A small file costs 30 ms. `bench_import.py` before/after is in the issue report.
+
+Like every multiprocessing start method but fork, a child imports the parent's `__main__`
+(guarded by `if __name__ == "__main__"` in manage.py, celery, pytest).
 """
 
 from __future__ import annotations

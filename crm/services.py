@@ -616,8 +616,10 @@ def _dead_letter(batch: ImportBatch) -> None:
 
 def import_batches_reap(*, stale_after: dt.timedelta | None = None) -> dict[str, list[int]]:
     """Batches pending or running with no live owner: dispatch each again, or fail it once
-    it has used up its deliveries (the next delivery gives it up). A beat task (every
-    WEALTHSCORE_REAP_SECONDS) calls this; two at once share the batches (SKIP LOCKED).
+    it has used up its deliveries (WEALTHSCORE_MAX_DELIVERIES starts). A beat task (every
+    WEALTHSCORE_REAP_SECONDS) calls this; two at once share the batches (SKIP LOCKED). A
+    pending batch queued behind a long task is dispatched again at most once a stale time:
+    the extra message finds the batch finished and changes nothing.
 
     No live owner: no sign of life for `stale_after` (WEALTHSCORE_RUN_STALE_SECONDS) and, on
     PostgreSQL, the batch's lock free (a live worker holds it from start to end).
@@ -659,8 +661,9 @@ def _owner_gone(batch: ImportBatch) -> bool:
 
 def _recompute(months: set[str], actor_label: str, actor: User | None = None) -> list[str]:
     """Ask for the open periods that the night's imports touched to be scored again (SPEC
-    §5): the months, their quarters and their years, recomputed together by scorecards (a
-    task sent by name: crm does not import scorecards). Returns the periods asked for."""
+    §5): the months, their quarters and their years, recomputed together by scorecards,
+    asked for by task name through the outbox (only the period arithmetic is read from
+    scorecards, to name them). Returns the periods asked for."""
     from scorecards.services import periods_for_months  # period arithmetic only
 
     codes = periods_for_months(months)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -222,22 +222,33 @@ def _stale_after(stale_after: dt.timedelta | None) -> dt.timedelta:
 
 
 def score_runs_reap(*, stale_after: dt.timedelta | None = None) -> int:
-    """Mark failed the running runs that have shown no sign of life (a killed worker): how
-    many. A run of a group is alive while any running run of its group beats (a year run
-    waits for its quarters without a beat of its own); its group fails with it, marked to be
-    recomputed (score_groups_recover, on the reaper's schedule)."""
-    stale_after = _stale_after(stale_after)
-    cutoff = timezone.now() - stale_after
-    alive = ScoreRun.objects.filter(
-        status=RunStatus.RUNNING, heartbeat_at__gte=cutoff, group__isnull=False
-    ).values("group_id")
-    stale = list(
-        ScoreRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
-        .exclude(group_id__in=alive)
-        .values_list("id", flat=True)
+    """Mark failed the running runs whose worker died: how many. Their groups fail with
+    them, marked to be recomputed (score_groups_recover, on the reaper's schedule).
+
+    A run at work (its prepare begun, or a chunk begun and not done) beats: silent for
+    `stale_after` (WEALTHSCORE_RUN_STALE_SECONDS) it is dead. A run waiting in the queue
+    (nothing begun) or scored and waiting for its group does not beat: only after
+    WEALTHSCORE_RUN_QUEUED_SECONDS is its message taken for lost (a worker busy with a long
+    import is no reason to compute everything again). A group is alive while any of its
+    runs beats. A `stale_after` given applies to both.
+    """
+    now = timezone.now()
+    cutoff = now - _stale_after(stale_after)
+    queued_cutoff = (
+        cutoff
+        if stale_after is not None
+        else now - dt.timedelta(seconds=settings.WEALTHSCORE_RUN_QUEUED_SECONDS)
     )
+    running = ScoreRun.objects.filter(status=RunStatus.RUNNING)
+    alive = running.filter(heartbeat_at__gte=cutoff, group__isnull=False).values("group_id")
+    begun = ScoreRunChunk.objects.filter(done=False, attempts__gt=0).values("run_id")
+    at_work = Q(chunks_total=0, attempts__gt=0) | Q(pk__in=begun)
+    silent = (at_work & Q(heartbeat_at__lt=cutoff)) | Q(
+        scored_at__isnull=True, heartbeat_at__lt=queued_cutoff
+    )
+    stale = list(running.filter(silent).exclude(group_id__in=alive).values_list("id", flat=True))
     error = _("No sign of life for %(s)s s: the worker died.") % {
-        "s": int(stale_after.total_seconds())
+        "s": int((now - cutoff).total_seconds())
     }
     reaped = 0
     for run_id in stale:
@@ -1118,7 +1129,8 @@ def scorecard_line_facts(*, card: Scorecard, measure: str, actor: User) -> dict:
     from .measures import line_facts
 
     if scope_of(actor).role == Role.HR:
-        raise ForbiddenError(_("HR sees scores, not the clients behind them."))
+        # For HR the facts do not exist (SPEC §1: out of scope is 404, never 403).
+        raise Http404
     if not card.lines.filter(measure=measure).exists():
         raise Http404
     period = parse_period(card.run.period.code)

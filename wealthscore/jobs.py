@@ -157,6 +157,7 @@ def heartbeat(beat: Callable[[], object], *, every: float | None = None) -> Iter
                         beat()
                 except Exception as exc:  # noqa: BLE001 - a missed beat must not kill the work
                     log.debug("heartbeat missed: %r", exc)
+                    connection.close()  # perhaps cut by the server: the next beat reconnects
         finally:
             connections.close_all()  # this thread's connections only
 
@@ -182,4 +183,5 @@ def close_broken_connections() -> None:
     """Drop a connection the database cut (pg_terminate_backend, a restart) before retrying:
     Django would otherwise hand the same dead one to the retry."""
     for conn in connections.all(initialized_only=True):
-        conn.close_if_unusable_or_obsolete()
+        if not conn.in_atomic_block:  # a caller's transaction is its own to end
+            conn.close_if_unusable_or_obsolete()

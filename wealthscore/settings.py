@@ -383,6 +383,9 @@ WEALTHSCORE_EVIDENCE_MAX_BYTES = int(
 # (a killed worker): the run is failed and recomputed, the batch dispatched again. Its
 # heartbeat (WEALTHSCORE_HEARTBEAT_SECONDS) never goes quiet during a long stage.
 WEALTHSCORE_RUN_STALE_SECONDS = int(os.environ.get("WEALTHSCORE_RUN_STALE_SECONDS", "60"))
+# A score run waiting in the queue (nothing of it begun) does not beat: its message is taken
+# for lost only after this long.
+WEALTHSCORE_RUN_QUEUED_SECONDS = int(os.environ.get("WEALTHSCORE_RUN_QUEUED_SECONDS", "3600"))
 # A score run's chunk (one transaction, one Celery task) holds whole branches, at least this
 # many RMs: many small branches are scored together rather than one commit each.
 WEALTHSCORE_SCORE_CHUNK_RMS = int(os.environ.get("WEALTHSCORE_SCORE_CHUNK_RMS", "400"))

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -25,6 +26,7 @@ from scorecards.models import Period, PeriodStatus
 from scorecards.pay_api import PayAdjustmentSerializer, TalentRowSerializer
 from targets import selectors as org_selectors
 from targets.models import OrgUnit
+from wealthscore.audit import audit_record
 from wealthscore.errors import DomainError
 from wealthscore.templatetags.ws import signed
 
@@ -175,6 +177,21 @@ def hr_pay(request: HttpRequest) -> HttpResponse:
         else:
             year = int(report.period[:4])
             talent = pay_selectors.talent_list(user=user, year=year, unit=unit)
+            # The page shows the same pay rows and lists as the audited JSON lists and
+            # exports (SPEC §9: every bulk read of pay is audited), under the same actions.
+            unit_label = unit.code if unit else None
+            with transaction.atomic():  # a read: the two rows are their own transaction
+                audit_record(
+                    actor=user, action="export.pay", object_type="period",
+                    object_id=report.period,
+                    after={"format": "page", "count": len(report.rows), "unit": unit_label,
+                           "provisional": report.provisional, "status": report.status},
+                )  # fmt: skip
+                audit_record(
+                    actor=user, action="export.talent", object_type="period",
+                    object_id=str(year),
+                    after={"format": "page", "count": len(talent.rows), "unit": unit_label},
+                )  # fmt: skip
             context.update(
                 report=report,
                 year=year,

@@ -273,3 +273,21 @@ def test_the_number_of_queries_does_not_grow_with_the_rms(scored, django_assert_
         response = client.get(URL, {"period": "2026-Q3"})
     table = parse(response).one(data_testid="pay-table")
     assert len(table.select("tr", data_employee_id=None)) == 60
+
+
+# ---------------------------------------------------------------- audit (SPEC §9)
+def test_reading_the_pay_page_is_audited_as_the_json_list_is(scored):
+    from wealthscore.models import AuditEntry
+
+    response = page_client(scored, "hr").get(URL, {"period": "2026-Q3", "unit": "A"})
+    assert response.status_code == 200
+    pay = AuditEntry.objects.get(action="export.pay")
+    talent = AuditEntry.objects.get(action="export.talent")
+    assert pay.actor == scored.users["hr"] and pay.object_id == "2026-Q3"
+    assert pay.after["format"] == "page" and pay.after["unit"] == "A"
+    table = parse(response).one(data_testid="pay-table")
+    assert pay.after["count"] == len(table.select("tr", data_employee_id=None)) > 0
+    assert talent.object_id == "2026" and talent.after["format"] == "page"
+    # A page that shows no pay (a period that cannot be read) records nothing.
+    assert page_client(scored, "hr").get(URL, {"period": "2026-13"}).status_code == 400
+    assert AuditEntry.objects.filter(action="export.pay").count() == 1

@@ -210,8 +210,14 @@ def test_a_chunk_delivered_past_the_limit_fails_its_run_for_good(scored_bank, se
     settings.WEALTHSCORE_MAX_DELIVERIES = 3
     run, _created = services.score_run_start(period_code="2026-09", trigger="test")
     chunk_ids = services.score_run_prepare(run_id=run.pk)
-    run.chunks.filter(pk=chunk_ids[0]).update(attempts=3)
-    assert services.score_run_chunk(chunk_id=chunk_ids[0]) is False
+    run.chunks.filter(pk__in=chunk_ids[:2]).update(attempts=3)
+    # Three starts, one of which ended in a transient error, handled and retried: not a
+    # death, so this fourth start goes on.
+    services.score_run_chunk(chunk_id=chunk_ids[0], retries=1)
+    assert run.chunks.get(pk=chunk_ids[0]).done
+    # Three deaths: the fourth start gives up.
+    assert services.score_run_chunk(chunk_id=chunk_ids[1]) is False
+    assert not run.chunks.get(pk=chunk_ids[1]).done
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert run.error == "gave up after 3 attempts: the worker died each time"
@@ -297,8 +303,13 @@ def test_the_year_reads_the_quarters_of_its_own_group(scored_bank):
 def test_a_silent_run_is_failed_and_its_periods_recomputed(scored_bank):
     cards = {code: _cards(code) for code in THREE}
     run, _created = services.score_run_start(period_code="2026-09", trigger="test")
-    services.score_run_prepare(run_id=run.pk)  # then its worker dies
-    ScoreRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - dt.timedelta(hours=1))
+    chunk_ids = services.score_run_prepare(run_id=run.pk)
+    silent = timezone.now() - dt.timedelta(seconds=61)
+    ScoreRun.objects.filter(pk=run.pk).update(heartbeat_at=silent)
+    # Its branches still wait in the queue: a worker busy elsewhere, not a dead one.
+    assert services.score_runs_reap() == 0
+    # A branch begun, then silent for more than a minute: its worker died.
+    services.ScoreRunChunk.objects.filter(pk=chunk_ids[0]).update(attempts=1)
     assert services.score_runs_reap() == 1
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "worker died" in run.error
@@ -333,11 +344,11 @@ def test_a_transient_database_error_is_retried(
     real_prepare = services.score_run_prepare
     failures = []
 
-    def flaky(*, run_id: int, in_memory=None):
+    def flaky(*, run_id: int, **kwargs):
         if not failures:
             failures.append(run_id)
             raise OperationalError("terminating connection due to administrator command")
-        return real_prepare(run_id=run_id, in_memory=in_memory)
+        return real_prepare(run_id=run_id, **kwargs)
 
     monkeypatch.setattr(services, "score_run_prepare", flaky)
     with django_capture_on_commit_callbacks(execute=True):
@@ -355,7 +366,7 @@ def test_a_database_that_stays_away_fails_the_run_to_be_recomputed(
     settings.WEALTHSCORE_TASK_MAX_RETRIES = 2
     calls = []
 
-    def down(*, run_id: int, in_memory=None):
+    def down(*, run_id: int, **kwargs):
         calls.append(run_id)
         raise OperationalError("the database system is shutting down")
 
