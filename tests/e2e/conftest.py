@@ -95,7 +95,9 @@ def _database(tmp: Path) -> tuple[str, Callable[[], None]]:
         import psycopg
 
         server = base.rsplit("/", 1)[0]
-        name = f"wealthscore_e2e_{os.getpid()}"
+        # Unique per instance: tests/wealthscore/test_headers.py imports this fixture, so a
+        # session may hold two demo servers at once, each with its own database.
+        name = f"wealthscore_e2e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name}")
             conn.execute(f"CREATE DATABASE {name}")
