@@ -17,6 +17,17 @@ from wealthscore.celery import app
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a process we started, by its pid: SIGTERM, then SIGKILL if it lingers."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @contextmanager
 def celery_worker(
     database_url: str,
@@ -82,13 +93,7 @@ def celery_worker(
         yield process
     finally:
         app.conf.task_default_queue = previous_queue
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
         log.close()
 
 
@@ -115,13 +120,7 @@ def celery_beat(
             raise RuntimeError(f"beat exited: {Path(log.name).read_text()}")
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
         log.close()
         for leftover in schedule.parent.glob(schedule.name + "*"):
             leftover.unlink(missing_ok=True)
@@ -140,9 +139,7 @@ def redis_server(port: int) -> Iterator[subprocess.Popen]:
         _wait_for_port(port)
         yield process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=10)
+        stop(process, timeout=10)
 
 
 def _wait_for_port(port: int, timeout: float = 10) -> None:
