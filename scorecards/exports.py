@@ -1,10 +1,14 @@
 """HR's files (SPEC §7): the quarterly pay adjustments and the annual talent lists, as XLSX
 and as CSV, in the bank's working language whatever the user's.
 
-Payroll opens them in Excel: numbers are numeric cells (money to the fen, percentages as
-percentages), IDs are text (leading zeros), no cell is ever a formula and no text can turn
-into one (`wealthscore.cells.neutralise`), and a file from a period that is not approved
-says PROVISIONAL in its name and on its first row.
+Two files for two readers. The XLSX is for people: payroll opens it in Excel, numbers are
+numeric cells (money to the fen, percentages as percentages), IDs are text (leading zeros),
+and a period that is not approved says PROVISIONAL on its first row. The CSV is for systems:
+the header on row 1 with stable English field names (CONTRACT.md's pay-adjustment fields),
+one row per RM, a `status` column (`final` or `provisional`) instead of title lines, codes
+instead of labels, UTF-8 without a BOM or GB18030 on request. In both, no cell is ever a
+formula and no text can turn into one (`wealthscore.cells.neutralise`). The provisional state
+is in the file's content, so that the caller (the `--out` of a command) chooses its name.
 """
 
 from __future__ import annotations
@@ -30,10 +34,16 @@ from .pay_selectors import (
 )
 
 FORMATS = {"xlsx", "csv"}
-CONTENT_TYPES = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
-}
+# A machine CSV's encodings: UTF-8 (no BOM: a loader would read it into the first field
+# name) or GB18030, which many of a bank's older systems expect.
+CSV_ENCODINGS = {"utf-8": "utf-8", "gb18030": "gb18030"}
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def content_type(fmt: str, encoding: str = "utf-8") -> str:
+    return XLSX_TYPE if fmt == "xlsx" else f"text/csv; charset={encoding}"
+
+
 STATUS_LABELS = {
     "open": "进行中",
     "in_review": "审核中",
@@ -50,10 +60,13 @@ LIST_LABELS = {"promotion": "优先晋升", "improvement": "能力提升计划",
 
 @dataclass(frozen=True)
 class Column:
-    header: str
-    kind: str  # text | money | score | pct | int
+    code: str  # the machine CSV's field name
+    header: str  # the XLSX's, in the bank's working language
+    kind: str  # text | money | score | pct | int | bool | codes
     value: Callable[[Any], Any]
     width: int = 12
+    # What a system reads, where it differs from what a person reads (codes, not labels).
+    machine: Callable[[Any], Any] | None = None
 
 
 def _band_label(row: PayRow, bands: Bands) -> str:
@@ -68,39 +81,67 @@ def _band_label(row: PayRow, bands: Bands) -> str:
 
 # The RM and her veto, in the same words and widths in both files.
 WHO = [
-    Column("员工号", "text", lambda r: r.employee_id, 10),
-    Column("姓名", "text", lambda r: r.name, 10),
-    Column("机构号", "text", lambda r: r.unit_code, 10),
-    Column("机构名称", "text", lambda r: r.unit_name, 16),
+    Column("employee_id", "员工号", "text", lambda r: r.employee_id, 10),
+    Column("name", "姓名", "text", lambda r: r.name, 10),
+    Column("unit_code", "机构号", "text", lambda r: r.unit_code, 10),
+    Column("unit_name", "机构名称", "text", lambda r: r.unit_name, 16),
 ]
 RATING_AND_VETO = [
-    Column("评级", "text", lambda r: r.rating, 6),
-    Column("一票否决", "text", lambda r: "是" if r.vetoed else "否", 9),
-    Column("否决原因", "text", lambda r: "；".join(r.veto_reasons), 24),
+    Column("rating", "评级", "text", lambda r: r.rating, 6),
+    Column(
+        "vetoed",
+        "一票否决",
+        "text",
+        lambda r: "是" if r.vetoed else "否",
+        9,
+        machine=lambda r: r.vetoed,
+    ),
+    Column(
+        "veto_reasons",
+        "否决原因",
+        "text",
+        lambda r: "；".join(r.veto_reasons),
+        24,
+        machine=lambda r: r.veto_reasons,
+    ),
 ]
 
 
 def pay_columns(bands: Bands) -> list[Column]:
     return [
         *WHO,
-        Column("考核期", "text", lambda r: r.period, 9),
-        Column("季度总分", "score", lambda r: r.total, 10),
+        Column("period", "考核期", "text", lambda r: r.period, 9),
+        Column("total", "季度总分", "score", lambda r: r.total, 10),
         *RATING_AND_VETO,
-        Column("薪酬档位", "text", lambda r: _band_label(r, bands), 10),
-        Column("调整比例", "pct", lambda r: r.adjustment_pct, 10),
-        Column("绩效工资基数", "money", lambda r: r.base_pay, 14),
-        Column("调整后绩效工资", "money", lambda r: r.adjusted_pay, 15),
-        Column("上季度总分", "score", lambda r: r.previous_total, 11),
-        Column("标记", "text", lambda r: "；".join(FLAG_LABELS[f] for f in r.flags), 30),
+        Column(
+            "band",
+            "薪酬档位",
+            "text",
+            lambda r: _band_label(r, bands),
+            10,
+            machine=lambda r: r.band,
+        ),
+        Column("adjustment_pct", "调整比例", "pct", lambda r: r.adjustment_pct, 10),
+        Column("base_pay", "绩效工资基数", "money", lambda r: r.base_pay, 14),
+        Column("adjusted_pay", "调整后绩效工资", "money", lambda r: r.adjusted_pay, 15),
+        Column("previous_total", "上季度总分", "score", lambda r: r.previous_total, 11),
+        Column(
+            "flags",
+            "标记",
+            "text",
+            lambda r: "；".join(FLAG_LABELS[f] for f in r.flags),
+            30,
+            machine=lambda r: r.flags,
+        ),
     ]
 
 
 TALENT_COLUMNS = [
-    Column("名次", "int", lambda r: r.rank, 6),
+    Column("rank", "名次", "int", lambda r: r.rank, 6),
     *WHO,
-    Column("年度总分", "score", lambda r: r.total, 10),
+    Column("total", "年度总分", "score", lambda r: r.total, 10),
     *RATING_AND_VETO,
-    Column("名单", "text", lambda r: LIST_LABELS[r.list], 14),
+    Column("list", "名单", "text", lambda r: LIST_LABELS[r.list], 14, machine=lambda r: r.list),
 ]
 
 
@@ -121,23 +162,31 @@ def title_lines(subject: str, report: Report) -> list[str]:
     return [first, f"范围：{scope} · {len(report.rows)} 人 · 生成于 {generated}"]
 
 
-def _plain(value: Any, kind: str) -> str:
+def _machine(value: Any, kind: str) -> str:
+    """A value as a system reads it: plain decimals (a percentage as its number: -30.00),
+    true/false, lists joined by ";", text that can never become a formula."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return neutralise(";".join(str(item) for item in value))
     if kind == "text":
         return neutralise(str(value))
     return str(value)
 
 
-def write_csv(path: Path, title: list[str], columns: list[Column], rows: Iterable) -> None:
-    """UTF-8 with a BOM, so Excel shows the Chinese; numbers as plain decimals."""
-    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+def write_csv(path: Path, report: Report, columns: list[Column], encoding: str) -> None:
+    """The machine file: the header on row 1, one row per RM, the status on every row."""
+    with open(path, "w", encoding=CSV_ENCODINGS[encoding], newline="") as handle:
         writer = csv.writer(handle)
-        for line in title:
-            writer.writerow([neutralise(line)])
-        writer.writerow([f"{c.header}(%)" if c.kind == "pct" else c.header for c in columns])
-        for row in rows:
-            writer.writerow([_plain(c.value(row), c.kind) for c in columns])
+        writer.writerow([column.code for column in columns] + ["period_status", "status"])
+        status = "provisional" if report.provisional else "final"
+        for row in report.rows:
+            writer.writerow(
+                [_machine((c.machine or c.value)(row), c.kind) for c in columns]
+                + [report.status, status]
+            )
 
 
 NUMBER_FORMATS = {"money": "#,##0.00", "score": "0.00", "pct": "0.00%", "int": "0"}
@@ -184,10 +233,10 @@ def write_xlsx(
 
 
 def write_report(
-    path: Path, fmt: str, subject: str, sheet: str, columns: list[Column], report: Report
-) -> None:
-    title = title_lines(subject, report)
+    path: Path, fmt: str, subject: str, sheet: str, columns: list[Column], report: Report,
+    encoding: str = "utf-8",
+) -> None:  # fmt: skip
     if fmt == "xlsx":
-        write_xlsx(path, sheet, title, columns, report.rows)
+        write_xlsx(path, sheet, title_lines(subject, report), columns, report.rows)
     else:
-        write_csv(path, title, columns, report.rows)
+        write_csv(path, report, columns, encoding)

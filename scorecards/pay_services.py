@@ -14,7 +14,15 @@ from targets.roles import Role, scope_of
 from wealthscore.audit import audit_record
 from wealthscore.errors import DomainError, ForbiddenError
 
-from .exports import CONTENT_TYPES, FORMATS, TALENT_COLUMNS, file_name, pay_columns, write_report
+from .exports import (
+    CSV_ENCODINGS,
+    FORMATS,
+    TALENT_COLUMNS,
+    content_type,
+    file_name,
+    pay_columns,
+    write_report,
+)
 from .models import PayPolicy
 from .pay_selectors import Report, pay_report, require_pay_scope, talent_report
 
@@ -37,13 +45,23 @@ def _format(fmt: str) -> str:
     return fmt
 
 
+def _encoding(encoding: str) -> str:
+    encoding = (encoding or "utf-8").lower()
+    if encoding not in CSV_ENCODINGS:
+        raise DomainError(
+            _("The encoding is utf-8 or gb18030, not %(e)s.") % {"e": encoding},
+            field="encoding",
+        )
+    return encoding
+
+
 def _export(
-    *, report: Report, stem: str, subject: str, columns, fmt: str, actor: User | None,
-    actor_label: str, action: str,
+    *, report: Report, stem: str, subject: str, columns, fmt: str, encoding: str,
+    actor: User | None, actor_label: str, action: str,
 ) -> ExportFile:  # fmt: skip
     name = file_name(stem, report, fmt)
     path = Path(tempfile.mkdtemp(prefix="wealthscore-export-")) / name
-    write_report(path, fmt, subject, subject, columns, report)
+    write_report(path, fmt, subject, subject, columns, report, encoding)
     with transaction.atomic():
         audit_record(
             actor=actor,
@@ -51,41 +69,42 @@ def _export(
             action=action,
             object_type="period",
             object_id=report.period,
-            after={"format": fmt, "rows": len(report.rows), "provisional": report.provisional,
+            after={"format": fmt, "encoding": encoding if fmt == "csv" else None,
+                   "rows": len(report.rows), "provisional": report.provisional,
                    "status": report.status, "unit": report.unit.code if report.unit else None,
                    "file": name},
         )  # fmt: skip
-    return ExportFile(path, name, CONTENT_TYPES[fmt], len(report.rows), report.provisional)
+    return ExportFile(path, name, content_type(fmt, encoding), len(report.rows), report.provisional)
 
 
 def pay_export(
     *, actor: User | None, period_code: str, fmt: str, unit: OrgUnit | None = None,
-    actor_label: str = "",
+    actor_label: str = "", encoding: str = "utf-8",
 ) -> ExportFile:  # fmt: skip
     """The quarter's pay adjustments as a file; audited (who, which period, how many rows).
     `actor` None is a command run on the server (`export_pay`), named by `actor_label`."""
     if actor is not None:
         require_pay_scope(actor)
-    fmt = _format(fmt)
+    fmt, encoding = _format(fmt), _encoding(encoding)
     report = pay_report(period_code=period_code, unit=unit)
     return _export(
         report=report, stem="pay", subject="绩效薪酬调整", columns=pay_columns(report.bands),
-        fmt=fmt, actor=actor, actor_label=actor_label, action="export.pay",
+        fmt=fmt, encoding=encoding, actor=actor, actor_label=actor_label, action="export.pay",
     )  # fmt: skip
 
 
 def talent_export(
     *, actor: User | None, year: int, fmt: str, unit: OrgUnit | None = None,
-    actor_label: str = "",
+    actor_label: str = "", encoding: str = "utf-8",
 ) -> ExportFile:  # fmt: skip
     """The year's ranking with the promotion and improvement lists as a file; audited."""
     if actor is not None:
         require_pay_scope(actor)
-    fmt = _format(fmt)
+    fmt, encoding = _format(fmt), _encoding(encoding)
     report = talent_report(year=year, unit=unit)
     return _export(
         report=report, stem="talent", subject="年度人才名单", columns=TALENT_COLUMNS, fmt=fmt,
-        actor=actor, actor_label=actor_label, action="export.talent",
+        encoding=encoding, actor=actor, actor_label=actor_label, action="export.talent",
     )  # fmt: skip
 
 

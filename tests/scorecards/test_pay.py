@@ -246,36 +246,75 @@ def test_the_xlsx_holds_numbers_as_numbers_no_formula_and_the_apis_figures(staff
     assert audit.after["provisional"] is True
 
 
-def test_the_csv_has_a_bom_a_status_line_and_plain_numbers(staff):
+def test_the_csv_is_for_systems_header_first_codes_and_a_status_column(staff):
     Employee.objects.filter(employee_id="00100").update(name="@SUM(1)")
     period = publish_cards("2026-Q3", {"00100": ("59.99", False), "00200": ("91.50", False)})
     Period.objects.filter(pk=period.pk).update(status=PeriodStatus.APPROVED)
-    response = staff.client("admin").get(
-        "/api/v1/pay-adjustments/export/?period=2026-Q3&format=csv"
-    )
+    client = staff.client("admin")
+    api = rows_by_id(client.get("/api/v1/pay-adjustments/?period=2026-Q3"))
+    response = client.get("/api/v1/pay-adjustments/export/?period=2026-Q3&format=csv")
     assert 'filename="pay_2026-Q3.csv"' in response["Content-Disposition"]
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     raw = b"".join(response.streaming_content)
-    assert raw.startswith(b"\xef\xbb\xbf")
-    lines = raw.decode("utf-8-sig").splitlines()
-    assert lines[0] == "绩效薪酬调整 2026-Q3 · 状态：已审批" and "PROVISIONAL" not in raw.decode()
-    assert lines[2].startswith("员工号,姓名,") and "调整比例(%)" in lines[2]
-    assert (
-        lines[3] == "00100,'@SUM(1),A1,朝阳支行,2026-Q3,59.99,B,否,,< 60,-30.00,30000.00,21000.00,,"
+    assert not raw.startswith(b"\xef\xbb\xbf")  # a BOM would become part of the first name
+    lines = raw.decode("utf-8").splitlines()
+    assert lines[0] == (
+        "employee_id,name,unit_code,unit_name,period,total,rating,vetoed,veto_reasons,band,"
+        "adjustment_pct,base_pay,adjusted_pay,previous_total,flags,period_status,status"
     )
+    assert lines[1] == (
+        "00100,'@SUM(1),A1,朝阳支行,2026-Q3,59.99,B,false,,fail,-30.00,30000.00,21000.00,,,"
+        "approved,final"
+    )
+    # What a loader does with it: every ID keeps its zeros, every figure is the API's.
+    frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
+    assert list(frame["employee_id"]) == sorted(api) and len(frame) == len(api)
+    for record in frame.to_dict("records"):
+        ours = api[record["employee_id"]]
+        for field in ("total", "adjustment_pct", "base_pay", "adjusted_pay"):
+            assert record[field] == (ours[field] or ""), (field, record, ours)
 
 
-def test_the_commands_write_the_files_and_say_provisional(staff, tmp_path):
+def test_the_csv_in_gb18030_says_provisional_on_every_row(staff):
+    Employee.objects.filter(employee_id="00200").update(name="𠀀张三")  # outside the BMP too
+    publish_cards("2026-Q3", {"00100": ("59.99", False), "00200": ("91.50", False)})
+    response = staff.client("hr").get(
+        "/api/v1/pay-adjustments/export/?period=2026-Q3&format=csv&encoding=gb18030"
+    )
+    assert response["Content-Type"] == "text/csv; charset=gb18030"
+    raw = b"".join(response.streaming_content)
+    frame = pd.read_csv(io.BytesIO(raw), dtype=str, encoding="gb18030", keep_default_na=False)
+    assert set(frame["status"]) == {"provisional"} and set(frame["period_status"]) == {"open"}
+    assert dict(zip(frame["employee_id"], frame["name"], strict=True))["00200"] == "𠀀张三"
+    bad = staff.client("hr").get(
+        "/api/v1/pay-adjustments/export/?period=2026-Q3&format=csv&encoding=latin-1"
+    )
+    assert bad.status_code == 400
+
+
+def test_the_commands_write_the_path_asked_for_and_say_provisional(staff, tmp_path):
     publish_cards("2026-Q3", {"00100": ("70", False)})
     publish_cards("2026", {"00100": ("70", False), "00200": ("80", False)})
     out = io.StringIO()
-    call_command("export_pay", period="2026-Q3", out=str(tmp_path / "pay.xlsx"), stdout=out)
+    call_command("export_pay", period="2026-Q3", out=str(tmp_path / "pay_q3.xlsx"), stdout=out)
     assert "Wrote 1 rows" in out.getvalue() and "PROVISIONAL" in out.getvalue()
-    assert read_xlsx((tmp_path / "pay_PROVISIONAL.xlsx").read_bytes())["A4"].value == "00100"
+    sheet = read_xlsx((tmp_path / "pay_q3.xlsx").read_bytes())
+    assert sheet["A1"].value.startswith("PROVISIONAL") and sheet["A4"].value == "00100"
+    call_command(
+        "export_pay", period="2026-Q3", out=str(tmp_path / "pay_q3.csv"), encoding="gb18030",
+        stdout=out,
+    )  # fmt: skip
+    frame = pd.read_csv(tmp_path / "pay_q3.csv", dtype=str, encoding="gb18030")
+    assert list(frame["employee_id"]) == ["00100"] and list(frame["status"]) == ["provisional"]
     call_command("export_talent", year=2026, out=str(tmp_path / "talent.csv"), stdout=out)
-    text = (tmp_path / "talent_PROVISIONAL.csv").read_text(encoding="utf-8-sig")
-    assert "1,00200,00200" not in text and "\n1,00200," in text and "优先晋升" in text
+    talent = pd.read_csv(tmp_path / "talent.csv", dtype=str, keep_default_na=False)
+    assert list(talent["employee_id"]) == ["00200", "00100"] and list(talent["rank"]) == ["1", "2"]
+    assert talent["list"][0] == "promotion" and set(talent["status"]) == {"provisional"}
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "pay_q3.csv", "pay_q3.xlsx", "talent.csv"
+    ]  # fmt: skip
     assert AuditEntry.objects.filter(action__in=["export.pay", "export.talent"],
-                                     actor_label__startswith="command:").count() == 2  # fmt: skip
+                                     actor_label__startswith="command:").count() == 3  # fmt: skip
 
 
 def test_bad_requests_say_what_is_wrong(staff):

@@ -1,4 +1,9 @@
-"""What export_pay and export_talent share: --out and --unit, and the PROVISIONAL name."""
+"""What export_pay and export_talent share: --out, --unit and --encoding.
+
+The file is written at --out exactly, whatever its period's state: a scheduler looks for the
+path it asked for. A period not yet approved says PROVISIONAL in the file (the XLSX's first
+row, the CSV's `status` column) and in the command's output.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,14 @@ class ExportCommand:
     def add_common_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", required=True, help="FILE.xlsx or FILE.csv")
         parser.add_argument("--unit", help="a unit code: its subtree only")
+        parser.add_argument(
+            "--encoding", default="utf-8", choices=["utf-8", "gb18030"],
+            help="the CSV's encoding (default utf-8, no BOM)",
+        )  # fmt: skip
 
-    def make(self, options: dict, fmt: str, unit):  # pragma: no cover - each command's own
+    def make(
+        self, options: dict, fmt: str, unit, encoding: str
+    ):  # pragma: no cover - each command's own
         raise NotImplementedError
 
     def handle(self, *args, **options) -> None:
@@ -28,12 +39,9 @@ class ExportCommand:
             if unit is None:
                 raise CommandError(f"No unit {options['unit']}.")
         try:
-            export = self.make(options, fmt, unit)
+            export = self.make(options, fmt, unit, options["encoding"])
         except DomainError as exc:
             raise CommandError(str(exc.message)) from exc
-        if export.provisional and "PROVISIONAL" not in out.name:
-            # A file of a period not yet approved says so in its name, whatever was asked.
-            out = out.with_name(f"{out.stem}_PROVISIONAL{out.suffix}")
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(export.path, out)
         shutil.rmtree(export.path.parent, ignore_errors=True)

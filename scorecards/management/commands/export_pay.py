@@ -16,8 +16,8 @@ class Command(ExportCommand, BaseCommand):
         parser.add_argument("--period", required=True, help="a quarter: 2026-Q3")
         self.add_common_arguments(parser)
 
-    def make(self, options: dict, fmt: str, unit) -> pay_services.ExportFile:
+    def make(self, options: dict, fmt: str, unit, encoding: str) -> pay_services.ExportFile:
         return pay_services.pay_export(
             actor=None, actor_label="command:export_pay", period_code=options["period"],
-            fmt=fmt, unit=unit,
+            fmt=fmt, unit=unit, encoding=encoding,
         )  # fmt: skip

@@ -17,8 +17,8 @@ class Command(ExportCommand, BaseCommand):
         parser.add_argument("--year", required=True, type=int, help="2026")
         self.add_common_arguments(parser)
 
-    def make(self, options: dict, fmt: str, unit) -> pay_services.ExportFile:
+    def make(self, options: dict, fmt: str, unit, encoding: str) -> pay_services.ExportFile:
         return pay_services.talent_export(
             actor=None, actor_label="command:export_talent", year=options["year"], fmt=fmt,
-            unit=unit,
+            unit=unit, encoding=encoding,
         )  # fmt: skip
