@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from targets import selectors as org_selectors
+from targets.query import IdentifierParam, PeriodParam, query_params, unit_param
 from wealthscore.errors import DomainError, validated_input
 from wealthscore.identifiers import validate_identifier
 
 from . import selectors, services
-from .models import Incident, IncidentDecision, IncidentSource, IncidentStatus
+from .models import Incident, IncidentDecision, IncidentSource, IncidentStatus, IncidentType
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -56,7 +57,23 @@ class IncidentCreateSerializer(serializers.Serializer):
     type = serializers.CharField(max_length=32)
     occurred_on = serializers.DateField()
     description = serializers.CharField(max_length=4000)
-    evidence = serializers.FileField(required=False, allow_null=True)
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    evidence = serializers.FileField(help_text="PDF, JPEG, PNG, …: checked by its content")
+
+
+class IncidentQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=IncidentStatus.choices, required=False)
+    type = serializers.CharField(required=False, max_length=32, help_text="an incident type code")
+    employee = IdentifierParam(help_text="an employee ID")
+    unit = IdentifierParam(help_text="a unit code: its whole subtree")
+    source = serializers.ChoiceField(choices=IncidentSource.choices, required=False)
+
+    def validate_type(self, code: str) -> str:
+        if code and not IncidentType.objects.filter(code=code).exists():
+            raise serializers.ValidationError(_("No incident type %(code)s.") % {"code": code})
+        return code
 
 
 class DecisionReasonSerializer(serializers.Serializer):
@@ -67,20 +84,18 @@ class IncidentViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):  # fmt: skip
     serializer_class = IncidentSerializer
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
-        params = self.request.query_params
-        unit = None
-        if params.get("unit"):
-            unit = org_selectors.org_unit_get(user=self.request.user, code=params["unit"])
+        if self.action != "list":  # an object is looked up by id alone (get_object)
+            return selectors.incident_list(user=self.request.user)
+        params = query_params(IncidentQuery, self.request)
         return selectors.incident_list(
             user=self.request.user,
-            status=params.get("status") or None,
-            type_code=params.get("type") or None,
-            employee_id=params.get("employee") or None,
-            unit=unit,
-            source=params.get("source") or None,
+            status=params.get("status"),
+            type_code=params.get("type"),
+            employee_id=params.get("employee"),
+            unit=unit_param(user=self.request.user, code=params.get("unit")),
+            source=params.get("source"),
         )
 
     def get_object(self) -> Incident:
@@ -90,24 +105,15 @@ class IncidentViewSet(
             raise Http404 from exc
         return selectors.incident_get(user=self.request.user, incident_id=incident_id)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("status", enum=list(IncidentStatus.values)),
-            OpenApiParameter("type", str),
-            OpenApiParameter("employee", str),
-            OpenApiParameter("unit", str),
-            OpenApiParameter("source", enum=list(IncidentSource.values)),
-        ]
-    )
+    @extend_schema(parameters=[IncidentQuery])
     def list(self, request: Request, *args, **kwargs) -> Response:
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
-        request={
-            "application/json": IncidentCreateSerializer,
-            "multipart/form-data": IncidentCreateSerializer,
-        },
+        request=IncidentCreateSerializer,
         responses={201: IncidentSerializer},
+        description="Record a case (JSON). Its evidence file, if any, follows on its own: "
+        "POST compliance/incidents/{id}/evidence/ (multipart).",
     )
     def create(self, request: Request) -> Response:
         services.require_decider(request.user)
@@ -128,7 +134,6 @@ class IncidentViewSet(
             type_code=data["type"],
             occurred_on=data["occurred_on"],
             description=data["description"],
-            evidence=data.get("evidence"),
         )
         incident = selectors.incident_get(user=request.user, incident_id=incident.pk)
         return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
@@ -152,11 +157,28 @@ class IncidentViewSet(
     def dismiss(self, request: Request, pk: str) -> Response:
         return self._decide(request, "dismiss")
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
-    @action(detail=True, methods=["get"])
-    def evidence(self, request: Request, pk: str) -> FileResponse:
-        """The evidence file: client-level data, so every download is audited."""
+    # The one call of this API that sends a file: multipart here, JSON everywhere else.
+    @extend_schema(
+        methods=["GET"], request=None, responses={(200, "application/octet-stream"): bytes}
+    )
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": EvidenceUploadSerializer},
+        responses={201: IncidentSerializer},
+        description="Attach the evidence file to an open case that has none.",
+    )
+    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser])
+    def evidence(self, request: Request, pk: str) -> Response | FileResponse:
+        """GET: the evidence file, client-level data, so every download is audited.
+        POST: attach it (compliance and admins)."""
         incident = self.get_object()
+        if request.method == "POST":
+            data = validated_input(EvidenceUploadSerializer, request.data)
+            services.incident_evidence_attach(
+                incident=incident, actor=request.user, evidence=data["evidence"]
+            )
+            incident = selectors.incident_get(user=request.user, incident_id=incident.pk)
+            return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
         if not incident.evidence:
             raise Http404
         services.evidence_opened(incident=incident, actor=request.user)
@@ -165,13 +187,78 @@ class IncidentViewSet(
         )
 
 
+class BoardAgeSerializer(serializers.Serializer):
+    age_days = serializers.ChoiceField(choices=["0-1", "2-7", "8-30", "31+"])
+    count = serializers.IntegerField()
+
+
+class BoardTypeSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    name = serializers.CharField()
+    name_en = serializers.CharField()
+    veto = serializers.BooleanField()
+    count = serializers.IntegerField()
+    oldest = serializers.DateField(help_text="the earliest occurred_on of these open cases")
+
+
+class BoardUnitSerializer(serializers.Serializer):
+    unit_code = serializers.CharField()
+    unit_name = serializers.CharField()
+    count = serializers.IntegerField()
+    oldest = serializers.DateField()
+
+
+class BoardRmSerializer(serializers.Serializer):
+    employee_id = serializers.CharField()
+    name = serializers.CharField()
+    unit_code = serializers.CharField()
+    count = serializers.IntegerField()
+    oldest = serializers.DateField()
+
+
+def _rate() -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=5, decimal_places=2, allow_null=True,
+        help_text="% of checked sales no riskier than the client's level; null: none checked",
+    )  # fmt: skip
+
+
+class SuitabilityUnitSerializer(serializers.Serializer):
+    unit_code = serializers.CharField()
+    unit_name = serializers.CharField()
+    checked = serializers.IntegerField()
+    rate = _rate()
+    previous_checked = serializers.IntegerField()
+    previous_rate = _rate()
+    fell = serializers.BooleanField()
+
+
+class SuitabilitySerializer(serializers.Serializer):
+    month = serializers.CharField(allow_null=True, help_text="null: no sale checked yet")
+    previous_month = serializers.CharField(allow_null=True)
+    units = SuitabilityUnitSerializer(many=True)
+    fell = SuitabilityUnitSerializer(many=True, help_text="the units whose rate fell")
+
+
+class BoardSerializer(serializers.Serializer):
+    open = serializers.IntegerField(help_text="open cases the reader may see")
+    oldest = serializers.DateField(allow_null=True)
+    by_age = BoardAgeSerializer(many=True, help_text="days since each open case was raised")
+    by_type = BoardTypeSerializer(many=True)
+    by_unit = BoardUnitSerializer(many=True)
+    by_rm = BoardRmSerializer(many=True, help_text="the 50 RMs with most open cases")
+    suitability = SuitabilitySerializer()
+
+
+class BoardQuery(serializers.Serializer):
+    month = PeriodParam(kinds=("month",), help_text="2026-10; default the latest with sales")
+
+
 class BoardView(APIView):
     """The T+1 warning board: open cases by age, type, unit and RM, and falling units."""
 
-    @extend_schema(
-        parameters=[OpenApiParameter("month", str, description="2026-10; default the latest")],
-        responses={200: dict},
-    )
+    @extend_schema(parameters=[BoardQuery], responses=BoardSerializer)
     def get(self, request: Request) -> Response:
-        board = selectors.warning_board(user=request.user, month=request.query_params.get("month"))
-        return Response(board)
+        month = query_params(BoardQuery, request).get("month")
+        board = selectors.warning_board(user=request.user, month=month)
+        return Response(BoardSerializer(board).data)

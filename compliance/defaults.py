@@ -1,7 +1,7 @@
 """The incident types of SPEC §6 as shipped; misleading and off-book sales veto by default.
 
 Admins change names and the veto flag in the admin site; these are only the starting set
-(installed by migration 0002 and again on demand after a flush).
+(installed by migration 0002, and by wealthscore.defaults.install_defaults() after a flush).
 """
 
 DEFAULT_TYPES: list[tuple[str, str, str, bool]] = [

@@ -163,6 +163,45 @@ def incident_create(
 
 
 @transaction.atomic
+def incident_evidence_attach(
+    *, incident: Incident, actor: User, evidence: UploadedFile
+) -> Incident:
+    """Attach the evidence file to an open case that has none (the API creates cases from
+    JSON, then sends the file on its own). Evidence is never replaced: a second file is a
+    conflict, as is one for a decided case. Audited."""
+    require_decider(actor)
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if incident.status != IncidentStatus.OPEN:
+        raise ConflictError(
+            _("Incident #%(id)s is decided; its evidence can no longer change.")
+            % {"id": incident.pk},
+            field="evidence",
+            code="incident_decided",
+        )
+    if incident.evidence:
+        raise ConflictError(
+            _("Incident #%(id)s already has its evidence (%(name)s).")
+            % {"id": incident.pk, "name": incident.evidence_name},
+            field="evidence",
+            code="evidence_exists",
+        )
+    extension, sha256 = _check_evidence(evidence)
+    incident.evidence_name = Path(evidence.name).name[:255]
+    incident.evidence_sha256 = sha256
+    # A generated name: the uploader's file name never chooses where we write.
+    incident.evidence.save(f"{uuid.uuid4().hex}{extension}", evidence, save=False)
+    incident.save(update_fields=["evidence", "evidence_name", "evidence_sha256"])
+    audit_record(
+        actor=actor,
+        action="incident.evidence_attach",
+        object_type="incident",
+        object_id=str(incident.pk),
+        after={"evidence_sha256": sha256, "evidence_name": incident.evidence_name},
+    )
+    return incident
+
+
+@transaction.atomic
 def incident_type_save(*, incident_type: IncidentType, actor: User, created: bool) -> None:
     """Save a type's configuration (admins); a changed veto flag applies to cases confirmed
     from now on, never to those already decided."""

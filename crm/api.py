@@ -6,7 +6,7 @@ from django.db import transaction
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,6 +25,8 @@ class RowErrorSerializer(serializers.Serializer):
     column = serializers.CharField(allow_null=True)
     value = serializers.CharField(allow_null=True)
     reason = serializers.CharField()
+    # What to do about it, where the reason has a known fix (a number-typed ID column).
+    fix = serializers.CharField(allow_null=True, required=False)
 
 
 class ImportBatchSerializer(serializers.ModelSerializer):
@@ -53,7 +55,8 @@ class ImportBatchViewSet(
     viewsets.GenericViewSet,
 ):  # fmt: skip
     serializer_class = ImportBatchSerializer
-    parser_classes = [MultiPartParser, FormParser]
+    # The upload sends a file: multipart, the one format it takes (the API is JSON elsewhere).
+    parser_classes = [MultiPartParser]
     filterset_fields = ["kind", "status"]
 
     def initial(self, request: Request, *args, **kwargs) -> None:

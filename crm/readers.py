@@ -1,9 +1,12 @@
 """Reading export files into an Arrow table of text columns, one per known column.
 
-CSV in UTF-8 (with or without BOM) or GB18030/GBK, detected; XLSX (first sheet, header row
-found below title rows) read with calamine. Every value stays text here: typing and checks
-are the validator's job, so an ID keeps its leading zeros and a bad value can be reported as
-the file showed it. Problems that make the file unreadable raise FileRejected.
+CSV in UTF-8 (with or without BOM) or GB18030/GBK, detected, delimited by commas, tabs or
+pipes (decided on the header line); XLSX (first sheet) read with calamine. In both the header
+row is found below title rows, and trailing rows of nothing but separators are dropped. Every
+value stays text here: typing and checks are the validator's job, so an ID keeps its leading
+zeros and a bad value can be reported as the file showed it; what the text cannot say, that an
+XLSX cell of an ID column was a number, travels beside it (`RawTable.number_cells`). Problems
+that make the file unreadable raise FileRejected.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ class RawTable:
     encoding: str
     dropped_columns: list[str] = field(default_factory=list)
     invalid_rows: list[dict] = field(default_factory=list)
+    # ID column -> which of its cells were numbers in the workbook (XLSX only): an ID typed
+    # as a number has lost its leading zeros, and the validator refuses it (issue 15).
+    number_cells: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def num_rows(self) -> int:
@@ -223,6 +229,56 @@ def _refuse_mixed(body: bytes) -> None:
         )
 
 
+DELIMITERS = (",", "\t", "|")  # in order of preference when a line reads alike with several
+
+
+def find_csv_header(utf8: bytes, kind: str | None) -> tuple[int, str]:
+    """(0-based line of the header, delimiter): the line and delimiter whose cells name most
+    of the kind's columns, among the first lines (title lines may sit above the header, as
+    in an XLSX).
+
+    Decided on the header alone: its cells are column names we know, which a data row's are
+    not, so a comma inside an amount or a name cannot mislead it as csv.Sniffer's guesses on
+    data do. A file with no recognisable header reads its first line with the delimiter it
+    holds most of, so that the missing columns are named.
+    """
+    lines = utf8[: 1 << 20].split(b"\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]
+    best_score, best = 1, None
+    for index, line in enumerate(lines):
+        text = line.decode("utf-8", "replace").rstrip("\r")
+        for delimiter in DELIMITERS:
+            if delimiter not in text and delimiter != ",":
+                continue
+            try:
+                cells = next(csv.reader([text], delimiter=delimiter))
+            except (csv.Error, StopIteration):
+                continue
+            score = header_score(cells, kind)
+            if score > best_score:
+                best_score, best = score, (index, delimiter)
+    if best is not None:
+        return best
+    first = lines[0].decode("utf-8", "replace")
+    return 0, max(DELIMITERS, key=lambda d: (first.count(d), d == ","))
+
+
+def _line_start(utf8: bytes, index: int) -> int:
+    start = 0
+    for _line in range(index):
+        start = utf8.index(b"\n", start) + 1
+    return start
+
+
+def _without_trailing_empty_rows(utf8: bytes, delimiter: str) -> bytes:
+    """Drop the rows at the end that hold nothing but separators, spaces or empty quotes
+    (`,,,,`: a spreadsheet saved with formatted rows below the table)."""
+    empty = b' \t\r"' + delimiter.encode()
+    end = len(utf8)
+    while (start := utf8.rfind(b"\n", 0, end) + 1) > 0 and not utf8[start:end].strip(empty):
+        end = start - 1
+    return utf8 if end == len(utf8) else utf8[:end]
+
+
 def read_csv(path: Path, kind: str | None) -> RawTable:
     data = path.read_bytes()
     if not data.removeprefix(codecs.BOM_UTF8).strip():
@@ -238,7 +294,7 @@ def read_csv(path: Path, kind: str | None) -> RawTable:
         raise FileRejected(_("The file is not text (binary content); is it the right file?"))
     utf8, encoding = decode_to_utf8(data)
     del data
-    utf8 = utf8.rstrip(b"\r\n\t ")
+    utf8 = utf8.rstrip(b"\r\n")
     first_line_end = utf8.find(b"\n")
     if first_line_end < 0 and b"\r" in utf8:
         # Old Mac line endings: refused rather than guessed at, since a bare CR is also what
@@ -249,16 +305,22 @@ def read_csv(path: Path, kind: str | None) -> RawTable:
                 "Save it as CSV with Windows (CRLF) or Unix (LF) line endings and import again."
             )
         )
-    header_line = utf8 if first_line_end < 0 else utf8[:first_line_end]
+    header_index, delimiter = find_csv_header(utf8, kind)
+    utf8 = _without_trailing_empty_rows(utf8, delimiter)
+    header_start = _line_start(utf8, header_index)
+    header_end = utf8.find(b"\n", header_start)
+    header_line = utf8[header_start:] if header_end < 0 else utf8[header_start:header_end]
+    header_row = header_index + 1
     try:
-        header = next(csv.reader([header_line.decode("utf-8").rstrip("\r")]))
+        header = next(csv.reader([header_line.decode("utf-8").rstrip("\r")], delimiter=delimiter))
     except csv.Error as exc:
         raise FileRejected(
-            _("The header row (row 1) cannot be read as CSV: %(error)s") % {"error": exc},
-            [{"row": 1, "column": None, "value": None, "reason": str(exc)}],
+            _("The header row (row %(row)s) cannot be read as CSV: %(error)s")
+            % {"row": header_row, "error": exc},
+            [{"row": header_row, "column": None, "value": None, "reason": str(exc)}],
         ) from exc
     chosen, mapping, dropped = match_header(header, kind)
-    if first_line_end < 0:
+    if header_end < 0:
         raise FileRejected(_("The file has a header row but no data rows."))
 
     invalid: list[dict] = []
@@ -285,12 +347,12 @@ def read_csv(path: Path, kind: str | None) -> RawTable:
             io.BytesIO(utf8),
             read_options=pacsv.ReadOptions(
                 column_names=names,
-                skip_rows=1,
+                skip_rows=header_row,
                 block_size=CSV_BLOCK,
                 use_threads=use_threads,
             ),
             parse_options=pacsv.ParseOptions(
-                invalid_row_handler=on_invalid_row, ignore_empty_lines=False
+                delimiter=delimiter, invalid_row_handler=on_invalid_row, ignore_empty_lines=False
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -311,8 +373,9 @@ def read_csv(path: Path, kind: str | None) -> RawTable:
     table = table.rename_columns([keep[n] for n in table.column_names])
     if table.num_rows == 0 and not invalid:
         raise FileRejected(_("The file has a header row but no data rows."))
-    # Data row i is file row i + 2 (the header is row 1), less the rows skipped as invalid.
-    row_numbers = np.arange(2, table.num_rows + len(invalid) + 2, dtype=np.int64)
+    # Data row i is file row i + 1 + the header's row, less the rows skipped as invalid.
+    first = header_row + 1
+    row_numbers = np.arange(first, table.num_rows + len(invalid) + first, dtype=np.int64)
     skipped = [problem["row"] for problem in invalid if problem["row"] is not None]
     if skipped and len(skipped) == len(invalid):
         row_numbers = np.setdiff1d(row_numbers, np.array(skipped, dtype=np.int64))
@@ -557,17 +620,28 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def _column_text(body: list[list], index: int) -> pa.Array:
-    """One sheet column as text. Columns of one cell type take a vectorised path."""
+def _column_text(
+    body: list[list], index: int, find_numbers: bool = False
+) -> tuple[pa.Array, np.ndarray | None]:
+    """One sheet column as text, and (when asked: ID columns) which cells were numbers;
+    None when none were.
+
+    Columns of one cell type take a vectorised path.
+    """
     values = [row[index] if index < len(row) else "" for row in body]
     kinds = {type(value) for value in values}
     if kinds == {str}:
-        return pc.utf8_trim_whitespace(pa.array(values, pa.string()))
+        return pc.utf8_trim_whitespace(pa.array(values, pa.string())), None
+    numbers_at = None
+    if find_numbers and kinds & {int, float}:
+        numbers_at = np.fromiter(
+            (type(value) in (int, float) for value in values), dtype=bool, count=len(values)
+        )
     if kinds == {float}:
         numbers = np.array(values, dtype=np.float64)
         if np.all(np.mod(numbers, 1) == 0) and np.all(np.abs(numbers) < 2**53):
-            return pc.cast(pa.array(numbers.astype(np.int64)), pa.string())
-    return pa.array([_cell_text(value) for value in values], pa.string())
+            return pc.cast(pa.array(numbers.astype(np.int64)), pa.string()), numbers_at
+    return pa.array([_cell_text(value) for value in values], pa.string()), numbers_at
 
 
 def read_xlsx(path: Path, kind: str | None) -> RawTable:
@@ -604,12 +678,19 @@ def read_xlsx(path: Path, kind: str | None) -> RawTable:
     header = [_cell_text(v) for v in rows[header_index]]
     chosen, mapping, dropped = match_header(header, kind)
     body = rows[header_index + 1 :]
-    # Trailing empty rows are formatting, not data.
+    # Trailing empty rows are formatting, not data (cells of spaces or "" included).
     while body and all(_cell_text(v) == "" for v in body[-1]):
         body.pop()
     if not body:
         raise FileRejected(_("The file has a header row but no data rows."))
-    columns = {canonical: _column_text(body, i) for i, canonical in mapping.items()}
+    columns: dict[str, pa.Array] = {}
+    number_cells: dict[str, np.ndarray] = {}
+    spec = KINDS[chosen]
+    for i, canonical in mapping.items():
+        is_id = spec.column(canonical).type == "id"
+        columns[canonical], numbers_at = _column_text(body, i, find_numbers=is_id)
+        if numbers_at is not None:
+            number_cells[canonical] = numbers_at
     first_row = header_index + 2  # sheet rows are 1-based and the data starts below the header
     return RawTable(
         kind=chosen,
@@ -618,6 +699,7 @@ def read_xlsx(path: Path, kind: str | None) -> RawTable:
         headers={canonical: header[i] for i, canonical in mapping.items()},
         encoding="xlsx",
         dropped_columns=dropped,
+        number_cells=number_cells,
     )
 
 

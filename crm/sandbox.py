@@ -51,6 +51,8 @@ from django.utils.translation import gettext as _  # noqa: E402
 from .readers import FileRejected, RawTable, parse_file  # noqa: E402
 
 _ROW = "__row_number__"
+# An XLSX's number-typed ID cells (RawTable.number_cells) travel as boolean columns.
+_NUMBERS = "__number_cells__:"
 if _IN_FORK_SERVER:
     # Each child speaks its caller's language: load every catalogue once, here.
     for _code, _name in settings.LANGUAGES:
@@ -117,14 +119,20 @@ def read_in_child(path: Path, kind: str | None) -> RawTable:
         table = pa.ipc.open_file(pa.memory_map(str(folder / "table.arrow"))).read_all()
         rows = table.column(_ROW).to_numpy()
         meta = outcome["raw"]
+        carried = [name for name in table.column_names if name.startswith(_NUMBERS)]
+        number_cells = {
+            name.removeprefix(_NUMBERS): table.column(name).to_numpy(zero_copy_only=False)
+            for name in carried
+        }
         return RawTable(
             kind=meta["kind"],
-            table=table.drop_columns([_ROW]),
+            table=table.drop_columns([_ROW, *carried]),
             row_numbers=rows,
             headers=meta["headers"],
             encoding=meta["encoding"],
             dropped_columns=meta["dropped_columns"],
             invalid_rows=meta["invalid_rows"],
+            number_cells=number_cells,
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -176,6 +184,8 @@ def _child(path: str, kind: str | None, language: str, memory_mb: int, folder: s
     try:
         raw = parse_file(Path(path), kind)
         table = raw.table.append_column(_ROW, pa.array(raw.row_numbers, pa.int64()))
+        for name, numbers_at in raw.number_cells.items():
+            table = table.append_column(_NUMBERS + name, pa.array(numbers_at, pa.bool_()))
         with (
             pa.OSFile(str(out / "table.arrow"), "wb") as sink,
             pa.ipc.new_file(sink, table.schema) as writer,

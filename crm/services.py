@@ -362,7 +362,8 @@ def write_error_report(batch: ImportBatch, path: Path) -> Path:
         for error in batch.errors:
             writer.writerow([error.get("row") or "", neutralise(error.get("column") or ""),
                              neutralise(str(error.get("value") or "")),
-                             neutralise(str(error.get("reason") or ""))])  # fmt: skip
+                             neutralise(" — ".join(filter(None, [str(error.get("reason") or ""),
+                                                                 error.get("fix")])))])  # fmt: skip
         if batch.error_count > len(batch.errors):
             writer.writerow(["", "", "", f"… {batch.error_count - len(batch.errors)} more"])
     return path

@@ -24,6 +24,7 @@ from scorecards.catalog import MANUAL_MEASURE_CODES, MEASURE_CODES
 from wealthscore.identifiers import identifier_problems
 
 from .kinds import KINDS, Column
+from .normalise import normalise_amount, normalise_column, normalise_date_text
 from .readers import RawTable
 
 MAX_ERRORS = 1000
@@ -69,16 +70,25 @@ class ErrorLog:
         # Client names are shown masked everywhere (SPEC §4), row errors included.
         self.masked = {column.name for column in spec.columns if column.masked}
 
-    def add(self, mask: pa.Array | np.ndarray, column: str | None, reason: str) -> None:
+    def add(
+        self,
+        mask: pa.Array | np.ndarray,
+        column: str | None,
+        reason: str,
+        fix: str | None = None,
+    ) -> None:
+        """One error per row of `mask`; `fix`, when given, says what to do about it."""
         if isinstance(mask, pa.ChunkedArray | pa.Array):
             mask = pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
         indices = np.flatnonzero(mask)
         if not len(indices):
             return
         with self.lock:
-            self._add(indices, column, reason)
+            self._add(indices, column, reason, fix)
 
-    def _add(self, indices: np.ndarray, column: str | None, reason: str) -> None:
+    def _add(
+        self, indices: np.ndarray, column: str | None, reason: str, fix: str | None = None
+    ) -> None:
         self.count += len(indices)
         values = self.raw.table.column(column) if column in self.raw.headers else None
         for index in indices[:MAX_ERRORS]:
@@ -88,18 +98,15 @@ class ErrorLog:
             if isinstance(value, str) and len(value) > VALUE_PREVIEW:
                 value = value[:VALUE_PREVIEW] + f"… ({len(value)} characters)"
             row = int(self.raw.row_numbers[index])
-            self.found.append(
-                (
-                    row,
-                    self.order.get(column, -1),
-                    {
-                        "row": row,
-                        "column": self.raw.headers.get(column, column),
-                        "value": value,
-                        "reason": reason,
-                    },
-                )
-            )
+            entry = {
+                "row": row,
+                "column": self.raw.headers.get(column, column),
+                "value": value,
+                "reason": reason,
+            }
+            if fix:
+                entry["fix"] = fix
+            self.found.append((row, self.order.get(column, -1), entry))
 
     def add_file_error(self, reason: str, column: str | None = None) -> None:
         self.count += 1
@@ -126,9 +133,14 @@ def _blank(values: pa.Array) -> pa.Array:
     return pc.equal(pc.utf8_length(values), 0)
 
 
-def parse_date(values: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """-> (date32 or null, invalid mask). Forms: 2026-10-31, 2026/10/31, 20261031, Excel serial."""
-    text = pc.replace_substring_regex(values, r"[/.]", "-")
+def parse_date(values: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """-> (date32 or null, invalid mask, has-a-time-of-day mask).
+
+    Forms: 2026-10-31, 2026/10/31, 2026.10.31, 20261031, 2026年10月31日, Excel serial, and any
+    of them with a midnight time (2026-10-31 00:00:00) as exports of datetime columns write.
+    """
+    text, timed = normalise_date_text(values)
+    text = pc.replace_substring_regex(text, r"[/.]", "-")
     text = pc.replace_substring_regex(text, r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3")
     text = pc.replace_substring_regex(text, r"^(\d{4})-(\d)-", r"\1-0\2-")
     text = pc.replace_substring_regex(text, r"-(\d)$", r"-0\1")
@@ -141,7 +153,7 @@ def parse_date(values: pa.Array) -> tuple[pa.Array, pa.Array]:
         days = pc.add(pc.cast(pc.if_else(serial, values, "0"), pa.int32()), EXCEL_EPOCH_DAYS)
         dates = pc.if_else(serial, pc.cast(days, pa.date32()), dates)
     invalid = pc.and_(pc.invert(_blank(values)), pc.is_null(dates))
-    return dates, invalid
+    return dates, pc.and_(invalid, pc.invert(timed)), pc.and_(invalid, timed)
 
 
 def parse_amount(values: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
@@ -151,7 +163,8 @@ def parse_amount(values: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
         # The usual export (1234.50): one pass over millions of rows, not five.
         nothing = pa.array(np.zeros(len(values), dtype=bool))
         return values, nothing, nothing
-    text = pc.replace_substring_regex(values, r"[,，\s]", "")
+    # ￥52,200.00, 52 200.00 元: separators, spaces and currency signs (crm.normalise).
+    text = normalise_amount(values)
     number = pc.match_substring_regex(text, r"^-?\d{1,16}(\.\d+)?$")
     # Trailing zeros past the cents change nothing: 12.340 is 12.34.
     text = pc.replace_substring_regex(text, r"^(-?\d+\.\d\d)0+$", r"\1")
@@ -201,7 +214,8 @@ def _check_column(raw: RawTable, column: Column, log: ErrorLog, today: dt.date) 
         if column.type in {"text", "id", "list", "period"}:
             return pa.array([""] * raw.num_rows, pa.string())
         return pa.nulls(raw.num_rows, _arrow_type(column))
-    values = pc.utf8_trim_whitespace(raw.table.column(column.name).combine_chunks())
+    # Full-width digits, ￥ and 元, 年月日: folded once, before any check (crm.normalise).
+    values = normalise_column(column.type, raw.table.column(column.name).combine_chunks())
     blank = _blank(values)
     if column.required:
         log.add(blank, column.name, _("required value is empty"))
@@ -239,8 +253,16 @@ def _typed(
 ) -> pa.Array:
     name = column.name
     if column.type == "date":
-        dates, invalid = _by_distinct(values, parse_date)
-        log.add(invalid, name, _("not a date (use 2026-10-31, 2026/10/31 or 20261031)"))
+        dates, invalid, timed = _by_distinct(values, parse_date)
+        log.add(
+            invalid, name, _("not a date (use 2026-10-31, 2026/10/31, 20261031 or 2026年10月31日)")
+        )
+        log.add(
+            timed,
+            name,
+            _("has a time of day; a date column takes a day only"),
+            _("Export the column as a date (2026-10-31), without the time."),
+        )
         log.add(
             pc.greater(dates, pa.scalar(today, pa.date32())),
             name,
@@ -294,8 +316,9 @@ def _typed(
     if column.type == "list":
         return pc.replace_substring_regex(values, r"\s*[;；,，、]\s*", ";")
     if column.type == "id":
-        # A look-alike key (a zero-width space, a full-width digit) would create a second
-        # employee or client that no screen can tell apart (wealthscore.identifiers).
+        # A look-alike key (a zero-width space, a no-break space) would create a second
+        # employee or client that no screen can tell apart (wealthscore.identifiers);
+        # full-width digits were folded to the key they spell (crm.normalise).
         problems, reasons = identifier_problems(values)
         for code, reason in enumerate(reasons):
             log.add(pc.equal(problems, code), name, reason)
@@ -356,6 +379,7 @@ def check(raw: RawTable, refs: References) -> Checked:
     table = pa.table(typed)
     codes = Codes(table)
     spec = KINDS[raw.kind]
+    _check_number_cells(raw, table, refs, log)
     if spec.key and table.num_rows:
         duplicate = _duplicates(codes, spec.key, table.num_rows)
         log.add(
@@ -375,6 +399,92 @@ def check(raw: RawTable, refs: References) -> Checked:
         as_of_date=as_of,
         codes=codes,
     )
+
+
+# Where a zero-padded twin of a number-typed ID may be found, by column.
+_KNOWN_IDS = {
+    "employee_id": ("employees",),
+    "rm_employee_id": ("employees",),
+    "scope": ("employees", "units"),
+    "unit_code": ("units",),
+    "parent_code": ("units",),
+    "product_code": ("products",),
+    "client_id": ("clients",),
+}
+MAX_SUGGESTED = 200  # distinct number-typed values looked up for a "did you mean"
+
+
+def _check_number_cells(raw: RawTable, table: pa.Table, refs: References, log: ErrorLog) -> None:
+    """An ID that a spreadsheet stored as a number is refused, never loaded (issue 15).
+
+    LibreOffice and Excel turn 001032 into the number 1032 when a column is not formatted as
+    text; loaded as "1032", it matches no one (an unknown employee) or, worse, a client number
+    matches no client and the sales are silently lost to every score. The reader keeps which
+    cells were numbers (`RawTable.number_cells`); text cells with the right digits are fine.
+    """
+    for name, mask in raw.number_cells.items():
+        if not mask.any() or name not in table.column_names:
+            continue
+        values = table.column(name)
+        numbers = pc.filter(values, pa.array(mask))
+        distinct = [v for v in pc.unique(numbers).to_pylist() if v]
+        suggestions = _padded_twins(name, distinct[:MAX_SUGGESTED], refs)
+        reason = _("the cell is a number, not text, so the ID's leading zeros may be lost")
+        plain = _("Format the column as text and re-enter the leading zeros.")
+        fixes: dict[str, list[str]] = {}
+        for value in distinct:
+            twins = suggestions.get(value)
+            fix = plain
+            if twins:
+                fix = f"{plain} " + _("Did you mean %(id)s?") % {"id": " / ".join(twins)}
+            fixes.setdefault(fix, []).append(value)
+        for fix, group in fixes.items():
+            in_group = pc.is_in(values, value_set=pa.array(group, pa.string()))
+            log.add(pc.and_(pa.array(mask), in_group), name, reason, fix)
+
+
+def _padded_twins(column: str, values: list[str], refs: References) -> dict[str, list[str]]:
+    """value -> the known IDs that are it with leading zeros (1032 -> ['001032'])."""
+    digits = [v for v in values if v.isdigit()]
+    if not digits:
+        return {}
+    wanted = {v.lstrip("0") or "0" for v in digits}
+    known: set[str] = set()
+    for source in _KNOWN_IDS.get(column, ()):
+        if source == "employees":
+            known |= refs.employee_ids
+        elif source == "units":
+            known |= refs.unit_codes
+        elif source == "products":
+            known |= refs.product_codes
+        elif source == "clients":
+            known |= _clients_padded(digits)
+    twins: dict[str, list[str]] = {}
+    for key in known:
+        if key.startswith("0") and key.isdigit() and (key.lstrip("0") or "0") in wanted:
+            twins.setdefault(key.lstrip("0") or "0", []).append(key)
+    return {
+        value: sorted(twins[value.lstrip("0") or "0"])[:3]
+        for value in digits
+        if twins.get(value.lstrip("0") or "0") and value not in twins[value.lstrip("0") or "0"]
+    }
+
+
+def _clients_padded(digits: list[str]) -> set[str]:
+    """Known client numbers (a holdings snapshot or a sale named them) that are one of
+    `digits` with leading zeros: one indexed query per 500 candidates and table."""
+    from .models import ClientAssignment, ClientSnapshot
+
+    candidates = sorted(
+        {"0" * pad + value for value in digits for pad in range(1, 33 - len(value))}
+    )
+    found: set[str] = set()
+    for start in range(0, len(candidates), 500):
+        chunk = candidates[start : start + 500]
+        for model in (ClientSnapshot, ClientAssignment):
+            rows = model.objects.filter(client_id__in=chunk).values_list("client_id", flat=True)
+            found |= set(rows.distinct())
+    return found
 
 
 def _check_references(table: pa.Table, refs: References, log: ErrorLog) -> None:

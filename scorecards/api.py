@@ -4,19 +4,35 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+import django_filters
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from targets import selectors as org_selectors
+from targets.query import (
+    IdentifierParam,
+    IdParam,
+    Ordering,
+    PeriodParam,
+    query_params,
+    unit_param,
+)  # fmt: skip
 from targets.roles import Role, scope_of
 from wealthscore.errors import validated_input
 
 from . import selectors, services
-from .models import Kpi, Period, SchemeMeasure, SchemeVersion, Scorecard, ScoreLine
+from .models import (
+    Kpi,
+    Period,
+    PeriodStatus,
+    SchemeMeasure,
+    SchemeVersion,
+    Scorecard,
+    ScoreLine,
+)  # fmt: skip
 
 
 class TwoPlaces(serializers.DecimalField):
@@ -31,7 +47,24 @@ class TwoPlaces(serializers.DecimalField):
         return super().to_representation(Decimal(value).quantize(Decimal("0.01"), ROUND_HALF_UP))
 
 
+# The few figures a line was computed from (counts, sums as strings, window dates), keyed by
+# name; which names depends on the measure (measures.py), their values are never nested.
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {
+            "anyOf": [{"type": "string"}, {"type": "integer"}],
+            "nullable": True,
+        },
+        "description": "the figures behind the value, by name (e.g. window, sales, amount)",
+    }
+)
+class LineInputsField(serializers.DictField):
+    pass
+
+
 class ScoreLineSerializer(serializers.ModelSerializer):
+    inputs = LineInputsField(read_only=True)
     points = TwoPlaces(allow_null=True)
     weight = TwoPlaces()
     weighted = TwoPlaces(allow_null=True)
@@ -43,13 +76,19 @@ class ScoreLineSerializer(serializers.ModelSerializer):
 
 
 class CardEmployeeSerializer(serializers.Serializer):
-    employee_id = serializers.CharField()
-    name = serializers.CharField()
-    unit_code = serializers.CharField()
+    """The RM of a card, read from the card itself (`source="*"`): her unit is the card's."""
+
+    employee_id = serializers.CharField(source="employee.employee_id")
+    name = serializers.CharField(source="employee.name")
+    unit_code = serializers.CharField(source="unit.code")
 
 
 class ScorecardSerializer(serializers.ModelSerializer):
-    employee = serializers.SerializerMethodField()
+    employee = CardEmployeeSerializer(source="*", read_only=True)
+    veto_reasons = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="the confirmed vetoing cases, as the card shows them",
+    )  # fmt: skip
     period = serializers.CharField(source="run.period.code")
     period_type = serializers.CharField(source="run.period.kind")
     status = serializers.CharField(source="run.period.status")
@@ -68,14 +107,6 @@ class ScorecardSerializer(serializers.ModelSerializer):
                   "unit_rank_of", "weighted_score", "bonus", "quarters_mean", "quarters_counted",
                   "annual_review", "no_total_reason", "lines"]  # fmt: skip
 
-    @extend_schema(responses=CardEmployeeSerializer)
-    def get_employee(self, card: Scorecard) -> dict:
-        return {
-            "employee_id": card.employee.employee_id,
-            "name": card.employee.name,
-            "unit_code": card.unit.code,
-        }
-
     def get_scheme_version(self, card: Scorecard) -> str:
         return card.run.version.code
 
@@ -86,16 +117,91 @@ class ScorecardSerializer(serializers.ModelSerializer):
         return str((card.weighted_score + card.bonus).quantize(Decimal("0.01"), ROUND_HALF_UP))
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("period", str, description="2026-10, 2026-Q3 or 2026"),
-        OpenApiParameter("employee", str),
-        OpenApiParameter("unit", str, description="a unit code: its whole subtree"),
-    ]
-)
+class PresentOnly(serializers.Serializer):
+    """A row whose columns depend on its kind: only the keys it has are rendered (the schema
+    lists every column, none required)."""
+
+    def to_representation(self, row: dict) -> dict:
+        data = super().to_representation(row)
+        return {key: value for key, value in data.items() if key in row}
+
+
+def _text(help_text: str = "") -> serializers.CharField:
+    return serializers.CharField(required=False, allow_null=True, help_text=help_text)
+
+
+def _amount(help_text: str = "") -> serializers.DecimalField:
+    # Two places, as a string on every database (SQLite hands integers back for whole sums).
+    return serializers.DecimalField(
+        max_digits=20, decimal_places=2, required=False, allow_null=True, help_text=help_text
+    )
+
+
+class FactRowSerializer(PresentOnly):
+    """One fact behind a line. Sales: txn_id … keyed_by; clients: client_id, client_name,
+    balance_end, balance_start, client_risk; surveys, activities, recording checks and
+    complaints: date, client_id, client_name and their own columns; manual scores: period,
+    score, comment, entered_at. Client names are masked."""
+
+    txn_id = _text()
+    txn_date = serializers.DateField(required=False, allow_null=True)
+    date = serializers.DateField(required=False, allow_null=True)
+    client_id = _text()
+    client_name = _text("masked: 张**")
+    product_code = _text()
+    product_risk = _text("R1-R5")
+    client_risk = _text("C1-C5")
+    strategic_tag = _text()
+    amount = _amount()
+    fee_income = _amount()
+    keyed_by = _text("the employee ID on the transaction")
+    balance_end = _amount()
+    balance_start = _amount()
+    response_id = _text()
+    nps_score = serializers.IntegerField(required=False, allow_null=True)
+    activity_id = _text()
+    activity_type = _text()
+    check_id = _text()
+    compliant = serializers.BooleanField(required=False, allow_null=True)
+    complaint_id = _text()
+    resolved_date = serializers.DateField(required=False, allow_null=True)
+    period = _text()
+    score = _amount()
+    comment = _text()
+    entered_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class LineFactsSerializer(PresentOnly):
+    kind = serializers.ChoiceField(
+        choices=["none", "manual_scores", "sales", "clients", "surveys", "activities",
+                 "recording_checks", "complaints"],
+        help_text="which facts the rows are",
+    )  # fmt: skip
+    window = serializers.CharField(required=False, help_text="the days the facts were read from")
+    as_of = serializers.DateField(
+        required=False, allow_null=True, help_text="clients: the month-end snapshot read"
+    )
+    count = serializers.IntegerField(required=False, help_text="all rows, before truncation")
+    truncated = serializers.BooleanField(help_text="true when only the first rows are given")
+    rows = FactRowSerializer(many=True)
+
+
+class ScorecardQuery(serializers.Serializer):
+    period = PeriodParam(help_text="2026-10, 2026-Q3 or 2026")
+    employee = IdentifierParam(help_text="an employee ID")
+    unit = IdentifierParam(help_text="a unit code: its whole subtree")
+
+
 class ScorecardViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ScorecardSerializer
-    filter_backends: list = []
+    filter_backends = [Ordering]
+    ordering_fields = {
+        "period": "run__period__last_day",
+        "rank": "rank",
+        "total": "total",
+        "employee_id": "employee__employee_id",
+        "unit_code": "unit__code",
+    }
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)  # no one logged in: 401 first
@@ -108,16 +214,17 @@ class ScorecardViewSet(viewsets.ReadOnlyModelViewSet):
         if request.method == "OPTIONS" and "pk" in kwargs:
             self.get_object()
 
+    @extend_schema(parameters=[ScorecardQuery])
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
     def get_queryset(self):
-        params = self.request.query_params
-        unit = None
-        if params.get("unit"):
-            unit = org_selectors.org_unit_get(user=self.request.user, code=params["unit"])
+        params = query_params(ScorecardQuery, self.request)
         return selectors.scorecard_list(
             user=self.request.user,
-            period=params.get("period") or None,
-            employee_id=params.get("employee") or None,
-            unit=unit,
+            period=params.get("period"),
+            employee_id=params.get("employee"),
+            unit=unit_param(user=self.request.user, code=params.get("unit")),
         )
 
     def get_object(self) -> Scorecard:
@@ -127,12 +234,12 @@ class ScorecardViewSet(viewsets.ReadOnlyModelViewSet):
             card_id = 0
         return selectors.scorecard_get(user=self.request.user, card_id=card_id)
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=LineFactsSerializer)
     @action(detail=True, methods=["get"], url_path=r"lines/(?P<measure>[a-z_]+)/facts")
     def facts(self, request: Request, pk: str, measure: str) -> Response:
         card = self.get_object()
-        return Response(services.scorecard_line_facts(card=card, measure=measure,
-                                                      actor=request.user))  # fmt: skip
+        facts = services.scorecard_line_facts(card=card, measure=measure, actor=request.user)
+        return Response(LineFactsSerializer(facts).data)
 
 
 class SchemeMeasureSerializer(serializers.ModelSerializer):
@@ -289,18 +396,21 @@ class SchemeViewSet(
         return Response(PreviewSerializer(preview).data)
 
 
-@extend_schema(parameters=[OpenApiParameter("version", int)])
+class KpiQuery(serializers.Serializer):
+    version = IdParam(help_text="a scheme version's id; default the published one")
+
+
 class KpiViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = KpiSerializer
     filter_backends: list = []
     pagination_class = None
 
+    @extend_schema(parameters=[KpiQuery])
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
     def get_queryset(self):
-        version = self.request.query_params.get("version")
-        try:
-            version_id = int(version) if version else None
-        except ValueError:
-            version_id = 0
+        version_id = query_params(KpiQuery, self.request).get("version")
         return selectors.kpi_list(user=self.request.user, version_id=version_id)
 
 
@@ -324,11 +434,23 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
+class PeriodFilter(django_filters.FilterSet):
+    """A kind or status that no period can have is a 400 naming it, not an empty list."""
+
+    kind = django_filters.ChoiceFilter(choices=[(k, k) for k in ("month", "quarter", "year")])
+    year = django_filters.NumberFilter()
+    status = django_filters.ChoiceFilter(choices=PeriodStatus.choices)
+
+    class Meta:
+        model = Period
+        fields = ["kind", "year", "status"]
+
+
 class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = PeriodSerializer
     lookup_field = "code"
     lookup_value_regex = r"\d{4}(?:-Q[1-4]|-\d{2})?"
-    filterset_fields = ["kind", "year", "status"]
+    filterset_class = PeriodFilter
 
     def get_queryset(self):
         return selectors.period_list(user=self.request.user)

@@ -33,7 +33,8 @@ PROMOTION_SHARE, IMPROVEMENT_SHARE = 20, 10  # per cent of the ranked RMs
 
 
 def install_default_pay_policy(pay_policy_model) -> None:
-    """The SPEC's bands, unless a policy exists (a migration, and tests after a flush)."""
+    """The SPEC's bands, unless a policy exists (migration 0006, and install_defaults()
+    after a flush). `pay_policy_model` is the historical model or the current one."""
     if not pay_policy_model.objects.exists():
         pay_policy_model.objects.create(**DEFAULT_POLICY)
 

@@ -14,8 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from targets import selectors as org_selectors
 from targets.models import OrgUnit
+from targets.query import IdentifierParam, query_params, unit_param
 from wealthscore.audit import audit_read
 from wealthscore.errors import DomainError
 from wealthscore.pagination import Pagination
@@ -70,6 +70,10 @@ class TalentRowSerializer(serializers.Serializer):
     list = serializers.ChoiceField(choices=["promotion", "improvement", ""])
 
 
+class UnitQuery(serializers.Serializer):
+    unit = IdentifierParam()
+
+
 class PayPageSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
@@ -91,8 +95,9 @@ class TalentPageSerializer(serializers.Serializer):
 
 
 def _unit(request: Request) -> OrgUnit | None:
-    code = request.query_params.get("unit")
-    return org_selectors.org_unit_get(user=request.user, code=code) if code else None
+    """The `unit` filter: a unit the user may see, else a 400 naming `unit`."""
+    code = query_params(UnitQuery, request).get("unit")
+    return unit_param(user=request.user, code=code)
 
 
 def _required(request: Request, name: str) -> str:
@@ -114,8 +119,17 @@ def _download(export: ExportFile) -> FileResponse:
 
 PAGE_PARAMETERS = [OpenApiParameter("limit", int), OpenApiParameter("offset", int)]
 EXPORT_PARAMETERS = [
-    OpenApiParameter("format", enum=["xlsx", "csv"], required=True),
+    OpenApiParameter(
+        "format",
+        enum=["xlsx", "csv"],
+        required=True,
+        description="xlsx: for people (title rows, Excel formats); csv: for systems (header "
+        "on row 1, English field names, a `status` column: final or provisional)",
+    ),  # fmt: skip
     OpenApiParameter("unit", str, description="a unit code: its subtree only"),
+    OpenApiParameter(
+        "encoding", enum=["utf-8", "gb18030"], description="the CSV's encoding (default utf-8)"
+    ),
 ]
 
 
@@ -185,6 +199,7 @@ class PayExportView(PayScopeOnly):
                 period_code=_required(request, "period"),
                 fmt=_required(request, "format"),
                 unit=_unit(request),
+                encoding=request.query_params.get("encoding", "utf-8"),
             )  # fmt: skip
         )
 
@@ -229,5 +244,6 @@ class TalentExportView(PayScopeOnly):
                 year=_year(request),
                 fmt=_required(request, "format"),
                 unit=_unit(request),
+                encoding=request.query_params.get("encoding", "utf-8"),
             )  # fmt: skip
         )

@@ -854,7 +854,8 @@ def periods_touched(period_code: str) -> list[str]:
 # ---------------------------------------------------------------- the default scheme
 def install_default_scheme(apps=None) -> None:
     """Create the default scheme of SPEC §5 from fixtures/default_scheme.json, unless a
-    scheme exists. Called by a migration (with its historical models) and by tests."""
+    scheme exists. Called by migration 0003 (with its historical models) and by
+    wealthscore.defaults.install_defaults() after a flush."""
     from . import models as current
 
     def model(name: str):

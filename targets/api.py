@@ -122,7 +122,7 @@ class EmployeeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         rows = employee.memberships.select_related("unit").order_by("valid_from")
         return Response(MembershipSerializer(rows, many=True).data)
 
-    @extend_schema(request=EmployeeMoveSerializer, responses=MembershipSerializer)
+    @extend_schema(request=EmployeeMoveSerializer, responses={201: MembershipSerializer})
     @action(detail=True, methods=["post"], filter_backends=[])
     def move(self, request: Request, employee_id: str) -> Response:
         employee = self.get_object()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import django_filters
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
@@ -13,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from scorecards.catalog import MEASURES
 from wealthscore.audit import audit_read
 from wealthscore.errors import DomainError
 from wealthscore.identifiers import identifier_problem, validate_identifier
@@ -113,9 +115,20 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 UNIT_YEAR = [OpenApiParameter("unit", str, required=True), OpenApiParameter("year", int)]
 
 
+class TargetFilter(django_filters.FilterSet):
+    """A measure outside the catalog is a 400 naming `measure`, not an empty list."""
+
+    year = django_filters.NumberFilter()
+    measure = django_filters.ChoiceFilter(choices=[(code, code) for code in sorted(MEASURES)])
+
+    class Meta:
+        model = AnnualTarget
+        fields = ["year", "measure"]
+
+
 class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = AnnualTargetSerializer
-    filterset_fields = ["year", "measure"]
+    filterset_class = TargetFilter
 
     def get_queryset(self):
         return annual_target_list(user=self.request.user)
@@ -136,7 +149,7 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         )
         return Response(AnnualTargetSerializer(target).data, status=201)
 
-    @extend_schema(request=DecomposeSerializer, responses=AnnualTargetSerializer(many=True))
+    @extend_schema(request=DecomposeSerializer, responses={201: AnnualTargetSerializer(many=True)})
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def decompose(self, request: Request) -> Response:
         payload = DecomposeSerializer(data=request.data)
@@ -185,6 +198,12 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         """The target of one RM or unit for a month, quarter or year, and how it was reached."""
         params = request.query_params
         subject = _subject(request.user, params.get("scope", ""))
+        if params.get("measure", "") not in MEASURES:
+            raise DomainError(
+                _("No measure %(code)s in the catalog.") % {"code": params.get("measure", "")},
+                field="measure",
+                code="invalid_filter",
+            )
         try:
             period = planning.parse_period(params.get("period", ""))
         except ValueError as exc:
@@ -218,7 +237,9 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         _unit, _year, report = self._reconciliation(request)
         return Response(ReconciliationSerializer(report, many=True).data)
 
-    @extend_schema(parameters=UNIT_YEAR, responses={(200, XLSX): bytes})
+    # Documented as a download (octet-stream), as the pay and talent exports are: a generated
+    # client reads that as a file; the response's own Content-Type is the XLSX's.
+    @extend_schema(parameters=UNIT_YEAR, responses={(200, "application/octet-stream"): bytes})
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
     def export(self, request: Request) -> HttpResponse:
         """The unit's targets and its children's, with the reconciliation, as XLSX."""

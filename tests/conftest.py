@@ -86,6 +86,25 @@ def _tasks_in_process_unless_services(request) -> None:
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
 
 
+@pytest.fixture(autouse=True)
+def _defaults_after_a_flush(request) -> None:
+    """A transactional test starts on the database another one flushed, which empties what
+    the migrations installed (scheme, pay policy, distribution profiles, incident types):
+    put them back, as `demo --reset` does. pytest-django runs these tests after the others,
+    so the others see the migrations' rows anyway."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(
+        marker is not None
+        and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))
+    ) or bool({"transactional_db", "live_server"} & set(request.fixturenames))
+    if not transactional:
+        return
+    from wealthscore.defaults import install_defaults
+
+    request.getfixturevalue("transactional_db")
+    install_defaults()
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("services") is None:
         return

@@ -12,9 +12,14 @@ from .models import AuditEntry
 from .selectors import AuditFilters, audit_entry_list, require_audit_scope
 
 
+# Free-form by design: a snapshot holds any model's fields (a scheme's nests its KPIs and
+# their measures), so its values are any JSON. A recursive "JSON value" type would say so,
+# but openapi-python-client 0.29 cannot generate recursive unions (it drops AuditEntry), so
+# this is the one documented object without typed values (tests/wealthscore/test_api_types.py).
 @extend_schema_field(
     {"type": "object", "additionalProperties": True, "nullable": True,
-     "description": "the object's fields (before or after the change), as recorded"}
+     "description": "the object's fields (before or after the change), as recorded; values "
+     "are any JSON (text, numbers, true/false, lists, objects)"}
 )  # fmt: skip
 class SnapshotField(serializers.JSONField):
     pass

@@ -18,19 +18,26 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
+from .errors import envelope
+
 
 class RefuseNulInQuery:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if any(
-            "\x00" in key or any("\x00" in value for value in values)
+        refused = [
+            key
             for key, values in request.GET.lists()
-        ):
+            if "\x00" in key or any("\x00" in value for value in values)
+        ]
+        if refused:
             message = _("A query parameter holds a NUL character.")
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": message, "code": "invalid"}, status=400)
+                # The API's one error envelope (wealthscore/errors.py), naming the parameters.
+                fields = {key.replace("\x00", "\\0"): [message] for key in refused}
+                body = envelope("validation_failed", message, fields)
+                return JsonResponse(body, status=400)
             return HttpResponseBadRequest(message)
         return self.get_response(request)
 

@@ -193,7 +193,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# Both from the environment so that an image can keep its collected files (built in) apart
+# from the shared volumes (/data/media), and CI can collect into a fresh folder.
+STATIC_ROOT = Path(os.environ.get("WEALTHSCORE_STATIC_ROOT", VAR_DIR / "staticfiles"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
@@ -206,7 +208,9 @@ STORAGES = {
         )
     },
 }
-MEDIA_ROOT = VAR_DIR / "media"
+# Uploaded import files (MEDIA_ROOT/imports/, written by the web app, read by the worker) and
+# incident evidence (MEDIA_ROOT/evidence/): one volume shared by web and worker.
+MEDIA_ROOT = Path(os.environ.get("WEALTHSCORE_MEDIA_ROOT", VAR_DIR / "media"))
 WEALTHSCORE_INBOX = Path(os.environ.get("WEALTHSCORE_INBOX", VAR_DIR / "inbox"))
 
 # Idle sessions end after 30 minutes: every request pushes the expiry forward.
@@ -260,6 +264,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Bodies are JSON: the schema then offers one request format per operation, which is what
+    # generated clients need (three formats made openapi-python-client send all three). The
+    # views that receive a file (imports, incident evidence) take multipart themselves.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "wealthscore.pagination.Pagination",
     "PAGE_SIZE": 100,
@@ -292,6 +300,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1/",
     "ENUM_NAME_OVERRIDES": {"IncidentStatusEnum": "compliance.models.IncidentStatus"},
+    # The error envelope on every operation (wealthscore/schema.py), after the enum hook.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "wealthscore.schema.document_errors",
+    ],
 }
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run eagerly in-process.

@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.utils import translation
+from drf_spectacular.settings import patched_settings
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -13,9 +16,22 @@ from targets import plan_api
 from targets import views as targets_views
 
 from . import api as audit_api
+from .errors import api_not_found
 from .health import healthz
 from .middleware import csp_override
 from .signin import views as signin_views
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema, always rendered in English: a client generated from it must not
+    depend on the language of whoever fetched it (operation, enum and model names, and the
+    descriptions, would differ), so Accept-Language and `?lang=` are ignored here."""
+
+    @extend_schema(exclude=True)  # as drf-spectacular's own view (SERVE_INCLUDE_SCHEMA off)
+    def get(self, request, *args, **kwargs):
+        with patched_settings(self.custom_settings), translation.override("en"):
+            return self._get_schema_response(request)
+
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -41,7 +57,7 @@ api_urls = [
     path("talent-lists/export/", pay_api.TalentExportView.as_view(), name="api-talent-export"),
     path("compliance/board/", compliance_api.BoardView.as_view(), name="api-compliance-board"),
     path("audit/", audit_api.AuditEntryListView.as_view(), name="api-audit-list"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves its script as a file (no inline script); Swagger UI's page keeps
     # a <style> block of its own, so that page alone allows inline styles.
     path(
@@ -67,6 +83,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api_urls)),
+    # Whatever no API route takes answers the JSON error envelope, not the pages' HTML 404.
+    re_path(r"^api(?:/.*)?$", api_not_found),
     path("admin/", admin.site.urls),
     # Pages (CONTRACT.md): each module owns its routes.
     path("", include("scorecards.views.card")),
@@ -77,3 +95,6 @@ urlpatterns = [
     path("", include("crm.views")),
     path("", include("wealthscore.views")),
 ]
+
+# A crash under /api/ answers the JSON envelope; the pages keep Django's own 500 page.
+handler500 = "wealthscore.errors.server_error"

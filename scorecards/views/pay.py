@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -22,10 +23,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from scorecards import pay_selectors, selectors
-from scorecards.models import Period, PeriodStatus
+from scorecards.models import PayPolicy, Period, PeriodStatus
 from scorecards.pay_api import PayAdjustmentSerializer, TalentRowSerializer
 from targets import selectors as org_selectors
 from targets.models import OrgUnit
+from targets.planning import parse_period, previous_code
 from wealthscore.audit import audit_record
 from wealthscore.errors import DomainError
 from wealthscore.templatetags.ws import signed
@@ -77,6 +79,48 @@ def _default_quarter(quarters: list[Period]) -> str:
         if quarter.current_run_id is not None:
             return quarter.code
     return quarters[0].code if quarters else ""
+
+
+def _admin_add_url(request: HttpRequest, model) -> str | None:
+    """The admin site's add page of the model, for a user who may open it and add there;
+    None for anyone else (the page then only says who may add it)."""
+    model_admin = admin.site._registry.get(model)
+    if model_admin is None or not admin.site.has_permission(request):
+        return None
+    if not model_admin.has_add_permission(request):
+        return None
+    meta = model._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_add")
+
+
+def _day_without_pay_policy(code: str) -> Any:
+    """The last day of the quarter, or of the quarter before (consecutive failures read its
+    bands too), on which no pay policy is in force; None when both have one."""
+    try:
+        parsed = parse_period(code)
+    except ValueError:
+        return None
+    if parsed.kind != "quarter":
+        return None
+    for quarter in (parsed.code, previous_code(parsed.code)):
+        day = parse_period(quarter).last_day
+        try:
+            pay_selectors.bands_in_force(day)
+        except DomainError:
+            return day
+    return None
+
+
+def _missing_pay_policy(request: HttpRequest, day: Any) -> dict[str, Any]:
+    """What the page says instead of the pay table: what is missing, who may add it, where."""
+    return {
+        "what": _("No pay policy is in force on %(day)s: the pay bands of this quarter are "
+                  "not defined, so no pay adjustment can be computed.") % {"day": day},
+        "who": _("An administrator adds one in the admin site (Pay policies: effective from "
+                 "a day on or before %(day)s, with its bands).") % {"day": day},
+        "link": _admin_add_url(request, PayPolicy),
+        "link_label": _("Add a pay policy"),
+    }  # fmt: skip
 
 
 def _export_url(name: str, **params: str) -> str:
@@ -166,14 +210,42 @@ def hr_pay(request: HttpRequest) -> HttpResponse:
         "unit": unit,
         "period_error": None,
         "report": None,
+        "missing_config": None,
     }
     status = 200
     if code:
         try:
             report = pay_selectors.pay_adjustment_list(user=user, period_code=code, unit=unit)
         except DomainError as exc:
-            context["period_error"] = exc.message
-            status = exc.status_code
+            day = _day_without_pay_policy(code)
+            if day is None:
+                context["period_error"] = exc.message
+                status = exc.status_code
+            else:
+                # A missing configuration row, not a wrong request: say what is missing and
+                # who adds it, and still show the year's talent lists (they need no policy).
+                context["missing_config"] = _missing_pay_policy(request, day)
+                year = parse_period(code).year
+                talent = pay_selectors.talent_list(user=user, year=year, unit=unit)
+                with transaction.atomic():
+                    audit_record(
+                        actor=user, action="export.talent", object_type="period",
+                        object_id=str(year),
+                        after={"format": "page", "count": len(talent.rows),
+                               "unit": unit.code if unit else None},
+                    )  # fmt: skip
+                context.update(
+                    year=year,
+                    exports={
+                        "talent_xlsx": _export_url(
+                            "api-talent-export", year=str(year), format="xlsx", unit=unit_code
+                        ),
+                        "talent_csv": _export_url(
+                            "api-talent-export", year=str(year), format="csv", unit=unit_code
+                        ),
+                    },
+                )
+                context.update(_talent_context(talent))
         else:
             year = int(report.period[:4])
             talent = pay_selectors.talent_list(user=user, year=year, unit=unit)

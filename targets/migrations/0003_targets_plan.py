@@ -6,19 +6,11 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-# Shipped profiles, in hundredths of a percent: even (100 / 12 to the 0.01 %, the remainder
-# on the first months) and the example "开门红" (a strong start: 30 % in the first quarter).
-PROFILES = {
-    "均匀分布": [834] * 4 + [833] * 8,
-    "开门红": [1200, 1000, 800] + [800] * 7 + [700] * 2,
-}
-
-
 def ship_profiles(apps, schema_editor):
-    profile = apps.get_model("targets", "DistributionProfile")
-    for name, shares in PROFILES.items():
-        months = {f"m{n:02d}": share for n, share in enumerate(shares, start=1)}
-        profile.objects.update_or_create(name=name, defaults=months)
+    # The shipped profiles live in targets/defaults.py, shared with install_defaults().
+    from targets.defaults import install_distribution_profiles
+
+    install_distribution_profiles(apps.get_model("targets", "DistributionProfile"))
 
 
 class Migration(migrations.Migration):

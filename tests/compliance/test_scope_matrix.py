@@ -129,28 +129,59 @@ def test_the_warning_board(bank, cases, who):
 
 def test_create_with_evidence_and_bad_input_through_the_api(bank, cases):
     client = bank.client("compliance")
+    # The case is JSON; its evidence, a file, follows on its own (multipart only there).
     created = client.post(
         "/api/v1/compliance/incidents/",
         {"employee_id": "000101", "type": "misleading_sales", "occurred_on": "2026-08-20",
-         "description": "夸大收益", "evidence": SimpleUploadedFile("录音摘要.pdf", PDF)},
-        format="multipart",
+         "description": "夸大收益"},
+        format="json",
     )  # fmt: skip
-    assert created.status_code == 201 and created.data["has_evidence"]
-    assert created.data["evidence_name"] == "录音摘要.pdf"
+    assert created.status_code == 201 and not created.data["has_evidence"]
+    evidence_url = f"/api/v1/compliance/incidents/{created.data['id']}/evidence/"
+    sent = client.post(
+        evidence_url, {"evidence": SimpleUploadedFile("录音摘要.pdf", PDF)}, format="multipart"
+    )
+    assert sent.status_code == 201 and sent.data["has_evidence"]
+    assert sent.data["evidence_name"] == "录音摘要.pdf"
     for payload, field in [
         ({"employee_id": "999999"}, "employee_id"),
         ({"type": "nonsense"}, "type"),
         ({"occurred_on": "2099-01-01"}, "occurred_on"),
-        ({"evidence": SimpleUploadedFile("x.pdf", b"MZ")}, "evidence"),
     ]:
         body = {"employee_id": "000101", "type": "other", "occurred_on": "2026-08-20",
                 "description": "x", **payload}  # fmt: skip
-        response = client.post("/api/v1/compliance/incidents/", body, format="multipart")
-        assert response.status_code == 400 and response.data["field"] == field, response.data
+        response = client.post("/api/v1/compliance/incidents/", body, format="json")
+        assert response.status_code == 400 and list(response.data["fields"]) == [field], (
+            response.data
+        )
+    bad_file = client.post(
+        f"/api/v1/compliance/incidents/{cases['dan_open']}/evidence/",
+        {"evidence": SimpleUploadedFile("x.pdf", b"MZ")}, format="multipart",
+    )  # fmt: skip
+    assert bad_file.status_code == 400 and list(bad_file.data["fields"]) == ["evidence"]
     missing = client.post("/api/v1/compliance/incidents/", {"employee_id": "000101"},
                           format="json")  # fmt: skip
-    assert missing.status_code == 400 and "description" in missing.data
+    assert missing.status_code == 400 and "description" in missing.data["fields"]
     assert Incident.objects.count() == 5
+    assert not Incident.objects.get(pk=cases["dan_open"]).evidence
+
+
+EVIDENCE_UPLOAD = {"anonymous": 401, "rm_alice": 404, "manager_a": 403, "manager_b": 404,
+                   "hr": 404, "compliance": 201, "admin": 201}  # fmt: skip
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_only_compliance_and_admins_send_evidence(bank, cases, who):
+    """POST …/evidence/ joins the matrix: Dan's open case (A2) is his manager's to see, not
+    to add to; out of scope it does not exist."""
+    response = _client(bank, who).post(
+        f"/api/v1/compliance/incidents/{cases['dan_open']}/evidence/",
+        {"evidence": SimpleUploadedFile("证据.pdf", PDF)}, format="multipart",
+    )  # fmt: skip
+    assert response.status_code == EVIDENCE_UPLOAD[who], response.content
+    assert bool(Incident.objects.get(pk=cases["dan_open"]).evidence) == (
+        EVIDENCE_UPLOAD[who] == 201
+    )
 
 
 def test_deciding_on_an_approved_period_says_it_must_be_reopened(bank, cases):
@@ -162,5 +193,5 @@ def test_deciding_on_an_approved_period_says_it_must_be_reopened(bank, cases):
         format="json", HTTP_ACCEPT_LANGUAGE="en",
     )  # fmt: skip
     assert response.status_code == 409 and response.data["code"] == "period_approved"
-    assert "2026-Q3 is approved" in response.data["detail"]
-    assert "reopen" in response.data["detail"]
+    assert "2026-Q3 is approved" in response.data["message"]
+    assert "reopen" in response.data["message"]

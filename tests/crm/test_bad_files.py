@@ -427,7 +427,7 @@ def test_import_crm_exits_1_and_prints_every_error_on_stderr(loaded: dict, tmp_p
         "  row 3, column 金额, value '1.999': more than 2 decimal places",
         "  row 4, column 经办人工号, value '999999': unknown employee ID",
         "  row 5, column 交易日期, value '2026-02-30': "
-        "not a date (use 2026-10-31, 2026/10/31 or 20261031)",
+        "not a date (use 2026-10-31, 2026/10/31, 20261031 or 2026年10月31日)",
     ]
     assert fingerprint() == loaded
 

@@ -1,7 +1,7 @@
 """End-to-end journeys in headless Chromium against a live server on the demo data.
 
 The server is a real process on 127.0.0.1 (`manage.py runserver`, tasks in-process) over a
-database of its own, built once a session by `migrate` + `demo` exactly as `make demo` does
+database of its own, built once a session by `migrate` + `demo --reset` as `make demo` does
 (PostgreSQL when the tests run on PostgreSQL, else a SQLite file). The browser is Debian's
 Chromium driven by Playwright (never a downloaded one). Each journey runs in Chinese and in
 English and saves a screenshot under test-artifacts/e2e/.
@@ -132,7 +132,9 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
     try:
         demo = Demo(f"http://127.0.0.1:{port}", env, {})
         demo.manage("migrate", "--noinput", "-v0")
-        demo.manage("demo", "--rms", "30", "--password", PASSWORD)
+        # With --reset, as `make demo` runs it: the flush and install_defaults() are part
+        # of what the journeys see (issue 15: without them /hr/pay/ had no pay policy).
+        demo.manage("demo", "--reset", "--rms", "30", "--password", PASSWORD)
         demo.manage("shell", "-c", APPROVE_SCRIPT)
         demo.facts = json.loads(demo.manage("shell", "-c", FACTS_SCRIPT).strip().splitlines()[-1])
         log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed with the server

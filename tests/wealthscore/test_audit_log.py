@@ -130,9 +130,9 @@ def test_filters_by_who_what_object_and_days(bank, entries):
     assert actions(f"from={today + dt.timedelta(days=1)}") == []
     # Bad input is a clear 400 naming the field.
     bad = client.get("/api/v1/audit/?from=2026-13-01", HTTP_ACCEPT_LANGUAGE="en")
-    assert bad.status_code == 400 and bad.data["field"] == "from"
+    assert bad.status_code == 400 and "from" in bad.data["fields"]
     backwards = client.get("/api/v1/audit/?from=2026-11-02&to=2026-11-01")
-    assert backwards.status_code == 400 and backwards.data["field"] == "to"
+    assert backwards.status_code == 400 and "to" in backwards.data["fields"]
     page = _page_client(bank, "admin").get("/audit/?from=yesterday")
     assert page.status_code == 400 and 'data-testid="audit-error"' in page.content.decode()
     # The page filters the same way.

@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from wealthscore.errors import envelope
+
 LOCKED_OUT_STATUS = 429
 
 
@@ -34,7 +36,9 @@ def lockout_response(
     retry_after = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
     if request.path.startswith("/api/"):
         response: HttpResponse = JsonResponse(
-            {"detail": lockout_message(), "code": "locked_out"}, status=LOCKED_OUT_STATUS
+            # The API's error envelope (wealthscore/errors.py), as every other API error.
+            envelope("locked_out", lockout_message()),
+            status=LOCKED_OUT_STATUS,
         )
     else:
         response = render(

@@ -22,12 +22,14 @@ from knox.auth import TokenAuthentication
 from knox.models import get_token_model
 from knox.settings import knox_settings
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+
+from wealthscore.errors import DomainError
 
 from . import services
 
@@ -69,15 +71,14 @@ class TokenResponseSerializer(serializers.Serializer):
     expiry = serializers.DateTimeField(allow_null=True)
 
 
-class SignInError(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 class TokenView(APIView):
     """`POST` exchanges a username and password for an expiring token; `DELETE` revokes the
     token it is called with. Lockout (axes) and a per-address rate (DRF) guard the POST."""
 
     authentication_classes = [TokenAuthentication]
+    # JSON is the documented body (one format, for generated clients); a form body is taken
+    # too, undocumented, so that `curl -d username=… -d password=…` and scripts keep working.
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
     throttle_scope = "sign-in"
 
     def get_permissions(self):
@@ -92,12 +93,16 @@ class TokenView(APIView):
     @extend_schema(
         operation_id="auth_token_create",
         auth=[],
-        request=TokenRequestSerializer,
+        request={"application/json": TokenRequestSerializer},
+        # The bodies of the errors are the envelope (wealthscore/schema.py adds them).
         responses={
             200: TokenResponseSerializer,
-            400: OpenApiResponse(description="Wrong username or password, or a field missing."),
+            400: OpenApiResponse(
+                description="`invalid_credentials` (wrong username or password) or "
+                "`validation_failed` (a field missing)."
+            ),
             429: OpenApiResponse(
-                SignInError, description="Locked out after too many failures, or throttled."
+                description="`locked_out` after too many failures, or `throttled`; see Retry-After."
             ),
         },
     )
@@ -113,7 +118,7 @@ class TokenView(APIView):
         )
         if user is None:
             # A locked-out attempt is answered by axes' middleware (lockout_response, 429).
-            raise ValidationError({"non_field_errors": [_("Wrong username or password.")]})
+            raise DomainError(_("Wrong username or password."), code="invalid_credentials")
         with transaction.atomic():
             instance, token = get_token_model().objects.create(
                 user=user, expiry=knox_settings.TOKEN_TTL

@@ -73,6 +73,7 @@ class Command(BaseCommand):
             where = f"row {e['row']}" if e.get("row") else "file"
             column = f", column {e['column']}" if e.get("column") else ""
             value = f", value {e['value']!r}" if e.get("value") not in (None, "") else ""
-            err.write(f"  {where}{column}{value}: {e['reason']}")
+            fix = f" — {e['fix']}" if e.get("fix") else ""
+            err.write(f"  {where}{column}{value}: {e['reason']}{fix}")
         if count > len(errors):
             err.write(f"  … and {count - len(errors)} more")

@@ -21,10 +21,10 @@ from django.utils import timezone
 from compliance.models import Incident
 from compliance.services import incident_create, incident_decide
 from crm.services import run_nightly
-from scorecards.services import install_default_scheme
 from targets.models import Employee, OrgUnit, UnitMembership, User
 from targets.roles import PRIVILEGED_ROLES, Role
 from wealthscore.celery import in_process_tasks
+from wealthscore.defaults import install_defaults
 from wealthscore.management.commands.flush import refuse_destruction_unless_debug
 
 
@@ -48,7 +48,9 @@ class Command(BaseCommand):
             # before anything is written.
             refuse_destruction_unless_debug("demo --reset")
             call_command("flush", interactive=False, verbosity=0)
-            install_default_scheme()  # flush empties what the migrations installed
+            # flush empties what the migrations installed: scheme, pay policy, distribution
+            # profiles, incident types. Without them /hr/pay/ has no bands for any quarter.
+            install_defaults()
         elif OrgUnit.objects.exists():
             raise CommandError("The database already holds an organisation; use --reset.")
         inbox = Path(settings.VAR_DIR) / "demo-inbox"
