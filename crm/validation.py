@@ -495,7 +495,13 @@ def _check_references(table: pa.Table, refs: References, log: ErrorLog) -> None:
         ("product_code", refs.product_codes, _("unknown product code")),
     ]:
         if column in table.column_names:
-            log.add(_unknown(table.column(column), known), column, label)
+            unknown = _unknown(table.column(column), known)
+            number_cells = log.raw.number_cells.get(column)
+            if number_cells is not None and number_cells.any():
+                # A number cell already has its own error, with the fix and the ID it may
+                # have been: "unknown" again on the same cell would only hide that one.
+                unknown = pc.and_(pc.fill_null(unknown, False), pa.array(~number_cells))
+            log.add(unknown, column, label)
 
 
 def _check_org_units(table: pa.Table, refs: References, log: ErrorLog, codes: Codes) -> None:

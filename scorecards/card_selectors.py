@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from targets.models import User
 
-from .models import Dimension, Kpi, PeriodStatus, Scorecard, ScoreLine
+from .models import Dimension, Kpi, PeriodStatus, SchemeVersion, Scorecard, ScoreLine
 
 HUNDRED = Decimal(100)
 # The four dimensions of the radar, in the scheme's order (the bonus is not one of them).
@@ -67,6 +67,12 @@ def card_periods(*, user: User, employee_id: str) -> list[CardPeriod]:
         )
     )
     return [CardPeriod(*row) for row in rows]
+
+
+def scheme_missing_on(day: dt.date) -> bool:
+    """No published scheme is in force on the day: nothing can be scored, whatever the
+    facts (a configuration row is missing, which only an admin can add)."""
+    return not SchemeVersion.objects.in_force_on(day).exists()
 
 
 def default_period(periods: Iterable[CardPeriod]) -> str | None:

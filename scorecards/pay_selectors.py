@@ -71,7 +71,11 @@ class Report:
 def bands_in_force(day) -> Bands:
     policy = PayPolicy.objects.filter(effective_from__lte=day).order_by("-effective_from").first()
     if policy is None:
-        raise DomainError(_("No pay policy is in force on %(day)s.") % {"day": day})
+        # A configuration row is missing, not a bad request: its own code, so that a client
+        # (and /hr/pay/, which explains it) can tell it from a mistyped period.
+        raise DomainError(
+            _("No pay policy is in force on %(day)s.") % {"day": day}, code="no_pay_policy"
+        )
     return Bands(policy.top_from, policy.top_pct, policy.pass_from, policy.pass_pct,
                  policy.fail_pct)  # fmt: skip
 

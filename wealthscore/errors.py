@@ -42,6 +42,7 @@ ERROR_CODES: dict[str, str] = {
     "not_acceptable": "the Accept header asks for a format the endpoint cannot answer",
     "unsupported_media_type": "the body's Content-Type is not the one the endpoint takes",
     "conflict": "the current state forbids the request (a locked period, a busy run)",
+    "no_pay_policy": "no pay policy is in force for the quarter: an admin adds one",
     "too_large": "the uploaded file is larger than the limit (413)",
     "file_type": "the uploaded file is not of an accepted type",
     "unknown": "a code the request names does not exist (an incident type, …)",

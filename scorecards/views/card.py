@@ -127,6 +127,10 @@ def _card_page(request: HttpRequest, employee_id: str, *, own: bool) -> HttpResp
         "card": scorecard,
         "show_why": scope_of(user).role != Role.HR,  # HR sees no client-level data
         "back_to_team": scope_of(user).role in (Role.MANAGER, Role.ADMIN),
+        # No card and no scheme to score one with: say what is missing and who adds it.
+        "scheme_missing": scorecard is None
+        and card_selectors.scheme_missing_on(timezone.localdate()),
+        "may_edit_schemes": scope_of(user).role == Role.ADMIN,
     }
     if scorecard is not None:
         context.update(_card_context(request, scorecard))

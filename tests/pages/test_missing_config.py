@@ -107,3 +107,30 @@ def test_a_wrong_period_is_still_the_periods_error(no_policy):
     doc = parse(response)
     assert doc.select(data_testid="period-error")
     assert not doc.select(data_testid="missing-config")
+
+
+def test_a_card_page_with_no_scheme_in_force_says_so_and_who_publishes_one(bank):
+    from scorecards.models import SchemeVersion
+
+    SchemeVersion.objects.update(status=SchemeVersion.Status.DRAFT)  # nothing published
+    for who, expected_link in [("rm_alice", False), ("admin", True)]:
+        client = Client(HTTP_ACCEPT_LANGUAGE="en")
+        client.force_login(bank.users[who])
+        url = "/me/" if who == "rm_alice" else "/cards/000101/"
+        response = client.get(url)
+        assert response.status_code == 200, (who, url)
+        doc = parse(response)
+        banner = doc.one(data_testid="missing-config")
+        assert banner.attrs["data-missing"] == "scheme"
+        assert "No published scoring scheme is in force today" in banner.text
+        assert "administrator" in banner.text
+        links = doc.select(data_testid="missing-config-link")
+        assert [a.attrs["href"] for a in links] == (["/schemes/"] if expected_link else [])
+
+
+def test_a_card_page_with_a_scheme_but_no_card_yet_has_no_banner(bank):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(bank.users["rm_alice"])
+    doc = parse(client.get("/me/"))
+    assert doc.one(data_testid="no-card")
+    assert not doc.select(data_testid="missing-config")
