@@ -13,12 +13,11 @@ from django.utils.translation import gettext as _
 
 from targets.models import OrgUnit, User
 from targets.planning import parse_period
-from targets.roles import Role, scope_of
+from targets.roles import COMPLIANCE_PAGE_ROLES, Role, scope_of
 from wealthscore.errors import DomainError
 
 from .models import Incident, IncidentDecision, IncidentStatus, SaleCheck
 
-BOARD_ROLES = frozenset({Role.COMPLIANCE, Role.ADMIN, Role.MANAGER})
 # Age of an open case since it was raised: (label, fewest days, most days).
 AGE_BUCKETS = [("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), ("31+", 31, None)]
 
@@ -166,7 +165,9 @@ def warning_board(*, user: User, month: str | None = None, top: int = 50) -> dic
     suitability match rate fell against the previous month (SPEC §6)."""
     scope = scope_of(user)
     # Outside compliance, admins and managers the board does not exist (SPEC: 404, never 403).
-    if scope.role not in BOARD_ROLES or (scope.role == Role.MANAGER and scope.unit is None):
+    if scope.role not in COMPLIANCE_PAGE_ROLES or (
+        scope.role == Role.MANAGER and scope.unit is None
+    ):
         raise Http404
     open_cases = Incident.objects.visible_to(user).filter(status=IncidentStatus.OPEN)
     today = timezone.localdate()

@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import ImportBatch
-from targets.models import Employee, OrgUnit, User
-from targets.roles import Role, scope_of
+from targets.models import Employee, OrgUnit, User, unit_on_sql
+from targets.planning import month_of, periods_containing
+from targets.roles import INCIDENT_DECIDER_ROLES, Role, scope_of
 from wealthscore.audit import audit_bulk, audit_record
 from wealthscore.errors import ConflictError, DomainError, ForbiddenError
 
@@ -34,8 +35,6 @@ from .models import (
 )
 
 log = logging.getLogger(__name__)
-
-DECIDERS = frozenset({Role.COMPLIANCE, Role.ADMIN})
 
 # Evidence a compliance officer attaches: documents and pictures, recognised by their first
 # bytes as well as their name (a renamed executable is refused).
@@ -54,7 +53,7 @@ class ComplianceError(DomainError):
 
 
 def require_decider(actor: User) -> None:
-    if scope_of(actor).role not in DECIDERS:
+    if scope_of(actor).role not in INCIDENT_DECIDER_ROLES:
         raise ForbiddenError(_("Only compliance officers and admins record or decide incidents."))
 
 
@@ -71,11 +70,9 @@ def incident_type_get(code: str) -> IncidentType:
 
 
 def _unit_on(employee: Employee, day: dt.date) -> OrgUnit:
-    """Her unit on the day, or (before her first day) her first unit."""
+    """The unit the case of `day` belongs to: targets' one rule (`unit_on_sql`), as the T+1
+    warnings read it; refused for someone who never belonged to a unit."""
     unit = employee.unit_on(day)
-    if unit is None:
-        first = employee.memberships.select_related("unit").order_by("valid_from").first()
-        unit = first.unit if first is not None else None
     if unit is None:
         raise ComplianceError(
             _("Employee %(id)s belongs to no unit.") % {"id": employee.employee_id},
@@ -247,7 +244,7 @@ def _snapshot(incident: Incident) -> dict:
 
 def periods_of_day(day: dt.date) -> list[str]:
     """The month, quarter and year that contain a day: what a veto on that day fails."""
-    return [f"{day:%Y-%m}", f"{day.year}-Q{(day.month - 1) // 3 + 1}", str(day.year)]
+    return [period.code for period in periods_containing(month_of(day))]
 
 
 def _refuse_if_approved(codes: list[str]) -> None:
@@ -358,13 +355,9 @@ def _months_before(column: str, months: int) -> str:
 
 
 def _unit_of_rm_on(day: str) -> str:
-    """SQL joins giving `u`, the unit of the RM `e` on `day` (else her current unit)."""
-    return f"""
-    LEFT JOIN targets_unitmembership m ON m.employee_id = e.id AND m.valid_from <= {day}
-      AND (m.valid_to IS NULL OR m.valid_to > {day})
-    LEFT JOIN targets_unitmembership cm ON cm.employee_id = e.id AND cm.valid_to IS NULL
-    LEFT JOIN targets_orgunit u ON u.id = COALESCE(m.unit_id, cm.unit_id)
-    """
+    """SQL join giving `u`, the unit of the RM `e` on `day` (targets' `unit_on_sql`, as an
+    incident recorded by hand gets it)."""
+    return f"LEFT JOIN targets_orgunit u ON u.id = {unit_on_sql('e.id', day)}"
 
 
 def _check_sales_sql(valid_months: int) -> str:

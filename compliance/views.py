@@ -26,13 +26,12 @@ from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from targets import selectors as org_selectors
-from targets.roles import Role, scope_of
+from targets.roles import COMPLIANCE_PAGE_ROLES, INCIDENT_DECIDER_ROLES, Role, scope_of
 from wealthscore.errors import DomainError
 
 from . import selectors, services
 from .models import IncidentSource, IncidentStatus, IncidentType
 
-PAGE_ROLES = frozenset({Role.COMPLIANCE, Role.ADMIN, Role.MANAGER})
 PER_PAGE = 50
 DECISIONS = ("confirm", "dismiss")
 FILTERS = ("status", "type", "unit")
@@ -46,14 +45,16 @@ SOURCE_LABELS = {
 def _require_page(user) -> bool:
     """404 unless the user may see the page; returns whether she may also write on it."""
     scope = scope_of(user)
-    if scope.role not in PAGE_ROLES or (scope.role == Role.MANAGER and scope.unit is None):
+    if scope.role not in COMPLIANCE_PAGE_ROLES or (
+        scope.role == Role.MANAGER and scope.unit is None
+    ):
         raise Http404
-    return scope.role in services.DECIDERS
+    return scope.role in INCIDENT_DECIDER_ROLES
 
 
 def _require_decider(user) -> None:
     """Writes are for compliance and admins: for anyone else the form does not exist."""
-    if scope_of(user).role not in services.DECIDERS:
+    if scope_of(user).role not in INCIDENT_DECIDER_ROLES:
         raise Http404
 
 

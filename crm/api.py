@@ -10,14 +10,12 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from targets.roles import Role, scope_of
+from targets.roles import IMPORT_ROLES, scope_of
 from wealthscore.audit import audit_bulk
 
-from . import services
+from . import selectors, services
 from .kinds import KINDS
 from .models import ImportBatch
-
-IMPORT_ROLES = frozenset({Role.ADMIN, Role.HR})
 
 
 class RowErrorSerializer(serializers.Serializer):
@@ -67,7 +65,7 @@ class ImportBatchViewSet(
             raise Http404
 
     def get_queryset(self):
-        return ImportBatch.objects.visible_to(self.request.user).select_related("actor")
+        return selectors.import_batch_list(user=self.request.user)
 
     def _audit_error_reads(self, batches: list[ImportBatch]) -> None:
         """Row errors quote the file's values (client IDs, names, amounts): reading them is a

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from scorecards import catalog
+
 from .models import ImportKind
 
 
@@ -65,7 +67,7 @@ CATEGORIES = _choices(
 )
 PRODUCT_RISK = {f"r{n}": str(n) for n in range(1, 6)}
 CLIENT_RISK = {f"c{n}": str(n) for n in range(1, 6)}
-STRATEGIC_TAGS = _choices({"fixed_income_plus": ("固收+",), "pension": ("养老",)})
+STRATEGIC_TAGS = _choices(catalog.STRATEGIC_TAGS)  # the catalog's, so a file can only name those
 ACTIVITY_TYPES = _choices(
     {
         "visit": ("拜访",),

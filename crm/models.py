@@ -39,10 +39,10 @@ class BatchStatus(models.TextChoices):
 
 class ImportBatchQuerySet(models.QuerySet):
     def visible_to(self, user) -> ImportBatchQuerySet:
-        from targets.roles import Role, role_of
+        from targets.roles import IMPORT_ROLES, role_of
 
         # Import files hold client-level data: only the roles that load them see them.
-        if role_of(user) in {Role.ADMIN, Role.HR}:
+        if role_of(user) in IMPORT_ROLES:
             return self.all()
         return self.none()
 

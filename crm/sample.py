@@ -22,6 +22,7 @@ import pandas as pd
 from django.utils import timezone
 
 from scorecards.catalog import MANUAL_MEASURE_CODES
+from targets.planning import Period, quarters_of
 
 from .kinds import KINDS, Column
 
@@ -247,7 +248,11 @@ def write_exports(
         )
     if month_ends:
         writer.write("targets", _targets(rng, bank, year), str(year))
-        quarters = [q for q in range(1, 5) if dt.date(year, q * 3, 1) <= month_ends[-1]]
+        quarters = [
+            quarter
+            for quarter in quarters_of(year)
+            if dt.date(year, quarter.months[-1], 1) <= month_ends[-1]
+        ]
         writer.write("manual_scores", _manual_scores(rng, bank, year, quarters), str(year))
     return writer.files
 
@@ -411,7 +416,7 @@ def _targets(rng: np.random.Generator, bank: Bank, year: int) -> pd.DataFrame:
 
 
 def _manual_scores(
-    rng: np.random.Generator, bank: Bank, year: int, quarters: list[int]
+    rng: np.random.Generator, bank: Bank, year: int, quarters: list[Period]
 ) -> pd.DataFrame:
     measures = sorted(MANUAL_MEASURE_CODES)
     rms = len(bank.rm_ids)
@@ -422,7 +427,7 @@ def _manual_scores(
             frames.append(
                 pd.DataFrame(
                     {
-                        "period": f"{year}-Q{quarter}",
+                        "period": quarter.code,
                         "employee_id": bank.rm_ids,
                         "measure": measure,
                         "score": _money(np.round(points * 100).astype(np.int64)),

@@ -20,11 +20,11 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from targets.roles import Role, scope_of
+from targets.roles import IMPORT_ROLES, scope_of
 from wealthscore.audit import audit_read
 from wealthscore.errors import DomainError
 
-from . import services
+from . import selectors, services
 from .kinds import KINDS
 from .models import BatchStatus, ImportBatch, ImportKind
 
@@ -45,19 +45,8 @@ class UploadForm(forms.Form):
 
 def _imports_role(request: HttpRequest) -> None:
     # Import files hold client-level data: the page does not exist for other roles.
-    if scope_of(request.user).role not in (Role.ADMIN, Role.HR):
+    if scope_of(request.user).role not in IMPORT_ROLES:
         raise Http404
-
-
-def _batches(request: HttpRequest):
-    return ImportBatch.objects.visible_to(request.user).select_related("actor")
-
-
-def _batch(request: HttpRequest, pk: int) -> ImportBatch:
-    batch = _batches(request).select_related("duplicate_of").filter(pk=pk).first()
-    if batch is None:
-        raise Http404
-    return batch
 
 
 def _columns() -> list[dict[str, Any]]:
@@ -76,7 +65,9 @@ def _columns() -> list[dict[str, Any]]:
 
 
 def _index(request: HttpRequest, form: UploadForm, *, status: int = 200) -> HttpResponse:
-    page = Paginator(_batches(request), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.import_batch_list(user=request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     context = {
         "form": form,
         "page": page,
@@ -129,7 +120,7 @@ def _status_context(request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
 @require_GET
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _imports_role(request)
-    batch = _batch(request, pk)
+    batch = selectors.import_batch_get(user=request.user, pk=pk)
     return render(request, "crm/import_detail.html", _status_context(request, batch))
 
 
@@ -138,7 +129,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def import_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The batch's status block alone: what the batch page polls while the batch runs."""
     _imports_role(request)
-    batch = _batch(request, pk)
+    batch = selectors.import_batch_get(user=request.user, pk=pk)
     return render(request, "crm/import_status.html", _status_context(request, batch))
 
 

@@ -24,6 +24,7 @@ from targets.roles import Role, scope_of
 from wealthscore.errors import validated_input
 
 from . import selectors, services
+from .engine import annual_review, round_half_up, weights_total
 from .models import (
     Kpi,
     Period,
@@ -111,10 +112,11 @@ class ScorecardSerializer(serializers.ModelSerializer):
         return card.run.version.code
 
     def get_annual_review(self, card: Scorecard) -> str | None:
-        """On a year card: the review score of its own lines (weighted score + bonus)."""
-        if card.run.period.kind != "year" or card.weighted_score is None:
+        """On a year card: the review score of its own lines, shown to 2 places."""
+        review = annual_review(card.weighted_score, card.bonus)
+        if card.run.period.kind != "year" or review is None:
             return None
-        return str((card.weighted_score + card.bonus).quantize(Decimal("0.01"), ROUND_HALF_UP))
+        return str(round_half_up(review))
 
 
 class PresentOnly(serializers.Serializer):
@@ -269,7 +271,7 @@ class SchemeVersionSerializer(serializers.ModelSerializer):
                   "published_at", "weights_total", *services.SETTINGS_FIELDS, "kpis"]  # fmt: skip
 
     def get_weights_total(self, version: SchemeVersion) -> str:
-        total = sum((k.weight for k in version.kpis.all() if k.dimension != "bonus"), Decimal(0))
+        total = weights_total((k.dimension, k.weight) for k in version.kpis.all())
         return f"{total:.2f}"
 
 

@@ -6,6 +6,8 @@ know which codes exist, so that a file naming an unknown measure is rejected.
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 # code -> (Chinese name, kind): "flow" values accumulate over a window, "stock" are read at
 # its end, "ratio" are percentages, "manual" are entered scores.
 MEASURES: dict[str, tuple[str, str]] = {
@@ -37,6 +39,23 @@ MEASURE_CODES: frozenset[str] = frozenset(MEASURES)
 MANUAL_MEASURE_CODES: frozenset[str] = frozenset(
     code for code, (_name, kind) in MEASURES.items() if kind == "manual"
 )
+# The measures the library computes from the facts (scorecards/measures.py): every other.
+COMPUTED_MEASURE_CODES: frozenset[str] = MEASURE_CODES - MANUAL_MEASURE_CODES
+
+# Strategic products (SPEC §5, strategic_sales): those tagged 固收+ or 养老, and no other.
+# code -> the bank's spellings of it in a products file. The tag column is free text in the
+# table (an admin may type anything), so every reader asks `is_strategic_q`/STRATEGIC_TAGS,
+# never "has a tag".
+STRATEGIC_TAGS: dict[str, tuple[str, ...]] = {
+    "fixed_income_plus": ("固收+",),
+    "pension": ("养老",),
+}
+STRATEGIC_TAG_CODES: tuple[str, ...] = tuple(STRATEGIC_TAGS)
+
+
+def is_strategic_q(product: str = "product__") -> Q:
+    """ORM filter: the product (reached through the `product` lookup prefix) is strategic."""
+    return Q(**{f"{product}strategic_tag__in": STRATEGIC_TAG_CODES})
 
 
 # English names of the measures (when the page is in English; in Chinese the names above).

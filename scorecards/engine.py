@@ -141,6 +141,15 @@ def score_card(lines: Sequence[Line]) -> Card:
     return Card(list(lines), score, bonus, round_half_up(score + bonus))
 
 
+def annual_review(weighted_score: Decimal | None, bonus: Decimal) -> Decimal | None:
+    """The annual review score (年度总评) of a year card: its year-window lines' weighted
+    score plus their bonus, exact (SPEC §5). The blend rounds once at its end; a page or the
+    API rounds it half-up to show it. None when no line of the card applies."""
+    if weighted_score is None:
+        return None
+    return weighted_score + bonus
+
+
 def blend_year(card: Card, quarter_totals: Iterable[Decimal], rules: Rules) -> Card:
     """The year card: quarter_share × mean of the quarters + review_share × annual review.
 
@@ -149,9 +158,9 @@ def blend_year(card: Card, quarter_totals: Iterable[Decimal], rules: Rules) -> C
     """
     totals = [t for t in quarter_totals if t is not None]
     card.quarters_counted = len(totals)
-    if card.weighted_score is None:
+    review = annual_review(card.weighted_score, card.bonus)
+    if review is None:
         return card
-    review = card.weighted_score + card.bonus
     if not totals:
         card.total = round_half_up(review)
         return card
@@ -171,17 +180,41 @@ def rating_for(total: Decimal | None, vetoed: bool, bands: tuple[Decimal, Decima
     return "A" if total >= a else "B" if total >= b else "C" if total >= c else "D"
 
 
-def competition_ranks(entries: Sequence[tuple[str, Decimal | None, bool]]) -> dict[str, int]:
-    """Ranks 1, 2, 2, 4 …: vetoed cards after every other, then total descending.
+# ---------------------------------------------------------------- ranking (SPEC §7)
+# The one ranking rule: vetoed cards after every other, then total descending; a card with
+# no total and no veto is not ranked; ties share the better rank (1, 2, 2, 4, as SQL RANK()).
+# A vetoed card with no total ranks after a vetoed 0.00: its total counts as NO_TOTAL.
+# The stored ranks of a run are computed in the database from the SQL fragments below and
+# the previews, team tables and talent lists in Python from rank_key: both are written
+# here, side by side, so that they cannot drift (tests/scorecards/test_rules_once.py).
+NO_TOTAL = Decimal(-1)
+RANKED_SQL = "(total IS NOT NULL OR vetoed)"
+RANK_ORDER_SQL = f"vetoed, COALESCE(total, {NO_TOTAL}) DESC"
 
-    `entries` are (key, total, vetoed); a card with no total and no veto is not ranked.
-    """
+
+def is_ranked(total: Decimal | None, vetoed: bool) -> bool:
+    return total is not None or vetoed
+
+
+def rank_key(total: Decimal | None, vetoed: bool) -> tuple[bool, Decimal]:
+    """The sort key of RANK_ORDER_SQL: ascending keys are better places."""
+    return (vetoed, -(total if total is not None else NO_TOTAL))
+
+
+def rank_sql(within: str = "") -> str:
+    """The rank of a card as a SQL window over `(total, vetoed)` rows, within the groups of
+    the column `within` (e.g. "unit_id") or over every row."""
+    partition = f"PARTITION BY {within} " if within else ""
+    return f"RANK() OVER ({partition}ORDER BY {RANK_ORDER_SQL})"
+
+
+def competition_ranks(entries: Sequence[tuple[str, Decimal | None, bool]]) -> dict[str, int]:
+    """Ranks 1, 2, 2, 4 … of (key, total, vetoed) entries, by the ranking rule above."""
 
     def order(entry: tuple[str, Decimal | None, bool]) -> tuple[bool, Decimal]:
-        # A vetoed card with no total ranks after a vetoed 0.00, as the stored ranking does.
-        return (entry[2], -(entry[1] if entry[1] is not None else Decimal(-1)))
+        return rank_key(entry[1], entry[2])
 
-    ranked = sorted((e for e in entries if e[1] is not None or e[2]), key=order)
+    ranked = sorted((e for e in entries if is_ranked(e[1], e[2])), key=order)
     ranks: dict[str, int] = {}
     previous: tuple[bool, Decimal] | None = None
     for index, entry in enumerate(ranked, start=1):
@@ -189,3 +222,19 @@ def competition_ranks(entries: Sequence[tuple[str, Decimal | None, bool]]) -> di
             rank, previous = index, order(entry)
         ranks[entry[0]] = rank
     return ranks
+
+
+# ---------------------------------------------------------------- weights (SPEC §5)
+def weights_total(kpis: Iterable[tuple[str, Decimal | str]]) -> Decimal:
+    """The total of a version's KPI weights, from (dimension, weight) pairs: the bonus KPI
+    adds points on top of the 100 and has no weight in it. A weight may be typed text (the
+    editor): only the weights counted are parsed (InvalidOperation when one is not a number)."""
+    return sum((Decimal(weight) for dimension, weight in kpis if dimension != "bonus"), ZERO)
+
+
+def weights_problem(total: Decimal) -> str:
+    """Why weights of this total may not be published, or "" (the editor, the publish
+    service and the API say the same words)."""
+    if total == HUNDRED:
+        return ""
+    return _("KPI weights total %(total)s, not 100.00.") % {"total": f"{total:.2f}"}

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from targets.models import Employee, User
-from targets.planning import parse_period
-from targets.roles import Role, scope_of
+from targets.planning import parse_period, period_from
+from targets.roles import MANUAL_SCORE_ROLES, Role, scope_of
 from wealthscore.audit import audit_record
 from wealthscore.errors import ConflictError, DomainError, ForbiddenError
 
@@ -22,7 +22,6 @@ from .models import ManualScore, Period, PeriodStatus
 from .services import periods_for_months, recompute_periods
 from .team_selectors import manual_measures_in_force
 
-ENTER_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 LOWEST, HIGHEST = Decimal(0), Decimal(100)
 
 
@@ -66,7 +65,7 @@ def manual_score_enter(
     year. Managers for the RMs of their subtree, admins for anyone; refused once the period
     is approved. Audited; the open periods it changes are recomputed after the commit."""
     scope = scope_of(actor)
-    if scope.role not in ENTER_ROLES:
+    if scope.role not in MANUAL_SCORE_ROLES:
         raise ForbiddenError(_("Only managers and administrators enter manual scores."))
     in_scope = Employee.objects.visible_to(actor).filter(pk=employee.pk, position=Role.RM)
     if not in_scope.exists():
@@ -74,10 +73,7 @@ def manual_score_enter(
             _("%(id)s is not a relationship manager of your team.") % {"id": employee.employee_id},
             field="employee",
         )
-    try:
-        parsed = parse_period(period.strip())
-    except ValueError as exc:
-        raise DomainError(str(exc), field="period") from exc
+    parsed = period_from(period.strip())
     if parsed.kind == "month":
         raise DomainError(
             _("Manual scores are entered for a quarter or a year, not for month %(p)s.")

@@ -25,11 +25,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from crm.models import ClientSnapshot, FactMonth
-from targets.planning import Period, parse_period
+from targets.planning import Period, parse_period, quarter_of
 
+from .catalog import STRATEGIC_TAG_CODES
 from .engine import HUNDRED, ZERO, Fact, Rules
 
-STRATEGIC_TAGS = ("fixed_income_plus", "pension")
 TRANSACTION = "transaction"
 
 # Which measures each query feeds; `compute` runs only the queries a scheme needs.
@@ -40,7 +40,10 @@ STOCK = {
 HOLDINGS = {"cross_sell_coverage", "family_trust_clients"}
 SALES = {"sales_attainment", "suitability_match", "strategic_sales", "fee_income"}
 ACTIVITIES = {"plan_adoption", "education_events"}
-LIBRARY = (
+# Every measure some query of `Computation._run` feeds. Which measures exist, and which of
+# them are computed rather than entered, is the catalog's (catalog.COMPUTED_MEASURE_CODES);
+# a test holds the two equal, so that a measure added to the catalog gets a query.
+QUERIED = (
     STOCK | HOLDINGS | SALES | ACTIVITIES
     | {"dormant_activation", "nps", "script_compliance", "complaint_resolution"}
 )  # fmt: skip
@@ -57,8 +60,7 @@ class Window:
 
 def window_of(period: Period, window: str) -> Window:
     if window == "quarter_to_date" and period.kind == "month":
-        month = period.months[0]
-        return Window(dt.date(period.year, month - (month - 1) % 3, 1), period.last_day)
+        return Window(quarter_of(period).first_day, period.last_day)
     return Window(period.first_day, period.last_day)
 
 
@@ -593,7 +595,8 @@ class Computation:
 
     # ------------------------------------------------------------ sales
     def sales(self, window: Window, measures: set[str]) -> None:
-        tags = ", ".join(["%s"] * len(STRATEGIC_TAGS))
+        # The catalog's one definition of a strategic product (also the targets' base).
+        tags = ", ".join(["%s"] * len(STRATEGIC_TAG_CODES))
 
         def build(credit: Credit, first: dt.date, last: dt.date) -> tuple[str, list]:
             sql = f"""
@@ -610,7 +613,7 @@ class Computation:
                 ) credited
                 GROUP BY rm
             """
-            return sql, [*STRATEGIC_TAGS, *credit.params, _param(first), _param(last)]
+            return sql, [*STRATEGIC_TAG_CODES, *credit.params, _param(first), _param(last)]
 
         rows = self._flow("sales", "crm_sale", "txn_date", window, build)
         seen = set()
@@ -784,9 +787,7 @@ class Computation:
             return
         # A month shows its quarter's committee score; quarters and years their own.
         period = self.period
-        code = period.code
-        if period.kind == "month":
-            code = f"{period.year}-Q{(period.months[0] - 1) // 3 + 1}"
+        code = quarter_of(period).code if period.kind == "month" else period.code
         for employee_id, measure, score in ManualScore.objects.filter(
             period=code, measure__in=manual
         ).values_list("employee__employee_id", "measure", "score"):
@@ -856,9 +857,7 @@ def line_facts(
     if rule.method == "manual":
         from .models import ManualScore
 
-        code = period.code
-        if period.kind == "month":
-            code = f"{period.year}-Q{(period.months[0] - 1) // 3 + 1}"
+        code = quarter_of(period).code if period.kind == "month" else period.code
         rows = ManualScore.objects.filter(
             period=code, measure=measure, employee__employee_id=employee_id
         ).values("period", "score", "comment", "entered_at")

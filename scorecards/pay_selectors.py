@@ -14,14 +14,13 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from targets.models import OrgUnit, User
-from targets.planning import parse_period, previous_code
-from targets.roles import Role, scope_of
+from targets.planning import parse_period, period_from, previous_code
+from targets.roles import PAY_ROLES, scope_of
 from wealthscore.errors import DomainError
 
 from .models import PayPolicy, Period, PeriodStatus, Scorecard
 from .outcomes import Bands, adjusted_pay, band_of, is_failing, talent_placings
 
-PAY_ROLES = frozenset({Role.HR, Role.ADMIN})
 FLAG_CONSECUTIVE_FAILURE = "consecutive_failure"  # 调岗或待岗培训
 FLAG_NO_BASE_PAY = "no_base_pay"
 FLAG_NO_TOTAL = "no_total"
@@ -98,10 +97,7 @@ def _status(period: Period | None) -> str:
 def pay_report(*, period_code: str, unit: OrgUnit | None = None) -> Report:
     """Every RM with a card in the quarter (in the unit's subtree, when given), by unit
     and employee ID. Unscoped: callers check the user first (pay_adjustment_list)."""
-    try:
-        parsed = parse_period(period_code)
-    except ValueError as exc:
-        raise DomainError(str(exc), field="period") from exc
+    parsed = period_from(period_code)
     if not 1900 < parsed.year < 3000:
         raise DomainError(_("No such period: %(p)s.") % {"p": period_code}, field="period")
     if parsed.kind != "quarter":

@@ -31,22 +31,34 @@ from django.utils.translation import gettext as _
 from crm.models import BatchStatus, ImportBatch
 from targets.models import Employee, OrgUnit, UnitMembership, User
 from targets.planning import Period as PeriodCode
-from targets.planning import employee_target_amounts, is_flow, parse_period
-from targets.roles import Role, scope_of
+from targets.planning import (
+    employee_target_amounts,
+    is_flow,
+    parse_period,
+    period_from,
+    periods_containing,
+    quarter_of,
+    quarters_of,
+)
+from targets.roles import PERIOD_SUBMIT_ROLES, Role, scope_of
 from wealthscore.audit import audit_record
 from wealthscore.errors import ConflictError, DomainError, ForbiddenError
 from wealthscore.jobs import enqueue, heartbeat
 
 from .engine import (
     HUNDRED,
+    RANKED_SQL,
     Card,
     Fact,
     MeasureRule,
     Rules,
     blend_year,
+    rank_sql,
     rating_for,
     score_card,
     score_line,
+    weights_problem,
+    weights_total,
 )
 from .measures import Computation, shared_queries
 from .models import (
@@ -133,10 +145,7 @@ def version_in_force(day: dt.date) -> SchemeVersion:
 
 # ---------------------------------------------------------------- periods
 def period_get_or_create(code: str) -> Period:
-    try:
-        parsed = parse_period(code)
-    except ValueError as exc:
-        raise DomainError(str(exc), field="period") from exc
+    parsed = period_from(code)
     period, _created = Period.objects.get_or_create(
         code=parsed.code,
         defaults={
@@ -151,7 +160,7 @@ def period_get_or_create(code: str) -> Period:
 
 TRANSITIONS = {
     # action: (from, to, roles)
-    "submit": ({PeriodStatus.OPEN}, PeriodStatus.IN_REVIEW, {Role.MANAGER, Role.ADMIN}),
+    "submit": ({PeriodStatus.OPEN}, PeriodStatus.IN_REVIEW, PERIOD_SUBMIT_ROLES),
     "approve": ({PeriodStatus.IN_REVIEW, PeriodStatus.OPEN}, PeriodStatus.APPROVED, {Role.ADMIN}),
     "reopen": ({PeriodStatus.IN_REVIEW, PeriodStatus.APPROVED}, PeriodStatus.OPEN, {Role.ADMIN}),
 }
@@ -701,17 +710,18 @@ def _insert_lines(rows: Iterable[tuple]) -> None:
 
 
 # ---------------------------------------------------------------- runs: finish
-RANK_SQL = """
+# A run's cards ranked bank-wide and within their unit, by the ranking rule of engine.py.
+RANK_SQL = f"""
 UPDATE scorecards_scorecard SET rank = r.rank, rank_of = r.n, unit_rank = r.unit_rank,
   unit_rank_of = r.unit_n
 FROM (
   SELECT id,
-    RANK() OVER (ORDER BY vetoed, COALESCE(total, -1) DESC) AS rank,
+    {rank_sql()} AS rank,
     COUNT(*) OVER () AS n,
-    RANK() OVER (PARTITION BY unit_id ORDER BY vetoed, COALESCE(total, -1) DESC) AS unit_rank,
+    {rank_sql("unit_id")} AS unit_rank,
     COUNT(*) OVER (PARTITION BY unit_id) AS unit_n
   FROM scorecards_scorecard
-  WHERE run_id = %s AND (total IS NOT NULL OR vetoed)
+  WHERE run_id = %s AND {RANKED_SQL}
 ) r
 WHERE scorecards_scorecard.id = r.id
 """
@@ -836,19 +846,13 @@ def periods_of_year(year: int, through: dt.date | None = None) -> list[str]:
     if not months:
         return []
     last_month = int(months[-1][-2:])
-    quarters = [f"{year}-Q{q}" for q in range(1, (last_month - 1) // 3 + 2)]
+    quarters = [quarter.code for quarter in quarters_of(year) if quarter.months[0] <= last_month]
     return [*months, *quarters, str(year)]
 
 
 def periods_touched(period_code: str) -> list[str]:
     """A month's recompute takes its quarter and its year along (in that order)."""
-    period = parse_period(period_code)
-    if period.kind == "month":
-        quarter = (period.months[0] - 1) // 3 + 1
-        return [period.code, f"{period.year}-Q{quarter}", str(period.year)]
-    if period.kind == "quarter":
-        return [period.code, str(period.year)]
-    return [period.code]
+    return [period.code for period in periods_containing(parse_period(period_code))]
 
 
 # ---------------------------------------------------------------- the default scheme
@@ -1007,14 +1011,13 @@ def scheme_version_update(*, version: SchemeVersion, actor: User, data: dict) ->
 
 def scheme_problems(version: SchemeVersion) -> list[str]:
     """Why a version may not be published (empty when it may)."""
-    from .catalog import MANUAL_MEASURE_CODES, MEASURE_CODES
-    from .measures import LIBRARY
+    from .catalog import COMPUTED_MEASURE_CODES, MANUAL_MEASURE_CODES, MEASURE_CODES
 
     problems = []
     kpis = list(version.kpis.prefetch_related("measures"))
-    weights = sum((k.weight for k in kpis if k.dimension != "bonus"), Decimal(0))
-    if weights != HUNDRED:
-        problems.append(_("KPI weights total %(total)s, not 100.00.") % {"total": f"{weights:.2f}"})
+    weights = weights_problem(weights_total((k.dimension, k.weight) for k in kpis))
+    if weights:
+        problems.append(weights)
     seen: set[str] = set()
     for kpi in kpis:
         measures = list(kpi.measures.all())
@@ -1035,7 +1038,7 @@ def scheme_problems(version: SchemeVersion) -> list[str]:
                 problems.append(_("Unknown measure %(m)s.") % {"m": m.measure})
             elif m.method == "manual" and m.measure not in MANUAL_MEASURE_CODES:
                 problems.append(_("Measure %(m)s is computed, not entered.") % {"m": m.measure})
-            elif m.method != "manual" and m.measure not in LIBRARY:
+            elif m.method != "manual" and m.measure not in COMPUTED_MEASURE_CODES:
                 problems.append(_("Measure %(m)s is entered by hand: its method is manual.")
                                 % {"m": m.measure})  # fmt: skip
             if (m.method == "bonus") != (kpi.dimension == "bonus"):
@@ -1078,10 +1081,7 @@ def scheme_preview(*, version: SchemeVersion, period_code: str) -> dict:
     now (the period's current run) and with the version."""
     from .engine import competition_ranks
 
-    try:
-        period = parse_period(period_code)
-    except ValueError as exc:
-        raise DomainError(str(exc), field="period") from exc
+    period = period_from(period_code)
     rules = rules_of(version)
     _computation, entries = _entries(period, rules)
     after = {}
@@ -1150,7 +1150,7 @@ def periods_for_months(months: set[str], through: dt.date | None = None) -> list
     recompute takes, since a year card reads its quarters."""
     through = through or timezone.localdate()
     ended = sorted(m for m in months if parse_period(m).last_day <= through)
-    quarters = sorted({f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in ended})
+    quarters = sorted({quarter_of(parse_period(m)).code for m in ended})
     years = sorted({m[:4] for m in ended})
     return [*ended, *quarters, *years]
 

@@ -21,13 +21,12 @@ from compliance.models import IncidentStatus
 from compliance.selectors import incident_list
 from targets import selectors as org_selectors
 from targets.models import Employee, OrgUnit, User
-from targets.planning import parse_period, previous_code
-from targets.roles import Role, scope_of
+from targets.planning import parse_period, previous_code, quarter_of, quarters_of
+from targets.roles import TEAM_ROLES, Role, scope_of
 
 from .engine import competition_ranks
 from .models import Period, SchemeMeasure, SchemeVersion, Scorecard, ScoreLine
 
-TEAM_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 AUM_NET_GROWTH = "aum_net_growth"
 BAND = 10  # points per bar of the distribution
 
@@ -75,8 +74,8 @@ def manual_periods(code: str) -> list[str]:
     quarter that contains it and its year (for a year page, its quarters and the year)."""
     period = parse_period(code)
     if period.kind == "year":
-        return [f"{period.year}-Q{q}" for q in range(1, 5)] + [str(period.year)]
-    return [f"{period.year}-Q{(period.months[0] - 1) // 3 + 1}", str(period.year)]
+        return [quarter.code for quarter in quarters_of(period.year)] + [str(period.year)]
+    return [quarter_of(period).code, str(period.year)]
 
 
 # ---------------------------------------------------------------- the manual-score form

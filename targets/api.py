@@ -15,7 +15,7 @@ from wealthscore.errors import DomainError
 
 from . import selectors, services
 from .models import Employee, OrgUnit
-from .roles import Role, scope_of
+from .roles import PAY_ROLES, STAFF_MOVE_ROLES, Role, scope_of
 
 
 def require_role(request: Request, *roles: Role) -> None:
@@ -26,9 +26,6 @@ def require_role(request: Request, *roles: Role) -> None:
     """
     if scope_of(request.user).role not in roles:
         raise PermissionDenied(_("Your role may not do this."))
-
-
-PAY_READERS = frozenset({Role.HR, Role.ADMIN})
 
 
 class OrgUnitSerializer(serializers.ModelSerializer):
@@ -70,7 +67,7 @@ class EmployeeSerializer(serializers.ModelSerializer):
         # Base pay is pay data: HR and admins only (SPEC §1, §7), not compliance, not a
         # manager, not the RM herself. Without a request to tell who reads, nobody does.
         request = self.context.get("request")
-        if scope_of(getattr(request, "user", None)).role not in PAY_READERS:
+        if scope_of(getattr(request, "user", None)).role not in PAY_ROLES:
             data["base_performance_pay"] = None
         return data
 
@@ -126,7 +123,7 @@ class EmployeeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"], filter_backends=[])
     def move(self, request: Request, employee_id: str) -> Response:
         employee = self.get_object()
-        require_role(request, Role.ADMIN, Role.HR)
+        require_role(request, *STAFF_MOVE_ROLES)
         payload = EmployeeMoveSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         unit = OrgUnit.objects.filter(code=payload.validated_data["unit_code"]).first()

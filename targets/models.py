@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, FilteredRelation, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -119,6 +120,25 @@ def _membership_on(day: dt.date, prefix: str = "memberships__") -> Q:
     )
 
 
+def unit_on_sql(employee: str, day: str) -> str:
+    """SQL for the id of the unit an employee's work of `day` belongs to (SPEC §2, §6).
+
+    The one definition, for the incident form and the T+1 warnings alike: her membership on
+    that day; on a day without one (after she left, between two memberships) the last one
+    that began before it; before her first membership, her first. So a move never pulls an
+    earlier day to the unit she moved to, and an employee with any membership always has a
+    unit; NULL only when she has none. `employee` (her pk) and `day` are SQL expressions
+    (columns, or %s placeholders: then the parameters are employee, day, employee).
+    Each branch reads the (employee, valid_from) unique index, one row per fact.
+    """
+    return f"""COALESCE(
+      (SELECT um.unit_id FROM targets_unitmembership um
+        WHERE um.employee_id = {employee} AND um.valid_from <= {day}
+        ORDER BY um.valid_from DESC LIMIT 1),
+      (SELECT um.unit_id FROM targets_unitmembership um
+        WHERE um.employee_id = {employee} ORDER BY um.valid_from LIMIT 1))"""
+
+
 class EmployeeQuerySet(models.QuerySet):
     def with_unit_on(self, day: dt.date | None = None) -> EmployeeQuerySet:
         """Annotate the unit each employee belongs to on `day` (today by default)."""
@@ -197,8 +217,9 @@ class Employee(models.Model):
         return f"{self.employee_id} {self.name}"
 
     def unit_on(self, day: dt.date) -> OrgUnit | None:
-        membership = self.memberships.on(day).select_related("unit").first()
-        return membership.unit if membership else None
+        """The unit her work of `day` belongs to (`unit_on_sql`); None with no membership."""
+        sql = unit_on_sql("%s", "%s")
+        return OrgUnit.objects.filter(pk=RawSQL(sql, [self.pk, day, self.pk])).first()
 
 
 class UnitMembershipQuerySet(models.QuerySet):

@@ -204,10 +204,7 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 field="measure",
                 code="invalid_filter",
             )
-        try:
-            period = planning.parse_period(params.get("period", ""))
-        except ValueError as exc:
-            raise DomainError(str(exc), field="period") from exc
+        period = planning.period_from(params.get("period", ""))
         target = planning.target_for(subject, params.get("measure", ""), period)
         return Response(
             ExplanationSerializer(

@@ -10,12 +10,12 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Sum
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from crm.models import Activity, ClientSnapshot, Sale
-from scorecards.catalog import MEASURE_CODES
+from scorecards.catalog import MEASURE_CODES, is_strategic_q
 from wealthscore.audit import audit_record
 from wealthscore.errors import DomainError, ForbiddenError
 
@@ -30,7 +30,7 @@ from .models import (
     User,
 )
 from .planning import CENT, split_to_cent
-from .roles import Role, scope_of
+from .roles import TARGET_SPLIT_ROLES, Role, scope_of
 from .selectors import target_children
 
 METHODS = ("equal", "aum", "prior_year", "manual")
@@ -164,9 +164,9 @@ def _bases(unit: OrgUnit, children: list, year: int, measure: str, method: str) 
         if measure in {"sales_attainment", "strategic_sales", "fee_income"}:
             sales = Sale.objects.filter(txn_date__range=(window["gte"], window["lte"]), rm__in=ids)
             if measure == "strategic_sales":
-                sales = sales.exclude(
-                    Q(product__strategic_tag="") | Q(product__strategic_tag__isnull=True)
-                )
+                # The score's definition (catalog), not "any tag": the base and the measure
+                # it is a target of must count the same sales.
+                sales = sales.filter(is_strategic_q())
             field = "fee_income" if measure == "fee_income" else "amount"
             by_rm = dict(sales.values_list("rm").annotate(total=Sum(field)))
         elif measure == "education_events":
@@ -208,7 +208,7 @@ def targets_decompose(
 ) -> list[AnnualTarget]:
     """Split the unit's annual target over its child units (or its RMs), to the cent."""
     scope = scope_of(actor)
-    if scope.role not in (Role.ADMIN, Role.MANAGER):
+    if scope.role not in TARGET_SPLIT_ROLES:
         raise ForbiddenError(_("Your role may not set targets."))
     if scope.role == Role.MANAGER and (scope.unit is None or not unit.is_within(scope.unit)):
         raise Http404

@@ -30,6 +30,32 @@ PRIVILEGED_ROLES = frozenset({Role.ADMIN, Role.HR, Role.COMPLIANCE})
 # Roles the position of an active staff record gives a login that has no role set.
 POSITION_ROLES = frozenset({Role.RM, Role.MANAGER})
 
+# ---------------------------------------------------------------- who may do what
+# One name per permission (issue 16): pages, the API, services and the navigation test
+# `scope.role in NAME`, never a set of roles of their own. Two names may hold the same roles
+# and still mean different things (who loads files, who moves staff): each changes alone.
+# What a manager may reach inside her subtree is the selectors' business, not these sets'.
+#: Pay data: the pay and talent page and exports, base pay on staff records (SPEC §1, §7).
+PAY_ROLES = frozenset({Role.HR, Role.ADMIN})
+#: Import files and their batches (client-level data, SPEC §1): 404 for anyone else.
+IMPORT_ROLES = frozenset({Role.ADMIN, Role.HR})
+#: Moving an employee to another unit (the org chart is HR's and the admins').
+STAFF_MOVE_ROLES = frozenset({Role.ADMIN, Role.HR})
+#: The team page (managers their subtree, admins the bank), and the way back to it.
+TEAM_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+#: Entering the committee's manual scores of a team's RMs.
+MANUAL_SCORE_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+#: Submitting a period for review (approving and reopening it are an admin's alone).
+PERIOD_SUBMIT_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+#: Splitting a unit's annual target over its children or its RMs.
+TARGET_SPLIT_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
+#: Recording and deciding incidents, and seeing every one of them.
+INCIDENT_DECIDER_ROLES = frozenset({Role.COMPLIANCE, Role.ADMIN})
+#: The compliance pages and the warning board (managers read their subtree's, with a unit).
+COMPLIANCE_PAGE_ROLES = frozenset({Role.COMPLIANCE, Role.ADMIN, Role.MANAGER})
+#: The audit log.
+AUDIT_ROLES = frozenset({Role.ADMIN, Role.COMPLIANCE})
+
 
 @dataclass(frozen=True)
 class Scope:

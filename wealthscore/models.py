@@ -16,9 +16,9 @@ class AuditQuerySet(models.QuerySet):
         raise TypeError("Audit entries are append-only.")
 
     def visible_to(self, user) -> AuditQuerySet:
-        from targets.roles import Role, role_of
+        from targets.roles import AUDIT_ROLES, role_of
 
-        if role_of(user) in {Role.ADMIN, Role.COMPLIANCE}:
+        if role_of(user) in AUDIT_ROLES:
             return self.all()
         return self.none()
 

@@ -11,12 +11,10 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from targets.roles import Role, role_of
+from targets.roles import AUDIT_ROLES, role_of
 
 from .errors import DomainError
 from .models import AuditEntry
-
-AUDIT_ROLES = frozenset({Role.ADMIN, Role.COMPLIANCE})
 
 
 def require_audit_scope(user) -> None:

@@ -27,7 +27,7 @@ from scorecards.api import ScorecardSerializer
 from scorecards.catalog import MEASURES, measure_name
 from scorecards.models import Dimension, Scorecard, ScoreLine
 from targets import selectors as org_selectors
-from targets.roles import Role, scope_of
+from targets.roles import TEAM_ROLES, Role, scope_of
 from wealthscore.templatetags.ws import pct, score, yuan
 
 # ---------------------------------------------------------------- how a measure reads
@@ -126,7 +126,7 @@ def _card_page(request: HttpRequest, employee_id: str, *, own: bool) -> HttpResp
         "requested": requested,
         "card": scorecard,
         "show_why": scope_of(user).role != Role.HR,  # HR sees no client-level data
-        "back_to_team": scope_of(user).role in (Role.MANAGER, Role.ADMIN),
+        "back_to_team": scope_of(user).role in TEAM_ROLES,
         # No card and no scheme to score one with: say what is missing and who adds it.
         "scheme_missing": scorecard is None
         and card_selectors.scheme_missing_on(timezone.localdate()),

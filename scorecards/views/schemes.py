@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods
 from scorecards import selectors, services
 from scorecards.api import ReasonSerializer, SchemeVersionSerializer, SchemeVersionWriteSerializer
 from scorecards.catalog import MEASURES
+from scorecards.engine import weights_total
 from scorecards.models import Dimension, Method, Period, SchemeMeasure, SchemeVersion, Window
 from targets.roles import Role, scope_of
 from wealthscore.errors import DomainError
@@ -326,15 +327,19 @@ class MeasureField:
 class KpiField:
     code: str
     name: str
-    dimension: str
+    dimension: str  # the dimension's name, as shown
+    dimension_code: str
     weight: str
-    bonus: bool
     measures: list[MeasureField]
     error: str = ""
 
     @property
     def input_name(self) -> str:
         return f"kpi-{self.code}-weight"
+
+    @property
+    def bonus(self) -> bool:
+        return self.dimension_code == "bonus"
 
 
 @dataclass
@@ -347,7 +352,7 @@ class Editor:
     def total(self) -> str:
         """The running total as the page opens (the script keeps it up to date)."""
         try:
-            total = sum((Decimal(k.weight) for k in self.kpis if not k.bonus), Decimal(0))
+            total = weights_total((k.dimension_code, k.weight) for k in self.kpis)
         except InvalidOperation:
             return "—"
         return f"{total:.2f}"
@@ -367,8 +372,8 @@ def _editor_fields(version: SchemeVersion, typed: QueryDict | None, errors: dict
             code=kpi.code,
             name=kpi.name,
             dimension=str(dimensions.get(kpi.dimension, kpi.dimension)),
+            dimension_code=kpi.dimension,
             weight=value(f"kpi-{kpi.code}-weight", f"{kpi.weight:.2f}"),
-            bonus=kpi.dimension == "bonus",
             measures=[
                 MeasureField(
                     code=m.measure,
