@@ -40,6 +40,7 @@ bench: setup
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy wealthscore targets scorecards crm compliance
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

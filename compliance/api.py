@@ -16,6 +16,7 @@ from targets import selectors as org_selectors
 from targets.query import IdentifierParam, PeriodParam, query_params, unit_param
 from wealthscore.errors import DomainError, validated_input
 from wealthscore.identifiers import validate_identifier
+from wealthscore.typing import AuthedRequest
 
 from . import selectors, services
 from .models import Incident, IncidentDecision, IncidentSource, IncidentStatus, IncidentType
@@ -68,7 +69,11 @@ class IncidentQuery(serializers.Serializer):
     type = serializers.CharField(required=False, max_length=32, help_text="an incident type code")
     employee = IdentifierParam(help_text="an employee ID")
     unit = IdentifierParam(help_text="a unit code: its whole subtree")
-    source = serializers.ChoiceField(choices=IncidentSource.choices, required=False)
+    # A field named `source`: DRF's metaclass moves declared fields out of the class, so it
+    # never shadows Field.source, which the stubs cannot tell.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=IncidentSource.choices, required=False
+    )
 
     def validate_type(self, code: str) -> str:
         if code and not IncidentType.objects.filter(code=code).exists():
@@ -84,6 +89,8 @@ class IncidentViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):  # fmt: skip
     serializer_class = IncidentSerializer
+    # IsAuthenticated guards every endpoint: the user has signed in (annotation only).
+    request: AuthedRequest
 
     def get_queryset(self):
         if self.action != "list":  # an object is looked up by id alone (get_object)
@@ -115,7 +122,7 @@ class IncidentViewSet(
         description="Record a case (JSON). Its evidence file, if any, follows on its own: "
         "POST compliance/incidents/{id}/evidence/ (multipart).",
     )
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthedRequest) -> Response:
         services.require_decider(request.user)
         data = validated_input(IncidentCreateSerializer, request.data)
         try:  # the same scoped look-up as the page's form
@@ -138,7 +145,7 @@ class IncidentViewSet(
         incident = selectors.incident_get(user=request.user, incident_id=incident.pk)
         return Response(IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
-    def _decide(self, request: Request, decision: str) -> Response:
+    def _decide(self, request: AuthedRequest, decision: str) -> Response:
         incident = self.get_object()
         data = validated_input(DecisionReasonSerializer, request.data)
         services.incident_decide(
@@ -149,12 +156,12 @@ class IncidentViewSet(
 
     @extend_schema(request=DecisionReasonSerializer, responses=IncidentSerializer)
     @action(detail=True, methods=["post"])
-    def confirm(self, request: Request, pk: str) -> Response:
+    def confirm(self, request: AuthedRequest, pk: str) -> Response:
         return self._decide(request, "confirm")
 
     @extend_schema(request=DecisionReasonSerializer, responses=IncidentSerializer)
     @action(detail=True, methods=["post"])
-    def dismiss(self, request: Request, pk: str) -> Response:
+    def dismiss(self, request: AuthedRequest, pk: str) -> Response:
         return self._decide(request, "dismiss")
 
     # The one call of this API that sends a file: multipart here, JSON everywhere else.
@@ -168,7 +175,7 @@ class IncidentViewSet(
         description="Attach the evidence file to an open case that has none.",
     )
     @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser])
-    def evidence(self, request: Request, pk: str) -> Response | FileResponse:
+    def evidence(self, request: AuthedRequest, pk: str) -> Response | FileResponse:
         """GET: the evidence file, client-level data, so every download is audited.
         POST: attach it (compliance and admins)."""
         incident = self.get_object()
@@ -258,7 +265,7 @@ class BoardView(APIView):
     """The T+1 warning board: open cases by age, type, unit and RM, and falling units."""
 
     @extend_schema(parameters=[BoardQuery], responses=BoardSerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         month = query_params(BoardQuery, request).get("month")
         board = selectors.warning_board(user=request.user, month=month)
         return Response(BoardSerializer(board).data)

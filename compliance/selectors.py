@@ -113,6 +113,8 @@ def suitability_by_unit(*, user: User, month: str | None = None) -> dict:
     scope = scope_of(user)
     checks = SaleCheck.objects.all()
     if scope.role == Role.MANAGER:
+        # The caller, warning_board, has already refused (404) a manager without a unit.
+        assert scope.unit is not None
         codes = OrgUnit.objects.filter(path__startswith=scope.unit.path).values("code")
         checks = checks.filter(unit_code__in=codes)
     if month is None:

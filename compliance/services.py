@@ -84,6 +84,8 @@ def _unit_on(employee: Employee, day: dt.date) -> OrgUnit:
 def _check_evidence(evidence: UploadedFile) -> tuple[str, str]:
     """(extension, SHA-256) of an acceptable evidence file; refuses any other."""
     limit = settings.WEALTHSCORE_EVIDENCE_MAX_BYTES
+    # An uploaded file always has its size (Django's upload handlers set it).
+    assert evidence.size is not None
     if evidence.size > limit:
         raise ComplianceError(
             _("The evidence file is %(size)s KB; the limit is %(limit)s KB.")
@@ -144,6 +146,8 @@ def incident_create(
     )
     if evidence is not None:
         extension, sha256 = _check_evidence(evidence)
+        # An uploaded file always has a name: Django and DRF refuse one without.
+        assert evidence.name is not None
         incident.evidence_name = Path(evidence.name).name[:255]
         incident.evidence_sha256 = sha256
         # A generated name: the uploader's file name never chooses where we write.
@@ -183,6 +187,8 @@ def incident_evidence_attach(
             code="evidence_exists",
         )
     extension, sha256 = _check_evidence(evidence)
+    # An uploaded file always has a name: Django and DRF refuse one without.
+    assert evidence.name is not None
     incident.evidence_name = Path(evidence.name).name[:255]
     incident.evidence_sha256 = sha256
     # A generated name: the uploader's file name never chooses where we write.

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from targets import selectors as org_selectors
 from targets.roles import COMPLIANCE_PAGE_ROLES, INCIDENT_DECIDER_ROLES, Role, scope_of
 from wealthscore.errors import DomainError
+from wealthscore.typing import AuthedHttpRequest
 
 from . import selectors, services
 from .models import IncidentSource, IncidentStatus, IncidentType
@@ -117,7 +118,7 @@ def _page_url(params: QueryDict) -> str:
 
 
 def _render(
-    request: HttpRequest,
+    request: AuthedHttpRequest,
     params: QueryDict,
     *,
     form: dict[str, Any] | None = None,
@@ -172,7 +173,7 @@ def _render(
 
 @login_required
 @require_GET
-def compliance_page(request: HttpRequest) -> HttpResponse:
+def compliance_page(request: AuthedHttpRequest) -> HttpResponse:
     return _render(request, request.GET)
 
 
@@ -197,7 +198,7 @@ def _params_of(url: str) -> QueryDict:
 
 @login_required
 @require_POST
-def incident_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def incident_decide(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _require_decider(request.user)
     incident = selectors.incident_get(user=request.user, incident_id=pk)
     decision = request.POST.get("decision", "")
@@ -228,7 +229,7 @@ def incident_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _parse_incident_form(request: HttpRequest) -> tuple[dict[str, Any], dict[str, str]]:
     """The typed values and the errors of what cannot even be passed to the service."""
-    values = {name: request.POST.get(name, "").strip() for name in FORM_FIELDS[:-1]}
+    values: dict[str, Any] = {name: request.POST.get(name, "").strip() for name in FORM_FIELDS[:-1]}
     values["description"] = request.POST.get("description", "")
     errors: dict[str, str] = {}
     if not values["employee_id"]:
@@ -247,7 +248,7 @@ def _parse_incident_form(request: HttpRequest) -> tuple[dict[str, Any], dict[str
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def incident_new(request: HttpRequest) -> HttpResponse:
+def incident_new(request: AuthedHttpRequest) -> HttpResponse:
     _require_decider(request.user)
     if request.method == "GET":  # the form lives on the page
         return HttpResponseRedirect(reverse("compliance") + "#incident-form")

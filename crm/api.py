@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.db import transaction
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
@@ -12,6 +14,7 @@ from rest_framework.response import Response
 
 from targets.roles import IMPORT_ROLES, scope_of
 from wealthscore.audit import audit_bulk
+from wealthscore.typing import AuthedRequest
 
 from . import selectors, services
 from .kinds import KINDS
@@ -28,7 +31,9 @@ class RowErrorSerializer(serializers.Serializer):
 
 
 class ImportBatchSerializer(serializers.ModelSerializer):
-    errors = RowErrorSerializer(many=True, read_only=True)
+    # A declared field, not the `Serializer.errors` property the stubs see: DRF's serializer
+    # metaclass pops declared fields off the class, so the property stays as it is.
+    errors = RowErrorSerializer(many=True, read_only=True)  # type: ignore[assignment]
     actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
     dropped_columns = serializers.ListField(child=serializers.CharField(), read_only=True)
 
@@ -59,6 +64,9 @@ class ImportBatchViewSet(
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)  # no one logged in: 401 first
+        # Past `super().initial` IsAuthenticated has passed: the user is a `User`. (The
+        # override keeps DRF's `Request` in its signature; the cast only tells mypy.)
+        request = cast(AuthedRequest, request)
         # Import files hold client-level data: for other roles the endpoint does not exist,
         # whatever the method (SPEC §1: 404, never 403).
         if scope_of(request.user).role not in IMPORT_ROLES:
@@ -90,6 +98,9 @@ class ImportBatchViewSet(
     def list(self, request: Request, *args, **kwargs) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
+        # Never None: the project's paginator (settings DEFAULT_PAGINATION_CLASS) has a
+        # default limit, so it always pages.
+        assert page is not None
         self._audit_error_reads(page)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -98,6 +109,7 @@ class ImportBatchViewSet(
         responses={202: ImportBatchSerializer},
     )
     def create(self, request: Request, *args, **kwargs) -> Response:
+        request = cast(AuthedRequest, request)  # IsAuthenticated ran in `initial`
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         batch = services.import_upload(

@@ -211,7 +211,11 @@ def write_exports(
     weights = weights / weights.sum(axis=1, keepdims=True)
     growth = rng.normal(0.004, 0.03, (clients, len(CATEGORIES)))
     dormant = rng.random(clients) < 0.15  # no sales at all for most of the year
-    reassess = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+    # `default_rng(seed)` seeds its bit generator with a SeedSequence; the stubs only know the
+    # ISeedSequence protocol, which has no `spawn`.
+    seed_seq = rng.bit_generator.seed_seq
+    assert isinstance(seed_seq, np.random.SeedSequence)
+    reassess = np.random.default_rng(seed_seq.spawn(1)[0])
 
     for month_index, month_end in enumerate(month_ends):
         if month_index and month_index % 3 == 0:
@@ -391,8 +395,12 @@ def _targets(rng: np.random.Generator, bank: Bank, year: int) -> pd.DataFrame:
     frames = []
     for measure in TARGET_MEASURES:
         # Whole ten-thousands of 元 per RM, in fen.
-        rm_cents = np.round(typical[measure] * rng.uniform(0.7, 1.3, len(bank.rm_ids)) / 10_000)
-        rm_cents = rm_cents.astype(np.int64) * 1_000_000
+        rm_cents = (
+            np.round(typical[measure] * rng.uniform(0.7, 1.3, len(bank.rm_ids)) / 10_000).astype(
+                np.int64
+            )
+            * 1_000_000
+        )
         frame = pd.DataFrame({"scope": bank.rm_ids, "cents": rm_cents, "unit": bank.rm_units})
         rows = [frame[["scope", "cents"]]]
         level = frame.groupby("unit", sort=True).cents.sum()

@@ -33,6 +33,7 @@ import shutil
 import signal
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import django
 import numpy as np
@@ -61,10 +62,10 @@ if _IN_FORK_SERVER:
     # pyarrow imports pandas on its first conversion of a numpy array: 0.12 s a child.
     pa.array(np.zeros(1, dtype=np.int64))
     codecs.lookup("gb18030")  # looked up lazily; under a low memory limit that could fail
-_context: multiprocessing.context.BaseContext | None = None
+_context: multiprocessing.context.ForkServerContext | None = None
 
 
-def _forkserver() -> multiprocessing.context.BaseContext:
+def _forkserver() -> multiprocessing.context.ForkServerContext:
     global _context
     if _context is None:
         context = multiprocessing.get_context("forkserver")
@@ -191,7 +192,7 @@ def _child(path: str, kind: str | None, language: str, memory_mb: int, folder: s
             pa.ipc.new_file(sink, table.schema) as writer,
         ):
             writer.write_table(table)
-        outcome = {
+        outcome: dict[str, Any] = {
             "status": "ok",
             "raw": {
                 "kind": raw.kind,

@@ -162,6 +162,9 @@ def import_upload(*, upload: UploadedFile, kind: str, actor: User) -> ImportBatc
     """Store an uploaded file under MEDIA_ROOT in a folder of its own, record its batch and
     send the import to a worker once the transaction commits (the API and the imports page)."""
     limit = settings.WEALTHSCORE_UPLOAD_MAX_BYTES
+    # A file the form or the serializer accepted has both: their FileField refuses a file
+    # without a name or size, and the upload handlers always set them.
+    assert upload.size is not None and upload.name is not None
     if upload.size > limit:
         raise FileTooLarge(
             _("The file is %(size)s MB; the limit is %(limit)s MB.")
@@ -519,8 +522,8 @@ def files_purge(
         return purged
     with transaction.atomic():
         ImportBatch.objects.filter(stored_path__in=purged.inbox_files).update(stored_path="")
-        for folder in purged.upload_folders:
-            ImportBatch.objects.filter(stored_path__startswith=folder + os.sep).update(
+        for folder_name in purged.upload_folders:
+            ImportBatch.objects.filter(stored_path__startswith=folder_name + os.sep).update(
                 stored_path=""
             )
         audit_record(

@@ -91,6 +91,9 @@ class ErrorLog:
     ) -> None:
         self.count += len(indices)
         values = self.raw.table.column(column) if column in self.raw.headers else None
+        # No column (a row-level error): no header to name and the first place in the order.
+        named = self.raw.headers.get(column, column) if column is not None else None
+        place = self.order.get(column, -1) if column is not None else -1
         for index in indices[:MAX_ERRORS]:
             value = values[int(index)].as_py() if values is not None else None
             if isinstance(value, str) and column in self.masked:
@@ -100,13 +103,13 @@ class ErrorLog:
             row = int(self.raw.row_numbers[index])
             entry = {
                 "row": row,
-                "column": self.raw.headers.get(column, column),
+                "column": named,
                 "value": value,
                 "reason": reason,
             }
             if fix:
                 entry["fix"] = fix
-            self.found.append((row, self.order.get(column, -1), entry))
+            self.found.append((row, place, entry))
 
     def add_file_error(self, reason: str, column: str | None = None) -> None:
         self.count += 1
@@ -505,17 +508,17 @@ def _check_references(table: pa.Table, refs: References, log: ErrorLog) -> None:
 
 
 def _check_org_units(table: pa.Table, refs: References, log: ErrorLog, codes: Codes) -> None:
-    codes = table.column("unit_code").to_pylist()
+    units = table.column("unit_code").to_pylist()
     parents = table.column("parent_code").to_pylist()
-    known = set(refs.unit_codes) | set(codes)
+    known = set(refs.unit_codes) | set(units)
     log.add(
         np.array([bool(p) and p not in known for p in parents]), "parent_code",
         _("unknown parent unit"),
     )  # fmt: skip
-    log.add(np.array([bool(p) and p == c for c, p in zip(codes, parents, strict=True)]),
+    log.add(np.array([bool(p) and p == c for c, p in zip(units, parents, strict=True)]),
             "parent_code", _("a unit cannot be its own parent"))  # fmt: skip
     tree = dict(refs.unit_parents)
-    tree.update({c: (p or None) for c, p in zip(codes, parents, strict=True)})
+    tree.update({c: (p or None) for c, p in zip(units, parents, strict=True)})
     roots = [c for c, p in tree.items() if p is None]
     if len(roots) > 1:
         log.add_file_error(
@@ -524,7 +527,7 @@ def _check_org_units(table: pa.Table, refs: References, log: ErrorLog, codes: Co
             "parent_code",
         )
     cyclic = []
-    for code in codes:
+    for code in units:
         seen, current = set(), code
         while current is not None and current not in seen:
             seen.add(current)

@@ -14,7 +14,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from targets.roles import IMPORT_ROLES, scope_of
 from wealthscore.audit import audit_read
 from wealthscore.errors import DomainError
+from wealthscore.typing import AuthedHttpRequest
 
 from . import selectors, services
 from .kinds import KINDS
@@ -43,7 +44,7 @@ class UploadForm(forms.Form):
     file = forms.FileField(label=_("File (CSV or XLSX)"))
 
 
-def _imports_role(request: HttpRequest) -> None:
+def _imports_role(request: AuthedHttpRequest) -> None:
     # Import files hold client-level data: the page does not exist for other roles.
     if scope_of(request.user).role not in IMPORT_ROLES:
         raise Http404
@@ -64,7 +65,7 @@ def _columns() -> list[dict[str, Any]]:
     ]
 
 
-def _index(request: HttpRequest, form: UploadForm, *, status: int = 200) -> HttpResponse:
+def _index(request: AuthedHttpRequest, form: UploadForm, *, status: int = 200) -> HttpResponse:
     page = Paginator(selectors.import_batch_list(user=request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -79,7 +80,7 @@ def _index(request: HttpRequest, form: UploadForm, *, status: int = 200) -> Http
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def imports(request: HttpRequest) -> HttpResponse:
+def imports(request: AuthedHttpRequest) -> HttpResponse:
     _imports_role(request)
     if request.method == "GET":
         return _index(request, UploadForm())
@@ -96,7 +97,7 @@ def imports(request: HttpRequest) -> HttpResponse:
     return redirect("import-detail", pk=batch.pk)
 
 
-def _status_context(request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
+def _status_context(request: AuthedHttpRequest, batch: ImportBatch) -> dict[str, Any]:
     rejected = batch.status == BatchStatus.REJECTED
     if rejected and batch.errors:
         # The row errors shown quote the file's values (client IDs, names, amounts): a
@@ -118,7 +119,7 @@ def _status_context(request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def import_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _imports_role(request)
     batch = selectors.import_batch_get(user=request.user, pk=pk)
     return render(request, "crm/import_detail.html", _status_context(request, batch))
@@ -126,7 +127,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def import_status(request: HttpRequest, pk: int) -> HttpResponse:
+def import_status(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """The batch's status block alone: what the batch page polls while the batch runs."""
     _imports_role(request)
     batch = selectors.import_batch_get(user=request.user, pk=pk)

@@ -22,6 +22,7 @@ from targets.query import (
 )  # fmt: skip
 from targets.roles import Role, scope_of
 from wealthscore.errors import validated_input
+from wealthscore.typing import AuthedRequest
 
 from . import selectors, services
 from .engine import annual_review, round_half_up, weights_total
@@ -207,9 +208,10 @@ class ScorecardViewSet(viewsets.ReadOnlyModelViewSet):
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)  # no one logged in: 401 first
+        authed: AuthedRequest = request  # type: ignore[assignment]  # signed in from here on
         # HR sees scores, never the clients behind them (SPEC §1): for HR the facts of a line
         # do not exist, on every method (OPTIONS is routed as "metadata", hence the kwarg).
-        if "measure" in kwargs and scope_of(request.user).role == Role.HR:
+        if "measure" in kwargs and scope_of(authed.user).role == Role.HR:
             raise Http404
         # OPTIONS never reads the object: look it up, so that a card out of scope is 404 on
         # every method, as for GET.
@@ -234,11 +236,12 @@ class ScorecardViewSet(viewsets.ReadOnlyModelViewSet):
             card_id = int(self.kwargs["pk"])
         except ValueError:
             card_id = 0
-        return selectors.scorecard_get(user=self.request.user, card_id=card_id)
+        request: AuthedRequest = self.request  # type: ignore[assignment]  # IsAuthenticated
+        return selectors.scorecard_get(user=request.user, card_id=card_id)
 
     @extend_schema(responses=LineFactsSerializer)
     @action(detail=True, methods=["get"], url_path=r"lines/(?P<measure>[a-z_]+)/facts")
-    def facts(self, request: Request, pk: str, measure: str) -> Response:
+    def facts(self, request: AuthedRequest, pk: str, measure: str) -> Response:
         card = self.get_object()
         facts = services.scorecard_line_facts(card=card, measure=measure, actor=request.user)
         return Response(LineFactsSerializer(facts).data)
@@ -355,10 +358,11 @@ class SchemeViewSet(
             version_id = int(self.kwargs["pk"])
         except ValueError:
             version_id = 0
-        return selectors.scheme_version_get(user=self.request.user, version_id=version_id)
+        request: AuthedRequest = self.request  # type: ignore[assignment]  # IsAuthenticated
+        return selectors.scheme_version_get(user=request.user, version_id=version_id)
 
     @extend_schema(request=SchemeCreateSerializer, responses={201: SchemeVersionSerializer})
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthedRequest) -> Response:
         data = validated_input(SchemeCreateSerializer, request.data)
         base = selectors.scheme_version_get(user=request.user, version_id=data["based_on"])
         draft = services.scheme_draft_create(
@@ -371,7 +375,7 @@ class SchemeViewSet(
         return Response(SchemeVersionSerializer(draft).data, status=201)
 
     @extend_schema(request=SchemeVersionWriteSerializer, responses=SchemeVersionSerializer)
-    def partial_update(self, request: Request, pk: str) -> Response:
+    def partial_update(self, request: AuthedRequest, pk: str) -> Response:
         version = self.get_object()
         data = validated_input(SchemeVersionWriteSerializer, request.data)
         services.scheme_version_update(version=version, actor=request.user, data=data)
@@ -379,7 +383,7 @@ class SchemeViewSet(
 
     @extend_schema(request=None, responses=SchemeVersionSerializer)
     @action(detail=True, methods=["post"])
-    def publish(self, request: Request, pk: str) -> Response:
+    def publish(self, request: AuthedRequest, pk: str) -> Response:
         version = services.scheme_publish(version=self.get_object(), actor=request.user)
         return Response(SchemeVersionSerializer(self.get_object() or version).data)
 
@@ -389,7 +393,7 @@ class SchemeViewSet(
         responses=PreviewSerializer,
     )
     @action(detail=True, methods=["post"])
-    def preview(self, request: Request, pk: str) -> Response:
+    def preview(self, request: AuthedRequest, pk: str) -> Response:
         version = self.get_object()
         services.require_admin(request.user)
         preview = services.scheme_preview(
@@ -457,7 +461,7 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_queryset(self):
         return selectors.period_list(user=self.request.user)
 
-    def _transition(self, request: Request, code: str, action_name: str) -> Response:
+    def _transition(self, request: AuthedRequest, code: str, action_name: str) -> Response:
         period = selectors.period_get(user=request.user, code=code)
         data = validated_input(ReasonSerializer, request.data if request.data else {})
         period = services.period_transition(
@@ -467,15 +471,15 @@ class PeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     @extend_schema(request=ReasonSerializer, responses=PeriodSerializer)
     @action(detail=True, methods=["post"], filter_backends=[])
-    def submit(self, request: Request, code: str) -> Response:
+    def submit(self, request: AuthedRequest, code: str) -> Response:
         return self._transition(request, code, "submit")
 
     @extend_schema(request=ReasonSerializer, responses=PeriodSerializer)
     @action(detail=True, methods=["post"], filter_backends=[])
-    def approve(self, request: Request, code: str) -> Response:
+    def approve(self, request: AuthedRequest, code: str) -> Response:
         return self._transition(request, code, "approve")
 
     @extend_schema(request=ReasonSerializer, responses=PeriodSerializer)
     @action(detail=True, methods=["post"], filter_backends=[])
-    def reopen(self, request: Request, code: str) -> Response:
+    def reopen(self, request: AuthedRequest, code: str) -> Response:
         return self._transition(request, code, "reopen")

@@ -134,15 +134,15 @@ def dimension_shares(lines: Iterable[ScoreLine]) -> list[tuple[str, Decimal | No
     shares: list[tuple[str, Decimal | None]] = []
     for dimension in RADAR_DIMENSIONS:
         mine = [
-            line
+            (line.weight, line.weighted)
             for line in lines
             if line.dimension == dimension and line.applicable and line.weighted is not None
         ]
-        weight = sum((line.weight for line in mine), Decimal(0))
+        weight = sum((line_weight for line_weight, _ in mine), Decimal(0))
         if not mine or weight == 0 or applicable_weight == 0:
             shares.append((dimension.value, None))
             continue
-        earned = sum((line.weighted for line in mine), Decimal(0))
+        earned = sum((weighted for _, weighted in mine), Decimal(0))
         rescaled = weight * HUNDRED / applicable_weight
         shares.append((dimension.value, earned / rescaled * HUNDRED))
     return shares

@@ -111,6 +111,9 @@ def score_line(rule: MeasureRule, fact: Fact, target: Decimal | None) -> Line:
     if rule.method == "manual":
         points = min(max(value, ZERO), HUNDRED)
     elif rule.method == "bonus":
+        # A bonus rule needs its target (returned not applicable above without one), and
+        # every bonus measure of the library has its max points (SchemeMeasure's check).
+        assert target is not None and rule.max_points is not None
         points = rule.max_points * min(Decimal(1), max(value, ZERO) / target)
     else:
         target_amount = target if target is not None else ZERO
@@ -123,21 +126,28 @@ def score_line(rule: MeasureRule, fact: Fact, target: Decimal | None) -> Line:
     return Line(rule, value, target, points, True, "", fact.inputs)
 
 
+def _applied_points(line: Line) -> Decimal:
+    """The points of an applicable line: score_line gives points to every applicable line."""
+    assert line.points is not None
+    return line.points
+
+
 def score_card(lines: Sequence[Line]) -> Card:
     """Σ(weight × points) / Σ(applicable weight) + bonus, rounded once (SPEC §5)."""
     weighted_lines = [line for line in lines if line.rule.method != "bonus"]
     applicable = [line for line in weighted_lines if line.applicable]
     weight = sum((line.rule.weight for line in applicable), ZERO)
-    bonus = sum((line.points for line in lines if line.rule.method == "bonus" and line.applicable),
-                ZERO)  # fmt: skip
+    bonus = sum((_applied_points(line) for line in lines
+                 if line.rule.method == "bonus" and line.applicable), ZERO)  # fmt: skip
     for line in lines:
         if line.rule.method == "bonus":
             line.weighted = line.points if line.applicable else None
     if weight == 0:
         return Card(list(lines), None, bonus, None, _("No measure of the card is applicable."))
-    for line in applicable:
-        line.weighted = line.rule.weight * line.points / weight
-    score = sum((line.weighted for line in applicable), ZERO)
+    weighted = [line.rule.weight * _applied_points(line) / weight for line in applicable]
+    for line, share in zip(applicable, weighted, strict=True):
+        line.weighted = share
+    score = sum(weighted, ZERO)
     return Card(list(lines), score, bonus, round_half_up(score + bonus))
 
 

@@ -103,7 +103,7 @@ class SnapshotDates:
                 ) SELECT day FROM d WHERE day IS NOT NULL""",
             [],
         )
-        self.dates = sorted(_date(day) for (day,) in rows)
+        self.dates = sorted(_day(day) for (day,) in rows)
 
     def end_of(self, window: Window) -> dt.date | None:
         inside = [d for d in self.dates if window.first <= d <= window.last]
@@ -256,7 +256,7 @@ def _last_fact_day(snapshots: SnapshotDates) -> dt.date | None:
         UNION ALL SELECT MAX(received_date) FROM crm_complaint
         UNION ALL SELECT MAX(check_date) FROM crm_recordingcheck
     """
-    days = [_date(day) for (day,) in _rows(sql, []) if day is not None]
+    days = [_day(day) for (day,) in _rows(sql, []) if day is not None]
     days += snapshots.dates[-1:]
     return max(days) if days else None
 
@@ -466,7 +466,10 @@ class Computation:
         visited_by_rm = (
             self._hnw_visited(end, visit_window) if "hnw_visit_coverage" in measures else {}
         )
-        where = {"end": end.isoformat(), "start": start.isoformat() if start else None}
+        where: dict[str, object] = {
+            "end": end.isoformat(),
+            "start": start.isoformat() if start else None,
+        }
         for rm, clients, growth, both_end, both_start, n_hnw, new_hnw, n_aff in _rows(sql, params):
             visited = visited_by_rm.get(rm, 0)
             growth, both_end, both_start = _dec(growth), _dec(both_end), _dec(both_start)
@@ -766,7 +769,8 @@ class Computation:
         for rm, received, resolved in _rows(
             sql, [*credit.params, _param(window.first), _param(window.last)]
         ):
-            received, resolved = _date(received), _date(resolved)
+            # received_date is NOT NULL, and the WHERE above reads it anyway.
+            received, resolved = _day(received), _date(resolved)
             counts[rm][0] += 1
             if resolved is not None and (resolved - received).days <= 15:
                 counts[rm][1] += 1
@@ -817,6 +821,8 @@ class Computation:
         managed = self.facts.get(employee_id, {}).get("_managed_clients")
         if managed is None or managed.value == 0:
             return Fact(None, {}, _("no managed client at the window's end"))
+        # `_managed_clients` is always put with its count of clients, never without a value.
+        assert managed.value is not None
         complaints = self._complaint_counts.get(employee_id, 0)
         inputs = {"window": str(self._complaint_window), "complaints": complaints,
                   "managed_clients": int(managed.value), "end": managed.inputs["end"]}  # fmt: skip
@@ -827,6 +833,13 @@ def _date(value) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
+
+
+def _day(value) -> dt.date:
+    """`_date` of a column the query never returns NULL for."""
+    day = _date(value)
+    assert day is not None
+    return day
 
 
 # ---------------------------------------------------------------- the facts behind one line
@@ -858,10 +871,10 @@ def line_facts(
         from .models import ManualScore
 
         code = quarter_of(period).code if period.kind == "month" else period.code
-        rows = ManualScore.objects.filter(
+        scores = ManualScore.objects.filter(
             period=code, measure=measure, employee__employee_id=employee_id
         ).values("period", "score", "comment", "entered_at")
-        return {**result, "kind": "manual_scores", "rows": list(rows)}
+        return {**result, "kind": "manual_scores", "rows": list(scores)}
     if measure in SALES:
         month_ends = snapshots.month_ends(window.first, window.last)
         credit = _credit("crm_sale", "txn_date", rules.basis, window, month_ends)
@@ -899,7 +912,7 @@ def line_facts(
         kind = "clients"
         result["as_of"] = as_of.isoformat() if as_of else None
     else:
-        table, day, extra, kind = {
+        spec = {
             "nps": ("crm_survey", "survey_date", "f.response_id, f.nps_score", "surveys"),
             "plan_adoption": ("crm_activity", "activity_date",
                               "f.activity_id, f.activity_type", "activities"),
@@ -911,9 +924,10 @@ def line_facts(
                                "f.complaint_id, f.resolved_date", "complaints"),
             "complaint_resolution": ("crm_complaint", "received_date",
                                      "f.complaint_id, f.resolved_date", "complaints"),
-        }.get(measure, (None, None, None, "none"))  # fmt: skip
-        if table is None:
-            return {**result, "kind": kind, "rows": []}
+        }.get(measure)  # fmt: skip
+        if spec is None:
+            return {**result, "kind": "none", "rows": []}
+        table, day, extra, kind = spec
         if table == "crm_recordingcheck":
             credit = Credit(f"{table} f", [], "f.rm_employee_id", "NULL")
             client = "NULL, ''"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import Any
 
 from django.http import FileResponse
 from django.utils.translation import gettext as _
@@ -19,6 +20,7 @@ from targets.query import IdentifierParam, query_params, unit_param
 from wealthscore.audit import audit_read
 from wealthscore.errors import DomainError
 from wealthscore.pagination import Pagination
+from wealthscore.typing import AuthedRequest
 
 from . import pay_selectors, pay_services
 from .pay_services import ExportFile
@@ -94,13 +96,13 @@ class TalentPageSerializer(serializers.Serializer):
     results = TalentRowSerializer(many=True)
 
 
-def _unit(request: Request) -> OrgUnit | None:
+def _unit(request: AuthedRequest) -> OrgUnit | None:
     """The `unit` filter: a unit the user may see, else a 400 naming `unit`."""
     code = query_params(UnitQuery, request).get("unit")
     return unit_param(user=request.user, code=code)
 
 
-def _required(request: Request, name: str) -> str:
+def _required(request: AuthedRequest, name: str) -> str:
     value = request.query_params.get(name, "").strip()
     if not value:
         raise DomainError(_("The %(name)s parameter is required.") % {"name": name}, field=name)
@@ -134,7 +136,7 @@ EXPORT_PARAMETERS = [
 
 
 def _page(
-    request: Request, view, report: pay_selectors.Report, serializer_class, *, action: str,
+    request: AuthedRequest, view, report: pay_selectors.Report, serializer_class, *, action: str,
     **extra,
 ) -> Response:  # fmt: skip
     """One page of computed rows (not a queryset), with the report's heading beside it.
@@ -143,7 +145,13 @@ def _page(
     (SPEC §9: every export), under the export's action with format "json".
     """
     paginator = Pagination()
-    page = paginator.paginate_queryset(report.rows, request, view=view)
+    # DRF pages any sliceable sequence; the stubs accept only a QuerySet.
+    page: list[Any] | None = paginator.paginate_queryset(
+        report.rows,  # type: ignore[arg-type]
+        request,
+        view=view,
+    )
+    assert page is not None  # Pagination has a default_limit, so a page is always cut
     audit_read(
         actor=request.user, action=action, object_type="period", object_id=report.period,
         after={"format": "json", "rows": len(page), "count": len(report.rows),
@@ -163,7 +171,8 @@ class PayScopeOnly(APIView):
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)  # no one logged in: 401 first
-        pay_selectors.require_pay_scope(request.user)
+        authed: AuthedRequest = request  # type: ignore[assignment]  # signed in from here on
+        pay_selectors.require_pay_scope(authed.user)
 
 
 class PayAdjustmentListView(PayScopeOnly):
@@ -175,7 +184,7 @@ class PayAdjustmentListView(PayScopeOnly):
         ],
         responses=PayPageSerializer,
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         pay_selectors.require_pay_scope(request.user)
         report = pay_selectors.pay_adjustment_list(
             user=request.user, period_code=_required(request, "period"), unit=_unit(request)
@@ -191,7 +200,7 @@ class PayExportView(PayScopeOnly):
         parameters=[OpenApiParameter("period", str, required=True), *EXPORT_PARAMETERS],
         responses={(200, "application/octet-stream"): bytes},
     )
-    def get(self, request: Request) -> FileResponse:
+    def get(self, request: AuthedRequest) -> FileResponse:
         pay_selectors.require_pay_scope(request.user)
         return _download(
             pay_services.pay_export(
@@ -204,7 +213,7 @@ class PayExportView(PayScopeOnly):
         )
 
 
-def _year(request: Request) -> int:
+def _year(request: AuthedRequest) -> int:
     text = _required(request, "year")
     if not (text.isdigit() and len(text) == 4):
         raise DomainError(_("A year is written 2026."), field="year")
@@ -220,7 +229,7 @@ class TalentListView(PayScopeOnly):
         ],
         responses=TalentPageSerializer,
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         pay_selectors.require_pay_scope(request.user)
         report = pay_selectors.talent_list(
             user=request.user, year=_year(request), unit=_unit(request)
@@ -236,7 +245,7 @@ class TalentExportView(PayScopeOnly):
         parameters=[OpenApiParameter("year", int, required=True), *EXPORT_PARAMETERS],
         responses={(200, "application/octet-stream"): bytes},
     )
-    def get(self, request: Request) -> FileResponse:
+    def get(self, request: AuthedRequest) -> FileResponse:
         pay_selectors.require_pay_scope(request.user)
         return _download(
             pay_services.talent_export(

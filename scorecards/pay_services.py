@@ -87,6 +87,7 @@ def pay_export(
         require_pay_scope(actor)
     fmt, encoding = _format(fmt), _encoding(encoding)
     report = pay_report(period_code=period_code, unit=unit)
+    assert report.bands is not None  # a quarter's report always has the bands in force
     return _export(
         report=report, stem="pay", subject="绩效薪酬调整", columns=pay_columns(report.bands),
         fmt=fmt, encoding=encoding, actor=actor, actor_label=actor_label, action="export.pay",

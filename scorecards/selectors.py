@@ -8,7 +8,15 @@ from django.utils import timezone
 
 from targets.models import OrgUnit, User
 
-from .models import Kpi, Period, SchemeMeasure, SchemeVersion, Scorecard, ScoreLine
+from .models import (
+    Kpi,
+    Period,
+    SchemeMeasure,
+    SchemeVersion,
+    SchemeVersionQuerySet,
+    Scorecard,
+    ScoreLine,
+)
 
 
 def scorecard_list(
@@ -40,7 +48,7 @@ def scorecard_get(*, user: User, card_id: int) -> Scorecard:
     return card
 
 
-def scheme_version_list(*, user: User) -> QuerySet[SchemeVersion]:
+def scheme_version_list(*, user: User) -> SchemeVersionQuerySet:
     measures = Prefetch("measures", queryset=SchemeMeasure.objects.order_by("position", "id"))
     kpis = Prefetch(
         "kpis", queryset=Kpi.objects.order_by("position", "id").prefetch_related(measures)

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
+from typing import overload
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -208,6 +209,8 @@ def _refuse_if_vetoes_changed(period: Period) -> None:
     lock the period without it (the recompute the decision started may not have run)."""
     from compliance.selectors import veto_decisions_since
 
+    # Only called to approve, which is refused above without a current run.
+    assert period.current_run_id is not None
     run = ScoreRun.objects.get(pk=period.current_run_id)
     changed = veto_decisions_since(
         first_day=period.first_day, last_day=period.last_day, since=run.created_at
@@ -574,6 +577,10 @@ def score_one(rules: Rules, period_kind: str, entry: dict) -> Card:
     return card
 
 
+@overload
+def _q4(value: Decimal) -> Decimal: ...
+@overload
+def _q4(value: None) -> None: ...
 def _q4(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(Decimal("0.0001"))
 
@@ -738,6 +745,7 @@ def _scored(run: ScoreRun) -> None:
         _finish(run)
         return
     group = run.group
+    assert group is not None  # group_id was checked above
     if group.runs.filter(status=RunStatus.RUNNING, scored_at__isnull=True).exists():
         if group.fan_out and run.period.kind == "quarter":
             _send_ready_years(group, run.period.year)
@@ -1235,7 +1243,8 @@ def _start_group(
 def _recompute_here(
     codes: list[str], trigger: str, actor: User | None, retry_of: ScoreRunGroup | None
 ) -> dict[str, ScoreRun | None]:
-    group, runs, created = _start_group(codes, trigger, actor, retry_of, fan_out=False)
+    group, started, created = _start_group(codes, trigger, actor, retry_of, fan_out=False)
+    runs: dict[str, ScoreRun | None] = dict(started)
     for run in created:  # in order: the year after its quarters
         try:
             _score_here(run)
@@ -1243,9 +1252,9 @@ def _recompute_here(
             log.warning("recompute %s failed: %s", run.period.code, exc.message)
             runs[run.period.code] = None
             break  # the group failed with it: the rest are failed too
-    for run in runs.values():
-        if run is not None:
-            run.refresh_from_db()
+    for done in runs.values():
+        if done is not None:
+            done.refresh_from_db()
     return runs
 
 

@@ -235,9 +235,12 @@ def team_dashboard(
             if measure == AUM_NET_GROWTH and value is not None and value <= 0:
                 stalled.add(employee_pk)
     measures = sorted(positions, key=lambda m: (positions[m], m))
-    now = by_run.get(period.current_run_id, {})
-    last = by_run.get(runs.get(before), {}) if runs.get(before) else {}
-    earlier = by_run.get(runs.get(before_that), {}) if runs.get(before_that) else {}
+
+    def points_of(run_id: int | None) -> dict[int, dict[str, Decimal | None]]:
+        return by_run.get(run_id, {}) if run_id is not None else {}
+
+    now = points_of(period.current_run_id)
+    last, earlier = points_of(runs.get(before)), points_of(runs.get(before_that))
     for row in rows:
         p0, p1, p2 = now.get(row.pk, {}), last.get(row.pk, {}), earlier.get(row.pk, {})
         for measure in sorted(p0, key=lambda m: (positions.get(m, 999), m)):
@@ -246,7 +249,7 @@ def team_dashboard(
                 row.flags.append(Flag("falling", measure))
         if row.pk in stalled:
             row.flags.append(Flag("aum_stalled", AUM_NET_GROWTH))
-    points = {row.employee_id: now.get(row.pk, {}) for row in rows}
+    points_by_rm = {row.employee_id: now.get(row.pk, {}) for row in rows}
 
     return TeamDashboard(
         period=period,
@@ -254,7 +257,7 @@ def team_dashboard(
         previous2=before_that,
         rows=rows,
         measures=measures,
-        points=points,
+        points=points_by_rm,
         distribution=_distribution(rows),
     )
 
@@ -282,7 +285,7 @@ def team_warnings(*, user: User, unit: OrgUnit | None) -> list[tuple[str, str, l
         .prefetch_related(None)
         .order_by("employee__employee_id", "-occurred_on", "-id")
         .values_list(
-            "employee__employee_id", "employee__name", "type_id", "type__name",
+            "employee__employee_id", "employee__name", "type__code", "type__name",
             "type__name_en", "occurred_on", "id",
         )
     )  # fmt: skip

@@ -32,8 +32,9 @@ def _own_password_change(request, extra_context=None):
     return redirect("password_change")
 
 
-admin.site.has_permission = _site_permission
-admin.site.password_change = _own_password_change
+# Replacing two methods of the one default site on purpose (mypy forbids method assignment).
+admin.site.has_permission = _site_permission  # type: ignore[method-assign]
+admin.site.password_change = _own_password_change  # type: ignore[method-assign]
 admin.site.site_header = _("WealthScore administration")
 
 
@@ -92,7 +93,7 @@ class MembershipInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["unit", "valid_from", "valid_to"]
-    readonly_fields = fields
+    readonly_fields = ["unit", "valid_from", "valid_to"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -139,7 +140,8 @@ SUPERUSER_ONLY_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions
 class UserAdmin(AdminRoleMixin, DjangoUserAdmin):
     list_display = ["username", "role", "is_superuser", "is_active", "last_login"]
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        # Django's UserAdmin sets fieldsets; the stubs allow None, hence `or ()`.
+        *(DjangoUserAdmin.fieldsets or ()),
         (_("WealthScore role"), {"fields": ["role"]}),
     )
 

@@ -7,24 +7,25 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wealthscore.errors import DomainError
+from wealthscore.typing import AuthedRequest
 
 from . import selectors, services
 from .models import Employee, OrgUnit
 from .roles import PAY_ROLES, STAFF_MOVE_ROLES, Role, scope_of
 
 
-def require_role(request: Request, *roles: Role) -> None:
+def require_role(request: AuthedRequest, *roles: Role) -> None:
     """Refuse an in-scope object to a role that may not act on it.
 
     Call after the object was fetched through its selector, so that an object outside the
     user's scope is 404 before the role is ever considered (SPEC §1).
     """
-    if scope_of(request.user).role not in roles:
+    role = scope_of(request.user).role
+    if role is None or role not in roles:
         raise PermissionDenied(_("Your role may not do this."))
 
 
@@ -86,6 +87,8 @@ class MembershipSerializer(serializers.Serializer):
 
 
 class OrgUnitViewSet(viewsets.ReadOnlyModelViewSet):
+    # IsAuthenticated guards every endpoint: the user has signed in (annotation only).
+    request: AuthedRequest
     serializer_class = OrgUnitSerializer
     lookup_field = "code"
     lookup_value_regex = "[A-Za-z0-9_-]+"
@@ -99,6 +102,8 @@ class OrgUnitViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class EmployeeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    # IsAuthenticated guards every endpoint: the user has signed in (annotation only).
+    request: AuthedRequest
     serializer_class = EmployeeSerializer
     lookup_field = "employee_id"
     lookup_value_regex = "[^/]+"
@@ -114,14 +119,14 @@ class EmployeeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(responses=MembershipSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def memberships(self, request: Request, employee_id: str) -> Response:
+    def memberships(self, request: AuthedRequest, employee_id: str) -> Response:
         employee = self.get_object()
         rows = employee.memberships.select_related("unit").order_by("valid_from")
         return Response(MembershipSerializer(rows, many=True).data)
 
     @extend_schema(request=EmployeeMoveSerializer, responses={201: MembershipSerializer})
     @action(detail=True, methods=["post"], filter_backends=[])
-    def move(self, request: Request, employee_id: str) -> Response:
+    def move(self, request: AuthedRequest, employee_id: str) -> Response:
         employee = self.get_object()
         require_role(request, *STAFF_MOVE_ROLES)
         payload = EmployeeMoveSerializer(data=request.data)
@@ -148,7 +153,7 @@ class MeSerializer(serializers.Serializer):
 
 class MeView(APIView):
     @extend_schema(responses=MeSerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         scope = scope_of(request.user)
         employee = None
         if scope.employee is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import ClassVar, Self
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
@@ -13,7 +14,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .roles import Role, scope_of
+from .roles import Role, Scope, scope_of
 
 # Unit codes make up the materialised path, so they may not contain its separator.
 unit_code_validator = RegexValidator(r"^[A-Za-z0-9_-]+$", _("Use letters, digits, - or _."))
@@ -31,9 +32,12 @@ class User(AbstractUser):
         help_text=_("Leave empty to use the position of the linked staff record."),
     )
 
-    objects = UserManager()
+    objects: ClassVar[UserManager[Self]] = UserManager()
+    # The scope of this user object, cached by `targets.roles.scope_of` (never stored).
+    _ws_scope: Scope
 
-    class Meta(AbstractUser.Meta):
+    # The stubs do not declare AbstractUser.Meta; Django defines it (abstract, verbose names).
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         swappable = "AUTH_USER_MODEL"
 
 
@@ -173,6 +177,12 @@ class Employee(models.Model):
         ACTIVE = "active", _("Active")
         LEFT = "left", _("Left")
 
+    # Set only on rows from EmployeeQuerySet.with_unit_on() (annotations, not columns: Django
+    # ignores a bare annotation in a model body, so no migration follows from these).
+    unit_today_id: int | None
+    unit_today_code: str | None
+    unit_today_name: str | None
+
     employee_id = models.CharField(_("employee ID"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
     user = models.OneToOneField(
@@ -305,6 +315,15 @@ class AnnualTarget(models.Model):
                 name="annualtarget_unique_employee",
             ),
         ]
+
+    @property
+    def subject_key(self) -> str:
+        """The unit's code or the employee's ID: whichever the target is of."""
+        if self.unit is not None:
+            return self.unit.code
+        # A target is of a unit or of an employee, never neither (annualtarget_one_scope).
+        assert self.employee is not None
+        return self.employee.employee_id
 
 
 MONTHS = range(1, 13)

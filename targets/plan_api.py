@@ -18,6 +18,7 @@ from scorecards.catalog import MEASURES
 from wealthscore.audit import audit_read
 from wealthscore.errors import DomainError
 from wealthscore.identifiers import identifier_problem, validate_identifier
+from wealthscore.typing import AuthedRequest
 
 from . import plan_services, planning, selectors
 from .models import AnnualTarget, DistributionProfile, Employee, OrgUnit
@@ -56,7 +57,7 @@ class AnnualTargetSerializer(serializers.ModelSerializer):
         fields = ["id", "year", "scope", "measure", "annual_target", "distribution"]
 
     def get_scope(self, target: AnnualTarget) -> str:
-        return target.unit.code if target.unit_id else target.employee.employee_id
+        return target.subject_key
 
 
 class TargetWriteSerializer(serializers.Serializer):
@@ -134,7 +135,7 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return annual_target_list(user=self.request.user)
 
     @extend_schema(request=TargetWriteSerializer, responses=AnnualTargetSerializer)
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthedRequest) -> Response:
         payload = TargetWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -151,7 +152,7 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(request=DecomposeSerializer, responses={201: AnnualTargetSerializer(many=True)})
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
-    def decompose(self, request: Request) -> Response:
+    def decompose(self, request: AuthedRequest) -> Response:
         payload = DecomposeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -169,7 +170,7 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(request=AdjustSerializer, responses={201: None})
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
-    def adjust(self, request: Request) -> Response:
+    def adjust(self, request: AuthedRequest) -> Response:
         payload = AdjustSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -194,7 +195,7 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         responses=ExplanationSerializer,
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
-    def explain(self, request: Request) -> Response:
+    def explain(self, request: AuthedRequest) -> Response:
         """The target of one RM or unit for a month, quarter or year, and how it was reached."""
         params = request.query_params
         subject = _subject(request.user, params.get("scope", ""))
@@ -219,7 +220,7 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             ).data
         )
 
-    def _reconciliation(self, request: Request) -> tuple[OrgUnit, int, list]:
+    def _reconciliation(self, request: AuthedRequest) -> tuple[OrgUnit, int, list]:
         unit = selectors.org_unit_get(user=request.user, code=request.query_params.get("unit", ""))
         try:
             year = int(request.query_params.get("year", ""))
@@ -229,7 +230,7 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(parameters=UNIT_YEAR, responses=ReconciliationSerializer(many=True))
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
-    def reconciliation(self, request: Request) -> Response:
+    def reconciliation(self, request: AuthedRequest) -> Response:
         """Per measure: the unit's target, the sum of its children's and the variance."""
         _unit, _year, report = self._reconciliation(request)
         return Response(ReconciliationSerializer(report, many=True).data)
@@ -238,7 +239,7 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     # client reads that as a file; the response's own Content-Type is the XLSX's.
     @extend_schema(parameters=UNIT_YEAR, responses={(200, "application/octet-stream"): bytes})
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
-    def export(self, request: Request) -> HttpResponse:
+    def export(self, request: AuthedRequest) -> HttpResponse:
         """The unit's targets and its children's, with the reconciliation, as XLSX."""
         unit, year, report = self._reconciliation(request)
         body = reconciliation_xlsx(unit, year, report)
@@ -313,7 +314,7 @@ class DistributionProfileViewSet(mixins.ListModelMixin, viewsets.GenericViewSet)
         return Response(ProfileSerializer(rows, many=True).data)
 
     @extend_schema(request=ProfileSerializer, responses=ProfileSerializer)
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthedRequest) -> Response:
         payload = ProfileSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         profile = plan_services.distribution_profile_save(

@@ -7,6 +7,7 @@ actor, the values before and after, and the reason.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -260,6 +261,7 @@ def targets_decompose(
                 _("Every base is zero: nothing to split in proportion to."), field="method"
             )
         parts = split_to_cent(parent.annual_target, weights)
+    subjects: Sequence[OrgUnit | Employee] = children  # units or RMs, never both
     return [
         annual_target_set(
             actor=actor,
@@ -271,7 +273,7 @@ def targets_decompose(
             reason=reason
             or _("Decomposed from %(unit)s (%(method)s).") % {"unit": unit.code, "method": method},
         )
-        for child, part in zip(children, parts, strict=True)
+        for child, part in zip(subjects, parts, strict=True)
     ]
 
 

@@ -11,9 +11,10 @@ import calendar
 import datetime as dt
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
-from types import SimpleNamespace
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db.models import Q
@@ -207,7 +208,7 @@ def _key(subject: Employee | OrgUnit) -> str:
 
 
 def targets_for(
-    subjects: list[Employee] | list[OrgUnit],
+    subjects: Sequence[Employee | OrgUnit],
     measure: str,
     period: Period | str,
     *,
@@ -221,7 +222,7 @@ def targets_for(
     employees = [s for s in subjects if isinstance(s, Employee)]
     units = [s for s in subjects if isinstance(s, OrgUnit)]
     annuals = {
-        (t.employee.employee_id if t.employee_id else t.unit.code): t
+        t.subject_key: t
         for t in AnnualTarget.objects.filter(year=period.year, measure=measure)
         .filter(Q(employee__in=employees) | Q(unit__in=units))
         .select_related("employee", "unit")
@@ -247,6 +248,19 @@ def targets_for(
     }
 
 
+class _AnnualRow(NamedTuple):
+    # The fields of an AnnualTarget that `_target` reads, from a values_list query.
+    annual_target: Decimal
+    distribution: str
+
+
+class _AdjustmentRow(NamedTuple):
+    # The fields of a TargetAdjustment that `_target` reads, from a values_list query.
+    factor: Decimal | None
+    override: Decimal | None
+    reason: str
+
+
 def employee_target_amounts(
     employees: list[Employee], measures: list[str], period: Period
 ) -> dict[tuple[str, str], Decimal]:
@@ -257,7 +271,7 @@ def employee_target_amounts(
         year=period.year, measure__in=measures, employee__isnull=False
     ).values_list("employee_id", "measure", "annual_target", "distribution")
     adjustments = {
-        (pk, measure): SimpleNamespace(factor=factor, override=override, reason="")
+        (pk, measure): _AdjustmentRow(factor=factor, override=override, reason="")
         for pk, measure, factor, override in TargetAdjustment.objects.filter(
             year=period.year, measure__in=measures
         ).values_list("employee_id", "measure", "factor", "override")
@@ -268,10 +282,12 @@ def employee_target_amounts(
         employee = by_pk.get(pk)
         if employee is None:
             continue
-        annual = SimpleNamespace(annual_target=amount, distribution=distribution)
+        annual = _AnnualRow(annual_target=amount, distribution=distribution)
         target = _target(
             employee, measure, period, annual, adjustments.get((pk, measure)), profiles, False
         )
+        # An annual target exists here, so `_target` always reaches an amount.
+        assert target.amount is not None
         amounts[(employee.employee_id, measure)] = target.amount
     return amounts
 
@@ -280,8 +296,8 @@ def _target(
     subject: Employee | OrgUnit,
     measure: str,
     period: Period,
-    annual: AnnualTarget | None,
-    adjustment: TargetAdjustment | None,
+    annual: AnnualTarget | _AnnualRow | None,
+    adjustment: TargetAdjustment | _AdjustmentRow | None,
     profiles: dict[str, DistributionProfile],
     explain: bool = True,
 ) -> Target:
@@ -310,6 +326,8 @@ def _target(
                 % {"amount": amount, "reason": adjustment.reason}
             )
     elif adjustment is not None:
+        # A factor or an override, never neither (check constraint adjustment_factor_or_override).
+        assert adjustment.factor is not None
         factor = adjustment.factor
         if explain:
             say(
@@ -394,7 +412,7 @@ def reconcile(unit: OrgUnit, year: int) -> list[Reconciliation]:
     )
     by_measure: dict[str, dict[str, Decimal]] = {}
     for target in child_targets:
-        key = target.unit.code if target.unit_id else target.employee.employee_id
+        key = target.subject_key
         by_measure.setdefault(target.measure, {})[key] = target.annual_target
     report = []
     for measure in sorted(set(own) | set(by_measure)):

@@ -135,11 +135,13 @@ class Ordering(BaseFilterBackend):
     def get_schema_operation_parameters(self, view) -> list[dict]:
         names = list(view.ordering_fields)
         choices = [choice for name in names for choice in (name, f"-{name}")]
+        string = build_basic_type(OpenApiTypes.STR)
+        assert string is not None  # drf-spectacular has a schema for every OpenApiTypes member
         return [
             build_parameter_type(
                 name=self.param,
                 location="query",
-                schema=build_array_type({**build_basic_type(OpenApiTypes.STR), "enum": choices}),
+                schema=build_array_type({**string, "enum": choices}),
                 description="Sort by these names, in order (a leading - reverses); repeat the "
                 "parameter or separate names with commas.",
                 explode=False,

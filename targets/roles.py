@@ -146,12 +146,12 @@ def linked_staff_records() -> dict[str, dict[str, Any]]:
     """
     from .models import Employee, UnitMembership
 
-    rows = Employee.objects.filter(user__isnull=False).values(
+    query = Employee.objects.filter(user__isnull=False).values(
         "pk", "employee_id", "name", "position", "hire_date", "status",
         "base_performance_pay", "certifications",
         "user__is_superuser", "user__is_staff", "user__role",
     )  # fmt: skip
-    rows = list(rows)
+    rows = list(query)
     units = dict(
         UnitMembership.objects.filter(
             valid_to__isnull=True, employee_id__in=[row["pk"] for row in rows]

@@ -24,7 +24,7 @@ def _unit_snapshot(unit: OrgUnit) -> dict[str, Any]:
         "code": unit.code,
         "name": unit.name,
         "level": unit.level,
-        "parent": unit.parent.code if unit.parent_id else None,
+        "parent": unit.parent.code if unit.parent_id and unit.parent is not None else None,
     }
 
 
@@ -37,7 +37,7 @@ def _employee_snapshot(employee: Employee) -> dict[str, Any]:
         "status": employee.status,
         "certifications": list(employee.certifications),
         "base_performance_pay": employee.base_performance_pay,
-        "user": employee.user.username if employee.user_id else None,
+        "user": employee.user.username if employee.user_id and employee.user is not None else None,
     }
 
 
@@ -330,9 +330,10 @@ def org_units_import(
 
     def path(code: str) -> str:
         chain = []
-        while code is not None:
-            chain.append(code)
-            code = parent_of[code]
+        node: str | None = code
+        while node is not None:
+            chain.append(node)
+            node = parent_of[node]
         return PATH_SEP + PATH_SEP.join(reversed(chain)) + PATH_SEP
 
     incoming = {row["unit_code"]: row for row in rows}
@@ -363,9 +364,9 @@ def org_units_import(
         if code in created_codes:
             continue
         before, old_path = _unit_snapshot(unit), unit.path
-        row = incoming.get(code)
-        if row is not None:
-            unit.name, unit.level = row["unit_name"], row["level"]
+        incoming_row = incoming.get(code)
+        if incoming_row is not None:
+            unit.name, unit.level = incoming_row["unit_name"], incoming_row["level"]
             parent_code = parent_of[code]
             unit.parent = existing[parent_code] if parent_code else None
         unit.path = path(code)
@@ -453,7 +454,7 @@ def staff_import(
     if changed:
         Employee.objects.bulk_update(changed, [*(_EDITABLE_EMPLOYEE_FIELDS - {"user"})])
     closing, opening = [], []
-    move_changes = []
+    move_changes: list[tuple[str, dict | None, dict | None]] = []
     for employee, unit_code in moves:
         current = open_memberships.get(employee.pk)
         if current is None:

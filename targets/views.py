@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
+
+from wealthscore.typing import AuthedHttpRequest
 
 from . import selectors
 from .roles import scope_of
@@ -13,7 +15,7 @@ from .roles import scope_of
 
 @login_required
 @require_safe  # GET and HEAD; anything else is 405
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedHttpRequest) -> HttpResponse:
     scope = scope_of(request.user)
     units = selectors.org_unit_list(user=request.user)
     employees = selectors.employee_list(user=request.user)

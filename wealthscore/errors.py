@@ -62,7 +62,7 @@ class DomainError(Exception):
     403 never carries the 400's code. Raise sites pass a more precise one where a client may act
     on it (`period_approved`, `already_decided`, …)."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST  # subclasses set their own
     default_code = "invalid"
 
     def __init__(self, message: Any, *, field: str | None = None, code: str | None = None):
@@ -137,10 +137,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if not isinstance(exc, exceptions.APIException):
         return None
     headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = f"{int(exc.wait)}"
+    # Only NotAuthenticated/AuthenticationFailed (set by DRF) and Throttled carry these.
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    wait = getattr(exc, "wait", None)
+    if wait:
+        headers["Retry-After"] = f"{int(wait)}"
     if isinstance(exc, exceptions.ValidationError):
         body = _validation_envelope(exc)
     else:

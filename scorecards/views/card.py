@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
@@ -29,6 +29,7 @@ from scorecards.models import Dimension, Scorecard, ScoreLine
 from targets import selectors as org_selectors
 from targets.roles import TEAM_ROLES, Role, scope_of
 from wealthscore.templatetags.ws import pct, score, yuan
+from wealthscore.typing import AuthedHttpRequest
 
 # ---------------------------------------------------------------- how a measure reads
 MONEY = {"sales_attainment", "aum_net_growth", "strategic_sales", "fee_income"}
@@ -75,7 +76,7 @@ class LineRow:
 # ---------------------------------------------------------------- the page
 @login_required
 @require_GET
-def me(request: HttpRequest) -> HttpResponse:
+def me(request: AuthedHttpRequest) -> HttpResponse:
     """The logged-in RM's own card; a page only RMs with a staff record have."""
     scope = scope_of(request.user)
     if scope.role != Role.RM or scope.employee is None:
@@ -85,11 +86,11 @@ def me(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def card(request: HttpRequest, employee_id: str) -> HttpResponse:
+def card(request: AuthedHttpRequest, employee_id: str) -> HttpResponse:
     return _card_page(request, employee_id, own=False)
 
 
-def _card_page(request: HttpRequest, employee_id: str, *, own: bool) -> HttpResponse:
+def _card_page(request: AuthedHttpRequest, employee_id: str, *, own: bool) -> HttpResponse:
     user = request.user
     periods = card_selectors.card_periods(user=user, employee_id=employee_id)
     if periods:
@@ -147,7 +148,7 @@ def _period_groups(periods: list[card_selectors.CardPeriod]) -> list[tuple[str, 
     ]
 
 
-def _card_context(request: HttpRequest, card: Scorecard) -> dict[str, Any]:
+def _card_context(request: AuthedHttpRequest, card: Scorecard) -> dict[str, Any]:
     lines = list(card.lines.all())
     names = card_selectors.kpi_names(version_id=card.run.version_id)
     dimensions = dict(Dimension.choices)
@@ -267,7 +268,7 @@ def _fact_cell(column: str, value: Any) -> str:
 
 @login_required
 @require_GET
-def card_facts(request: HttpRequest, card_id: int, measure: str) -> HttpResponse:
+def card_facts(request: AuthedHttpRequest, card_id: int, measure: str) -> HttpResponse:
     """The facts behind one line: an HTML fragment for the card page's facts panel."""
     card = selectors.scorecard_get(user=request.user, card_id=card_id)
     facts = services.scorecard_line_facts(card=card, measure=measure, actor=request.user)

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from targets.planning import parse_period, previous_code
 from wealthscore.audit import audit_record
 from wealthscore.errors import DomainError
 from wealthscore.templatetags.ws import signed
+from wealthscore.typing import AuthedHttpRequest
 
 BAND_LABELS = {
     "top": gettext_lazy("Top band"),
@@ -81,7 +82,7 @@ def _default_quarter(quarters: list[Period]) -> str:
     return quarters[0].code if quarters else ""
 
 
-def _admin_add_url(request: HttpRequest, model) -> str | None:
+def _admin_add_url(request: AuthedHttpRequest, model) -> str | None:
     """The admin site's add page of the model, for a user who may open it and add there;
     None for anyone else (the page then only says who may add it)."""
     model_admin = admin.site._registry.get(model)
@@ -111,7 +112,7 @@ def _day_without_pay_policy(code: str) -> Any:
     return None
 
 
-def _missing_pay_policy(request: HttpRequest, day: Any) -> dict[str, Any]:
+def _missing_pay_policy(request: AuthedHttpRequest, day: Any) -> dict[str, Any]:
     """What the page says instead of the pay table: what is missing, who may add it, where."""
     return {
         "what": _("No pay policy is in force on %(day)s: the pay bands of this quarter are "
@@ -189,7 +190,7 @@ def _talent_context(report: pay_selectors.Report) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def hr_pay(request: HttpRequest) -> HttpResponse:
+def hr_pay(request: AuthedHttpRequest) -> HttpResponse:
     user = request.user
     pay_selectors.require_pay_scope(user)
     quarters = list(selectors.period_list(user=user).filter(kind="quarter").order_by("-last_day"))

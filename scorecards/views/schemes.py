@@ -9,6 +9,7 @@ the field it names. Everyone but an administrator gets 404.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,7 +17,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.db.models import Field
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -30,9 +32,10 @@ from scorecards.engine import weights_total
 from scorecards.models import Dimension, Method, Period, SchemeMeasure, SchemeVersion, Window
 from targets.roles import Role, scope_of
 from wealthscore.errors import DomainError
+from wealthscore.typing import AuthedHttpRequest
 
 
-def _admin_only(request: HttpRequest) -> None:
+def _admin_only(request: AuthedHttpRequest) -> None:
     # The page does not exist for anyone else (SPEC §1: 404, never 403).
     if scope_of(request.user).role != Role.ADMIN:
         raise Http404
@@ -49,6 +52,7 @@ def _errors_text(errors: Any) -> str:
 
 def _by_index(errors: Any) -> dict[int, dict]:
     """A nested list's errors by item: DRF gives a dict {index: errors} (or a list)."""
+    items: Iterable[tuple[Any, Any]]
     if isinstance(errors, dict):
         items = errors.items()
     elif isinstance(errors, list):
@@ -97,11 +101,15 @@ def _measure_value(name: str, value: Any) -> str:
 
 
 def _setting_label(name: str) -> str:
-    return str(SchemeVersion._meta.get_field(name).verbose_name)
+    field = SchemeVersion._meta.get_field(name)
+    assert isinstance(field, Field)  # the names are the version's own columns, no relations
+    return str(field.verbose_name)
 
 
 def _parameter_label(name: str) -> str:
-    return str(SchemeMeasure._meta.get_field(name).verbose_name)
+    field = SchemeMeasure._meta.get_field(name)
+    assert isinstance(field, Field)  # the names are the measure's own columns, no relations
+    return str(field.verbose_name)
 
 
 def version_diff(before: dict, after: dict) -> list[Change]:
@@ -226,7 +234,7 @@ def _period_rows(
 
 
 def _index(
-    request: HttpRequest,
+    request: AuthedHttpRequest,
     *,
     status: int = 200,
     top_error: str = "",
@@ -247,7 +255,7 @@ def _index(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def schemes(request: HttpRequest) -> HttpResponse:
+def schemes(request: AuthedHttpRequest) -> HttpResponse:
     _admin_only(request)
     if request.method == "GET":
         return _index(request)
@@ -259,8 +267,9 @@ def schemes(request: HttpRequest) -> HttpResponse:
     return _index(request, status=400, top_error=_("Unknown action."))
 
 
-def _new_draft(request: HttpRequest) -> HttpResponse:
+def _new_draft(request: AuthedHttpRequest) -> HttpResponse:
     base_id = request.POST.get("base", "")
+    base: SchemeVersion | None
     if base_id.isdigit():
         base = selectors.scheme_version_get(user=request.user, version_id=int(base_id))
     else:
@@ -285,7 +294,7 @@ def _new_draft(request: HttpRequest) -> HttpResponse:
     return redirect("scheme-edit", pk=draft.pk)
 
 
-def _period_action(request: HttpRequest, action: str) -> HttpResponse:
+def _period_action(request: AuthedHttpRequest, action: str) -> HttpResponse:
     code = request.POST.get("period", "")
     period = selectors.period_get(user=request.user, code=code)
     raw_reason = request.POST.get("reason", "")
@@ -408,7 +417,7 @@ def _parse(version: SchemeVersion, post: QueryDict) -> tuple[dict | None, dict[s
         kpis.append({**kpi, "weight": weight, "measures": measures})
     data: dict[str, Any] = {"kpis": kpis}
     if "effective_from" in post:
-        data["effective_from"] = post["effective_from"].strip()
+        data["effective_from"] = post.get("effective_from", "").strip()
     parsed = SchemeVersionWriteSerializer(data=data)
     if parsed.is_valid():
         return parsed.validated_data, {}
@@ -463,7 +472,7 @@ def _preview(result: dict) -> dict:
     rows.sort(
         key=lambda r: (
             r.change is None,
-            -abs(r.change or 0),
+            -abs(r.change or Decimal(0)),
             -abs(r.rank_move or 0),
             r.employee_id,
         )
@@ -478,13 +487,14 @@ def _preview(result: dict) -> dict:
         "same": sum(1 for r in rows if r.rank_move == 0),
         "raised": len(gains),
         "lowered": len(losses),
-        "largest_gain": max(gains, key=lambda r: r.change, default=None),
-        "largest_loss": min(losses, key=lambda r: r.change, default=None),
+        # `or` only for the type checker: these rows' changes are never None (nor 0).
+        "largest_gain": max(gains, key=lambda r: r.change or Decimal(0), default=None),
+        "largest_loss": min(losses, key=lambda r: r.change or Decimal(0), default=None),
     }
 
 
 def _editor(
-    request: HttpRequest,
+    request: AuthedHttpRequest,
     version: SchemeVersion,
     *,
     typed: QueryDict | None = None,
@@ -526,7 +536,7 @@ def _editor(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def scheme_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def scheme_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _admin_only(request)
     version = selectors.scheme_version_get(user=request.user, version_id=pk)
     if request.method == "GET":

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import path
 from django.utils import translation
@@ -33,6 +33,7 @@ from targets.models import OrgUnit
 from targets.roles import Role, scope_of
 from wealthscore.errors import DomainError
 from wealthscore.templatetags.ws import score as score_text
+from wealthscore.typing import AuthedHttpRequest
 
 KIND_LABELS = {
     "month": gettext_lazy("Months"),
@@ -50,7 +51,9 @@ def _unit_code(params: QueryDict) -> str | None:
     return (params.get("unit") or "").strip() or None
 
 
-def _page_period(request: HttpRequest, code: str | None, periods: list[Period]) -> Period | None:
+def _page_period(
+    request: AuthedHttpRequest, code: str | None, periods: list[Period]
+) -> Period | None:
     """The period asked for (404 when the user may not see it), else the default one."""
     if code:
         return next((p for p in periods if p.code == code), None) or selectors.period_get(
@@ -105,7 +108,7 @@ def _chart_data(board: team_selectors.TeamDashboard) -> dict[str, Any]:
 
 
 def _context(
-    request: HttpRequest,
+    request: AuthedHttpRequest,
     *,
     period_code: str | None,
     unit_code: str | None,
@@ -204,7 +207,7 @@ def _board_key(user, unit: OrgUnit | None, period: Period, periods: list[Period]
 
 @login_required
 @require_GET
-def team(request: HttpRequest) -> HttpResponse:
+def team(request: AuthedHttpRequest) -> HttpResponse:
     context = _context(
         request, period_code=request.GET.get("period") or None, unit_code=_unit_code(request.GET)
     )
@@ -217,7 +220,7 @@ def _manual_error(field: str, message: str) -> DomainError:
 
 @login_required
 @require_POST
-def team_manual_score(request: HttpRequest) -> HttpResponse:
+def team_manual_score(request: AuthedHttpRequest) -> HttpResponse:
     post = request.POST
     values = {name: post.get(name, "") for name in MANUAL_FIELDS}
     period_code, unit_code = post.get("page_period") or None, _unit_code(post)
@@ -265,7 +268,7 @@ def team_manual_score(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def team_submit(request: HttpRequest) -> HttpResponse:
+def team_submit(request: AuthedHttpRequest) -> HttpResponse:
     period_code, unit_code = request.POST.get("period") or "", _unit_code(request.POST)
     team_selectors.team_unit(user=request.user, code=unit_code)  # 404 outside the roles
     if not period_code:

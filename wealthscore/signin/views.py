@@ -30,6 +30,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from wealthscore.errors import DomainError
+from wealthscore.typing import AuthedRequest
 
 from . import services
 
@@ -132,7 +133,7 @@ class TokenView(APIView):
         request=None,
         responses={204: OpenApiResponse(description="The token is revoked.")},
     )
-    def delete(self, request: Request) -> Response:
+    def delete(self, request: AuthedRequest) -> Response:  # IsAuthenticated: get_permissions
         with transaction.atomic():
             request.auth.delete()
             services.logout_record(user=request.user, request=request._request, revoke="presented")

@@ -38,6 +38,8 @@ class Command(BaseCommand):
         if count:
             self.report_errors(path, errors, count)
             return False
+        # No errors: the file was read (a refused file always comes with at least one error).
+        assert raw is not None
         self.stdout.write(f"{path.name}: {raw.kind}, {raw.num_rows} rows, no errors (dry run)")
         return True
 

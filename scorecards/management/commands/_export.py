@@ -10,13 +10,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser, OutputWrapper
 
 from targets.models import OrgUnit
 from wealthscore.errors import DomainError
 
 
 class ExportCommand:
+    # A mixin of BaseCommand (which sets it): declared here for the type checker only.
+    stdout: OutputWrapper
+
     def add_common_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", required=True, help="FILE.xlsx or FILE.csv")
         parser.add_argument("--unit", help="a unit code: its subtree only")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -26,6 +27,9 @@ from targets.roles import PRIVILEGED_ROLES, Role
 from wealthscore.celery import in_process_tasks
 from wealthscore.defaults import install_defaults
 from wealthscore.management.commands.flush import refuse_destruction_unless_debug
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class Command(BaseCommand):
@@ -85,7 +89,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Scored: {', '.join(result.recomputed) or 'nothing'}.")
 
     @transaction.atomic
-    def create_logins(self, password: str) -> list[tuple[str, str, str]]:
+    def create_logins(self, password: str) -> list[tuple[str, StrOrPromise, str]]:
         """One login per staff member: rm001…, mgr<unit code>, hr, compliance, admin."""
         units = dict(
             UnitMembership.objects.filter(valid_to__isnull=True).values_list(
@@ -94,7 +98,8 @@ class Command(BaseCommand):
         )
         unit_names = dict(OrgUnit.objects.values_list("code", "name"))
         hashed = make_password(password)  # one hash for all: the demo has one password
-        users, rows, taken = [], [], set()
+        users, taken = [], set()
+        rows: list[tuple[str, StrOrPromise, str]] = []
         rm_number = 0
         for employee in Employee.objects.filter(status="active").order_by("employee_id"):
             unit = units.get(employee.pk)
@@ -121,7 +126,7 @@ class Command(BaseCommand):
                 (
                     username,
                     Role(employee.position).label,
-                    f"{employee.name} · {unit_names.get(unit, '')}",
+                    f"{employee.name} · {unit_names.get(unit, '') if unit is not None else ''}",
                 )
             )
         User.objects.bulk_create([user for user, _employee in users])
@@ -155,7 +160,9 @@ class Command(BaseCommand):
             f"quarter and year; one case open for {rms[3].name}; {warnings} T+1 warnings raised."
         )
 
-    def print_logins(self, logins: list[tuple[str, str, str]], password: str, files: int) -> None:
+    def print_logins(
+        self, logins: list[tuple[str, StrOrPromise, str]], password: str, files: int
+    ) -> None:
         rms = [row for row in logins if row[0].startswith("rm")]
         others = [row for row in logins if not row[0].startswith("rm")]
         self.stdout.write(
