@@ -60,13 +60,21 @@ LIST_LABELS = {"promotion": "优先晋升", "improvement": "能力提升计划",
 
 @dataclass(frozen=True)
 class Column:
-    code: str  # the machine CSV's field name
+    """One column of both files. `code` is the record's attribute and the machine CSV's field
+    name, so a system reads the value itself; a person reads `label` of it where one is given
+    (a band's bounds, 是/否, the flags in words)."""
+
+    code: str
     header: str  # the XLSX's, in the bank's working language
-    kind: str  # text | money | score | pct | int | bool | codes
-    value: Callable[[Any], Any]
+    kind: str  # text | money | score | pct | int
     width: int = 12
-    # What a system reads, where it differs from what a person reads (codes, not labels).
-    machine: Callable[[Any], Any] | None = None
+    label: Callable[[Any], Any] | None = None
+
+    def value(self, record: Any) -> Any:
+        return getattr(record, self.code)
+
+    def shown(self, record: Any) -> Any:
+        return self.label(record) if self.label else self.value(record)
 
 
 def _band_label(row: PayRow, bands: Bands) -> str:
@@ -81,67 +89,41 @@ def _band_label(row: PayRow, bands: Bands) -> str:
 
 # The RM and her veto, in the same words and widths in both files.
 WHO = [
-    Column("employee_id", "员工号", "text", lambda r: r.employee_id, 10),
-    Column("name", "姓名", "text", lambda r: r.name, 10),
-    Column("unit_code", "机构号", "text", lambda r: r.unit_code, 10),
-    Column("unit_name", "机构名称", "text", lambda r: r.unit_name, 16),
+    Column("employee_id", "员工号", "text", 10),
+    Column("name", "姓名", "text", 10),
+    Column("unit_code", "机构号", "text", 10),
+    Column("unit_name", "机构名称", "text", 16),
 ]
 RATING_AND_VETO = [
-    Column("rating", "评级", "text", lambda r: r.rating, 6),
-    Column(
-        "vetoed",
-        "一票否决",
-        "text",
-        lambda r: "是" if r.vetoed else "否",
-        9,
-        machine=lambda r: r.vetoed,
-    ),
-    Column(
-        "veto_reasons",
-        "否决原因",
-        "text",
-        lambda r: "；".join(r.veto_reasons),
-        24,
-        machine=lambda r: r.veto_reasons,
-    ),
+    Column("rating", "评级", "text", 6),
+    Column("vetoed", "一票否决", "text", 9, label=lambda r: "是" if r.vetoed else "否"),
+    Column("veto_reasons", "否决原因", "text", 24, label=lambda r: "；".join(r.veto_reasons)),
 ]
 
 
 def pay_columns(bands: Bands) -> list[Column]:
     return [
         *WHO,
-        Column("period", "考核期", "text", lambda r: r.period, 9),
-        Column("total", "季度总分", "score", lambda r: r.total, 10),
+        Column("period", "考核期", "text", 9),
+        Column("total", "季度总分", "score", 10),
         *RATING_AND_VETO,
+        Column("band", "薪酬档位", "text", 10, label=lambda r: _band_label(r, bands)),
+        Column("adjustment_pct", "调整比例", "pct", 10),
+        Column("base_pay", "绩效工资基数", "money", 14),
+        Column("adjusted_pay", "调整后绩效工资", "money", 15),
+        Column("previous_total", "上季度总分", "score", 11),
         Column(
-            "band",
-            "薪酬档位",
-            "text",
-            lambda r: _band_label(r, bands),
-            10,
-            machine=lambda r: r.band,
-        ),
-        Column("adjustment_pct", "调整比例", "pct", lambda r: r.adjustment_pct, 10),
-        Column("base_pay", "绩效工资基数", "money", lambda r: r.base_pay, 14),
-        Column("adjusted_pay", "调整后绩效工资", "money", lambda r: r.adjusted_pay, 15),
-        Column("previous_total", "上季度总分", "score", lambda r: r.previous_total, 11),
-        Column(
-            "flags",
-            "标记",
-            "text",
-            lambda r: "；".join(FLAG_LABELS[f] for f in r.flags),
-            30,
-            machine=lambda r: r.flags,
+            "flags", "标记", "text", 30, label=lambda r: "；".join(FLAG_LABELS[f] for f in r.flags)
         ),
     ]
 
 
 TALENT_COLUMNS = [
-    Column("rank", "名次", "int", lambda r: r.rank, 6),
+    Column("rank", "名次", "int", 6),
     *WHO,
-    Column("total", "年度总分", "score", lambda r: r.total, 10),
+    Column("total", "年度总分", "score", 10),
     *RATING_AND_VETO,
-    Column("list", "名单", "text", lambda r: LIST_LABELS[r.list], 14, machine=lambda r: r.list),
+    Column("list", "名单", "text", 14, label=lambda r: LIST_LABELS[r.list]),
 ]
 
 
@@ -184,8 +166,7 @@ def write_csv(path: Path, report: Report, columns: list[Column], encoding: str) 
         status = "provisional" if report.provisional else "final"
         for row in report.rows:
             writer.writerow(
-                [_machine((c.machine or c.value)(row), c.kind) for c in columns]
-                + [report.status, status]
+                [_machine(c.value(row), c.kind) for c in columns] + [report.status, status]
             )
 
 
@@ -218,7 +199,7 @@ def write_xlsx(
     for record in rows:
         last_row += 1
         for index, column in enumerate(columns):
-            value = column.value(record)
+            value = column.shown(record)
             if value is None or value == "":
                 continue
             if column.kind == "text":

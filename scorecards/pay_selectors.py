@@ -67,14 +67,21 @@ class Report:
         return self.status != PeriodStatus.APPROVED
 
 
+class NoPayPolicy(DomainError):
+    """A configuration row is missing, not a bad request: its own code, so that a client can
+    tell it from a mistyped period, and the day, so that /hr/pay/ can explain it."""
+
+    def __init__(self, day) -> None:
+        super().__init__(
+            _("No pay policy is in force on %(day)s.") % {"day": day}, code="no_pay_policy"
+        )
+        self.day = day
+
+
 def bands_in_force(day) -> Bands:
     policy = PayPolicy.objects.filter(effective_from__lte=day).order_by("-effective_from").first()
     if policy is None:
-        # A configuration row is missing, not a bad request: its own code, so that a client
-        # (and /hr/pay/, which explains it) can tell it from a mistyped period.
-        raise DomainError(
-            _("No pay policy is in force on %(day)s.") % {"day": day}, code="no_pay_policy"
-        )
+        raise NoPayPolicy(day)
     return Bands(policy.top_from, policy.top_pct, policy.pass_from, policy.pass_pct,
                  policy.fail_pct)  # fmt: skip
 

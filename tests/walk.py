@@ -24,86 +24,16 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
+
+from tests.pages.html import Node, parse_html
 
 TIME_ZONE = ZoneInfo("Asia/Shanghai")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Links of the top bar that are not pages to open: the admin site is walked on its own.
 SKIP_LINKS = {"/admin/"}
-
-
-# ---------------------------------------------------------------- HTML, read as a tree
-class Node:
-    def __init__(self, tag: str, attrs: dict[str, str | None]) -> None:
-        self.tag, self.attrs = tag, attrs
-        self.children: list[Node | str] = []
-
-    @property
-    def text(self) -> str:
-        parts = [c if isinstance(c, str) else c.text for c in self.children]
-        return " ".join(" ".join(parts).split())
-
-    def iter(self) -> Iterable[Node]:
-        for child in self.children:
-            if isinstance(child, Node):
-                yield child
-                yield from child.iter()
-
-    def select(self, tag: str | None = None, **attrs: str | None) -> list[Node]:
-        """Descendants with the tag and attributes (data_testid → data-testid; None only
-        asks that the attribute be there)."""
-        wanted = {key.replace("_", "-"): value for key, value in attrs.items()}
-        return [
-            node
-            for node in self.iter()
-            if (tag is None or node.tag == tag)
-            and all(
-                key in node.attrs and (value is None or node.attrs[key] == value)
-                for key, value in wanted.items()
-            )
-        ]
-
-    def first(self, tag: str | None = None, **attrs: str | None) -> Node | None:
-        found = self.select(tag, **attrs)
-        return found[0] if found else None
-
-
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}  # fmt: skip
-
-
-class _Reader(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack = [Node("root", {})]
-
-    def handle_starttag(self, tag, attrs):
-        node = Node(tag, dict(attrs))
-        self.stack[-1].children.append(node)
-        if tag not in VOID:
-            self.stack.append(node)
-
-    def handle_startendtag(self, tag, attrs):
-        self.stack[-1].children.append(Node(tag, dict(attrs)))
-
-    def handle_endtag(self, tag):
-        for depth in range(len(self.stack) - 1, 0, -1):
-            if self.stack[depth].tag == tag:
-                del self.stack[depth:]
-                return
-
-    def handle_data(self, data):
-        self.stack[-1].children.append(data)
-
-
-def parse_html(text: str) -> Node:
-    reader = _Reader()
-    reader.feed(text)
-    return reader.stack[0]
 
 
 # ---------------------------------------------------------------- HTTP

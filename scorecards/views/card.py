@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,6 +27,7 @@ from scorecards.api import ScorecardSerializer
 from scorecards.catalog import MEASURES, measure_name
 from scorecards.models import Dimension, Scorecard, ScoreLine
 from targets import selectors as org_selectors
+from targets.models import User
 from targets.roles import TEAM_ROLES, Role, scope_of
 from wealthscore.templatetags.ws import pct, score, yuan
 from wealthscore.typing import AuthedHttpRequest
@@ -90,6 +91,20 @@ def card(request: AuthedHttpRequest, employee_id: str) -> HttpResponse:
     return _card_page(request, employee_id, own=False)
 
 
+def _missing_scheme(user: User) -> dict[str, Any]:
+    """No card and no scheme to score one with: what is missing, who adds it, where."""
+    admin = scope_of(user).role == Role.ADMIN
+    return {
+        "kind": "scheme",
+        "what": _(
+            "No published scoring scheme is in force today, so no scorecard can be computed."
+        ),
+        "who": _("An administrator publishes a scheme (KPIs and weights) on the schemes page."),
+        "link": reverse("schemes") if admin else "",
+        "link_label": _("Open the schemes page"),
+    }
+
+
 def _card_page(request: AuthedHttpRequest, employee_id: str, *, own: bool) -> HttpResponse:
     user = request.user
     periods = card_selectors.card_periods(user=user, employee_id=employee_id)
@@ -128,10 +143,9 @@ def _card_page(request: AuthedHttpRequest, employee_id: str, *, own: bool) -> Ht
         "card": scorecard,
         "show_why": scope_of(user).role != Role.HR,  # HR sees no client-level data
         "back_to_team": scope_of(user).role in TEAM_ROLES,
-        # No card and no scheme to score one with: say what is missing and who adds it.
-        "scheme_missing": scorecard is None
-        and card_selectors.scheme_missing_on(timezone.localdate()),
-        "may_edit_schemes": scope_of(user).role == Role.ADMIN,
+        "missing_config": _missing_scheme(user)
+        if scorecard is None and card_selectors.scheme_missing_on(timezone.localdate())
+        else None,
     }
     if scorecard is not None:
         context.update(_card_context(request, scorecard))

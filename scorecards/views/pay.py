@@ -27,7 +27,7 @@ from scorecards.models import PayPolicy, Period, PeriodStatus
 from scorecards.pay_api import PayAdjustmentSerializer, TalentRowSerializer
 from targets import selectors as org_selectors
 from targets.models import OrgUnit
-from targets.planning import parse_period, previous_code
+from targets.planning import parse_period
 from wealthscore.audit import audit_record
 from wealthscore.errors import DomainError
 from wealthscore.templatetags.ws import signed
@@ -94,27 +94,10 @@ def _admin_add_url(request: AuthedHttpRequest, model) -> str | None:
     return reverse(f"admin:{meta.app_label}_{meta.model_name}_add")
 
 
-def _day_without_pay_policy(code: str) -> Any:
-    """The last day of the quarter, or of the quarter before (consecutive failures read its
-    bands too), on which no pay policy is in force; None when both have one."""
-    try:
-        parsed = parse_period(code)
-    except ValueError:
-        return None
-    if parsed.kind != "quarter":
-        return None
-    for quarter in (parsed.code, previous_code(parsed.code)):
-        day = parse_period(quarter).last_day
-        try:
-            pay_selectors.bands_in_force(day)
-        except DomainError:
-            return day
-    return None
-
-
 def _missing_pay_policy(request: AuthedHttpRequest, day: Any) -> dict[str, Any]:
     """What the page says instead of the pay table: what is missing, who may add it, where."""
     return {
+        "kind": "pay_policy",
         "what": _("No pay policy is in force on %(day)s: the pay bands of this quarter are "
                   "not defined, so no pay adjustment can be computed.") % {"day": day},
         "who": _("An administrator adds one in the admin site (Pay policies: effective from "
@@ -214,78 +197,59 @@ def hr_pay(request: AuthedHttpRequest) -> HttpResponse:
         "missing_config": None,
     }
     status = 200
+    report: pay_selectors.Report | None = None
+    year: int | None = None
     if code:
         try:
             report = pay_selectors.pay_adjustment_list(user=user, period_code=code, unit=unit)
-        except DomainError as exc:
-            day = _day_without_pay_policy(code)
-            if day is None:
-                context["period_error"] = exc.message
-                status = exc.status_code
-            else:
-                # A missing configuration row, not a wrong request: say what is missing and
-                # who adds it, and still show the year's talent lists (they need no policy).
-                context["missing_config"] = _missing_pay_policy(request, day)
-                year = parse_period(code).year
-                talent = pay_selectors.talent_list(user=user, year=year, unit=unit)
-                with transaction.atomic():
-                    audit_record(
-                        actor=user, action="export.talent", object_type="period",
-                        object_id=str(year),
-                        after={"format": "page", "count": len(talent.rows),
-                               "unit": unit.code if unit else None},
-                    )  # fmt: skip
-                context.update(
-                    year=year,
-                    exports={
-                        "talent_xlsx": _export_url(
-                            "api-talent-export", year=str(year), format="xlsx", unit=unit_code
-                        ),
-                        "talent_csv": _export_url(
-                            "api-talent-export", year=str(year), format="csv", unit=unit_code
-                        ),
-                    },
-                )
-                context.update(_talent_context(talent))
-        else:
             year = int(report.period[:4])
-            talent = pay_selectors.talent_list(user=user, year=year, unit=unit)
-            # The page shows the same pay rows and lists as the audited JSON lists and
-            # exports (SPEC §9: every bulk read of pay is audited), under the same actions.
-            unit_label = unit.code if unit else None
-            with transaction.atomic():  # a read: the two rows are their own transaction
+        except pay_selectors.NoPayPolicy as exc:
+            # A missing configuration row, not a wrong request: say what is missing and who
+            # adds it, and still show the year's talent lists (they need no policy).
+            context["missing_config"] = _missing_pay_policy(request, exc.day)
+            year = parse_period(code).year  # the quarter parsed: its bands were looked up
+        except DomainError as exc:
+            context["period_error"] = exc.message
+            status = exc.status_code
+    if year is not None:
+        talent = pay_selectors.talent_list(user=user, year=year, unit=unit)
+        # The page shows the same pay rows and lists as the audited JSON lists and exports
+        # (SPEC §9: every bulk read of pay is audited), under the same actions.
+        unit_label = unit.code if unit else None
+        exports = {
+            "talent_xlsx": _export_url(
+                "api-talent-export", year=str(year), format="xlsx", unit=unit_code
+            ),
+            "talent_csv": _export_url(
+                "api-talent-export", year=str(year), format="csv", unit=unit_code
+            ),
+        }
+        with transaction.atomic():  # a read: its audit rows are their own transaction
+            if report is not None:
                 audit_record(
                     actor=user, action="export.pay", object_type="period",
                     object_id=report.period,
                     after={"format": "page", "count": len(report.rows), "unit": unit_label,
                            "provisional": report.provisional, "status": report.status},
                 )  # fmt: skip
-                audit_record(
-                    actor=user, action="export.talent", object_type="period",
-                    object_id=str(year),
-                    after={"format": "page", "count": len(talent.rows), "unit": unit_label},
-                )  # fmt: skip
+            audit_record(
+                actor=user, action="export.talent", object_type="period",
+                object_id=str(year),
+                after={"format": "page", "count": len(talent.rows), "unit": unit_label},
+            )  # fmt: skip
+        if report is not None:
+            exports["pay_xlsx"] = _export_url(
+                "api-pay-export", period=report.period, format="xlsx", unit=unit_code
+            )
+            exports["pay_csv"] = _export_url(
+                "api-pay-export", period=report.period, format="csv", unit=unit_code
+            )
             context.update(
-                report=report,
-                year=year,
-                status_label=STATUS_LABELS.get(report.status, report.status),
-                exports={
-                    "pay_xlsx": _export_url(
-                        "api-pay-export", period=report.period, format="xlsx", unit=unit_code
-                    ),
-                    "pay_csv": _export_url(
-                        "api-pay-export", period=report.period, format="csv", unit=unit_code
-                    ),
-                    "talent_xlsx": _export_url(
-                        "api-talent-export", year=str(year), format="xlsx", unit=unit_code
-                    ),
-                    "talent_csv": _export_url(
-                        "api-talent-export", year=str(year), format="csv", unit=unit_code
-                    ),
-                },
+                report=report, status_label=STATUS_LABELS.get(report.status, report.status)
             )
             context.update(_pay_context(report))
-            context.update(_talent_context(talent))
+        context.update(year=year, exports=exports)
+        context.update(_talent_context(talent))
     return render(request, "scorecards/pay.html", context, status=status)
 
 

@@ -36,6 +36,10 @@ class Node:
             )
         ]
 
+    def first(self, tag: str | None = None, **attrs: str | None) -> Node | None:
+        found = self.select(tag, **attrs)
+        return found[0] if found else None
+
     def one(self, tag: str | None = None, **attrs: str | None) -> Node:
         found = self.select(tag, **attrs)
         assert len(found) == 1, (tag, attrs, len(found))
@@ -70,7 +74,12 @@ class Reader(HTMLParser):
         self.stack[-1].children.append(data)
 
 
-def parse(response) -> Node:
+def parse_html(text: str) -> Node:
     reader = Reader()
-    reader.feed(response.content.decode())
+    reader.feed(text)
     return reader.stack[0]
+
+
+def parse(response) -> Node:
+    """A Django test client's response as a tree."""
+    return parse_html(response.content.decode())

@@ -11,7 +11,6 @@ each held here on every path that uses it:
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +22,7 @@ from compliance.services import incident_create
 from crm import services as imports
 from crm.models import BatchStatus, Product
 from targets import plan_services, services
+from tests.compliance.test_warnings import write
 from tests.scorecards.test_scoring import ALICE, BOB, DAN, Book, line_of, score, set_target
 from wealthscore.errors import DomainError
 
@@ -84,14 +84,6 @@ def test_another_tag_is_no_strategic_product_in_the_prior_year_target_base(bank,
 
 # ---------------------------------------------------------------- the RM's unit on a day
 BEFORE_MOVE, AFTER_MOVE, BEFORE_HIRE = "2026-08-05", "2026-08-10", "2020-02-15"
-
-
-def write(path: Path, header: list[str], rows: list[tuple]) -> Path:
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 def load(path: Path, kind: str) -> None:
