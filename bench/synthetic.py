@@ -16,7 +16,7 @@ from django.db import transaction
 from scorecards import services
 from scorecards.models import SchemeMeasure, Scorecard, ScoreLine, ScoreRun, SchemeVersion
 from targets.models import Employee, OrgUnit, UnitMembership, User
-from targets.roles import Role
+from wealthscore.kernel.access import Role
 
 RMS, PER_SUB, BRANCHES, PERIODS, LINES = {rms}, {per_sub}, {branches}, {periods!r}, {lines}
 rng = random.Random(20261124)

@@ -12,11 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from targets import selectors as org_selectors
-from targets.query import IdentifierParam, PeriodParam, query_params, unit_param
-from wealthscore.errors import DomainError, validated_input
-from wealthscore.identifiers import validate_identifier
-from wealthscore.typing import AuthedRequest
+from targets.org import selectors as org_selectors
+from targets.org.query import IdentifierParam, PeriodParam, query_params, unit_param
+from wealthscore.kernel.errors import DomainError, validated_input
+from wealthscore.kernel.identifiers import validate_identifier
+from wealthscore.kernel.typing import AuthedRequest
 
 from . import selectors, services
 from .models import Incident, IncidentDecision, IncidentSource, IncidentStatus, IncidentType

@@ -16,7 +16,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from targets.roles import INCIDENT_DECIDER_ROLES, Role, scope_of
+from targets.models import scope_of
+from wealthscore.kernel.access import Action, Role, allows
 
 
 class IncidentType(models.Model):
@@ -54,7 +55,7 @@ class IncidentQuerySet(models.QuerySet):
         """Compliance and admins all; managers their subtree's (read-only); RMs their own
         confirmed ones; HR none (no client-level data, SPEC §1)."""
         scope = scope_of(user)
-        if scope.role in INCIDENT_DECIDER_ROLES:
+        if allows(scope.role, Action.DECIDE_INCIDENTS):
             return self.all()
         if scope.role == Role.MANAGER and scope.unit is not None:
             return self.filter(unit__path__startswith=scope.unit.path)

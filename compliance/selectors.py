@@ -11,10 +11,10 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from targets.models import OrgUnit, User
-from targets.planning import parse_period
-from targets.roles import COMPLIANCE_PAGE_ROLES, Role, scope_of
-from wealthscore.errors import DomainError
+from targets.models import OrgUnit, User, scope_of
+from wealthscore.kernel.access import Action, Role, allows
+from wealthscore.kernel.errors import DomainError
+from wealthscore.kernel.periods import parse_period
 
 from .models import Incident, IncidentDecision, IncidentStatus, SaleCheck
 
@@ -167,7 +167,7 @@ def warning_board(*, user: User, month: str | None = None, top: int = 50) -> dic
     suitability match rate fell against the previous month (SPEC §6)."""
     scope = scope_of(user)
     # Outside compliance, admins and managers the board does not exist (SPEC: 404, never 403).
-    if scope.role not in COMPLIANCE_PAGE_ROLES or (
+    if not allows(scope.role, Action.COMPLIANCE_PAGES) or (
         scope.role == Role.MANAGER and scope.unit is None
     ):
         raise Http404

@@ -19,11 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import ImportBatch
-from targets.models import Employee, OrgUnit, User, unit_on_sql
-from targets.planning import month_of, periods_containing
-from targets.roles import INCIDENT_DECIDER_ROLES, Role, scope_of
-from wealthscore.audit import audit_bulk, audit_record
-from wealthscore.errors import ConflictError, DomainError, ForbiddenError
+from targets.models import Employee, OrgUnit, User, scope_of, unit_on_sql
+from wealthscore.kernel import events
+from wealthscore.kernel.access import Action, Role, may
+from wealthscore.kernel.audit import audit_bulk, audit_record
+from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
+from wealthscore.kernel.periods import month_of, periods_containing
 
 from .defaults import install_incident_types
 from .models import (
@@ -53,7 +54,7 @@ class ComplianceError(DomainError):
 
 
 def require_decider(actor: User) -> None:
-    if scope_of(actor).role not in INCIDENT_DECIDER_ROLES:
+    if not may(actor, Action.DECIDE_INCIDENTS):
         raise ForbiddenError(_("Only compliance officers and admins record or decide incidents."))
 
 
@@ -253,29 +254,6 @@ def periods_of_day(day: dt.date) -> list[str]:
     return [period.code for period in periods_containing(month_of(day))]
 
 
-def _refuse_if_approved(codes: list[str]) -> None:
-    from scorecards.models import Period, PeriodStatus
-
-    # Locked until our commit, so a period cannot be approved between this check and the
-    # decision (and approval refuses a period whose run predates a decision: see
-    # scorecards.services.period_transition).
-    approved = list(
-        Period.objects.select_for_update()
-        .filter(code__in=codes, status=PeriodStatus.APPROVED)
-        .order_by("last_day")
-        .values_list("code", flat=True)
-    )
-    if approved:
-        raise ConflictError(
-            _(
-                "Period %(periods)s is approved: an admin must reopen it before this "
-                "incident can be decided."
-            )
-            % {"periods": ", ".join(approved)},
-            code="period_approved",
-        )
-
-
 def incident_decide(*, incident: Incident, actor: User, decision: str, reason: str) -> Incident:
     """Confirm or dismiss an incident, or reverse an earlier decision (a new event).
 
@@ -302,7 +280,7 @@ def incident_decide(*, incident: Incident, actor: User, decision: str, reason: s
         changes_cards = veto or incident.veto
         codes = periods_of_day(incident.occurred_on)
         if changes_cards:
-            _refuse_if_approved(codes)
+            events.vetoes_changing.send(sender=Incident, period_codes=codes)
         IncidentDecision.objects.create(
             incident=incident,
             status=status,
@@ -333,8 +311,8 @@ def incident_decide(*, incident: Incident, actor: User, decision: str, reason: s
 
 
 def _recompute(codes: list[str], incident: Incident, actor: User) -> None:
-    from scorecards.services import periods_for_months  # period arithmetic only
-    from wealthscore.jobs import enqueue
+    from wealthscore.kernel.jobs import enqueue
+    from wealthscore.kernel.periods import periods_for_months
 
     # Only periods that have ended (or the year to date); a month still running picks the
     # veto up when it is scored at its end. Asked for by task name: compliance does not

@@ -25,10 +25,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from targets import selectors as org_selectors
-from targets.roles import COMPLIANCE_PAGE_ROLES, INCIDENT_DECIDER_ROLES, Role, scope_of
-from wealthscore.errors import DomainError
-from wealthscore.typing import AuthedHttpRequest
+from targets.models import scope_of
+from targets.org import selectors as org_selectors
+from wealthscore.kernel.access import Action, Role, allows, may
+from wealthscore.kernel.errors import DomainError
+from wealthscore.kernel.typing import AuthedHttpRequest
 
 from . import selectors, services
 from .models import IncidentSource, IncidentStatus, IncidentType
@@ -46,16 +47,16 @@ SOURCE_LABELS = {
 def _require_page(user) -> bool:
     """404 unless the user may see the page; returns whether she may also write on it."""
     scope = scope_of(user)
-    if scope.role not in COMPLIANCE_PAGE_ROLES or (
+    if not allows(scope.role, Action.COMPLIANCE_PAGES) or (
         scope.role == Role.MANAGER and scope.unit is None
     ):
         raise Http404
-    return scope.role in INCIDENT_DECIDER_ROLES
+    return allows(scope.role, Action.DECIDE_INCIDENTS)
 
 
 def _require_decider(user) -> None:
     """Writes are for compliance and admins: for anyone else the form does not exist."""
-    if scope_of(user).role not in INCIDENT_DECIDER_ROLES:
+    if not may(user, Action.DECIDE_INCIDENTS):
         raise Http404
 
 

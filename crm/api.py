@@ -12,9 +12,9 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from targets.roles import IMPORT_ROLES, scope_of
-from wealthscore.audit import audit_bulk
-from wealthscore.typing import AuthedRequest
+from wealthscore.kernel.access import Action, may
+from wealthscore.kernel.audit import audit_bulk
+from wealthscore.kernel.typing import AuthedRequest
 
 from . import selectors, services
 from .kinds import KINDS
@@ -69,7 +69,7 @@ class ImportBatchViewSet(
         request = cast(AuthedRequest, request)
         # Import files hold client-level data: for other roles the endpoint does not exist,
         # whatever the method (SPEC §1: 404, never 403).
-        if scope_of(request.user).role not in IMPORT_ROLES:
+        if not may(request.user, Action.IMPORT):
             raise Http404
 
     def get_queryset(self):

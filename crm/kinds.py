@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from scorecards import catalog
+from wealthscore.kernel import catalog
 
 from .models import ImportKind
 

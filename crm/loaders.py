@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
-from scorecards.models import ManualScore
-from targets.models import AnnualTarget, Employee, OrgUnit
-from wealthscore.locks import lock_key
+from wealthscore.kernel.locks import lock_key
 
 from .holdings import DEPOSIT, TRUST
 from .models import (
@@ -441,48 +442,7 @@ def load_products(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
     return upsert(cursor, Product, rows, key=["product_code"], batch=batch)
 
 
-def load_targets(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
-    units = dict(OrgUnit.objects.values_list("code", "pk"))
-    employees = dict(Employee.objects.values_list("employee_id", "pk"))
-    frame = checked.table.to_pandas()
-    frame["unit_id"] = frame["scope"].map(units).astype("Int64")
-    frame["employee_id"] = frame["scope"].map(employees).astype("Int64")
-    frame["distribution"] = frame["distribution"].fillna("")
-    frame["batch_id"] = batch.pk
-    columns = ["year", "unit_id", "employee_id", "measure", "annual_target", "distribution",
-               "batch_id"]  # fmt: skip
-    rows = pa.Table.from_pandas(frame[columns], preserve_index=False)
-    table = AnnualTarget._meta.db_table
-    staging = stage(cursor, "stage_targets", AnnualTarget, columns, rows)
-    # Scopes are either a unit or an employee, so the partial unique keys can't be used by
-    # ON CONFLICT portably: replace the matching targets, then insert.
-    cursor.execute(
-        f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {staging} s WHERE s.year = {table}.year"
-        f" AND s.measure = {table}.measure AND (s.unit_id = {table}.unit_id"
-        f" OR s.employee_id = {table}.employee_id))"
-    )
-    replaced = cursor.rowcount
-    cursor.execute(
-        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {staging}"
-    )
-    cursor.execute(f"DROP TABLE {staging}")
-    return Loaded(rows_loaded=rows.num_rows, rows_replaced=max(replaced, 0))
-
-
-def load_manual_scores(cursor, checked: Checked, batch: ImportBatch) -> Loaded:
-    employees = dict(Employee.objects.values_list("employee_id", "pk"))
-    frame = checked.table.to_pandas()
-    frame["employee_id"] = frame["employee_id"].map(employees).astype("int64")
-    frame["comment"] = frame["comment"].fillna("")
-    frame["entered_at"] = timezone.now()
-    rows = pa.Table.from_pandas(
-        frame[["period", "employee_id", "measure", "score", "comment", "entered_at"]],
-        preserve_index=False,
-    )
-    return upsert(cursor, ManualScore, rows, key=["period", "employee_id", "measure"], batch=batch)
-
-
-LOADERS = {
+LOADERS: dict[str, Callable[[Any, Checked, ImportBatch], Loaded]] = {
     "products": load_products,
     "holdings": load_holdings,
     "sales": load_sales,
@@ -521,9 +481,22 @@ LOADERS = {
         ["check_id", "check_date", "rm_employee_id", "txn_id", "compliant"],
         client_required=False,
     ),
-    "targets": load_targets,
-    "manual_scores": load_manual_scores,
 }
+
+
+def register(kind: str):
+    """A loader for the rows of `kind`, from the app that owns its table (called in that
+    app's AppConfig.ready: `targets.plan` registers the targets, `scorecards` the manual
+    scores). The loader gets the cursor, the checked rows and the batch, in the import's
+    transaction, and returns what it loaded; `stage` and `upsert` above are its tools."""
+
+    def registered(loader: Callable[[Any, Checked, ImportBatch], Loaded]):
+        if LOADERS.get(kind, loader) is not loader:
+            raise ImproperlyConfigured(f"two loaders for {kind!r}")
+        LOADERS[kind] = loader
+        return loader
+
+    return registered
 
 
 def today() -> dt.date:

@@ -39,10 +39,10 @@ class BatchStatus(models.TextChoices):
 
 class ImportBatchQuerySet(models.QuerySet):
     def visible_to(self, user) -> ImportBatchQuerySet:
-        from targets.roles import IMPORT_ROLES, role_of
+        from wealthscore.kernel.access import Action, may
 
         # Import files hold client-level data: only the roles that load them see them.
-        if role_of(user) in IMPORT_ROLES:
+        if may(user, Action.IMPORT):
             return self.all()
         return self.none()
 

@@ -10,7 +10,7 @@ it from the raw table).
 Full-width ASCII in an ID is folded too (issue 15): `００0109` is the key 000109 typed with
 an input method, not a look-alike, because the fold is exact (U+FF01-FF5E are ASCII moved by
 0xFEE0). Invisible characters, no-break spaces and every other non-ASCII character in an ID
-are still refused by `wealthscore.identifiers`.
+are still refused by `wealthscore.kernel.identifiers`.
 """
 
 from __future__ import annotations

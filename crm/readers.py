@@ -703,18 +703,6 @@ def read_xlsx(path: Path, kind: str | None) -> RawTable:
     )
 
 
-def read_file(path: Path, kind: str | None) -> RawTable:
-    """kind None means 'auto': the kind is chosen by the header.
-
-    The parse runs in a child process with memory and time limits (`crm.sandbox`): whatever
-    a hostile file makes calamine or pyarrow do, this process survives and the file is
-    rejected with the reason.
-    """
-    from .sandbox import read_in_child  # the sandbox imports this module
-
-    return read_in_child(path, kind)
-
-
 def parse_file(path: Path, kind: str | None) -> RawTable:
     """The parse itself, in this process: what the sandbox's child runs."""
     if path.stat().st_size == 0:
@@ -722,7 +710,3 @@ def parse_file(path: Path, kind: str | None) -> RawTable:
     if sniff_format(path) == "xlsx":
         return read_xlsx(path, kind)
     return read_csv(path, kind)
-
-
-def detect_kind(path: Path) -> str:
-    return read_file(path, None).kind

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from django.utils import timezone
 
-from scorecards.catalog import MANUAL_MEASURE_CODES
-from targets.planning import Period, quarters_of
+from wealthscore.kernel.catalog import MANUAL_MEASURE_CODES
+from wealthscore.kernel.periods import Period, quarters_of
 
 from .kinds import KINDS, Column
 

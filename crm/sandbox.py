@@ -87,6 +87,16 @@ def limits() -> tuple[int, float]:
     return settings.WEALTHSCORE_PARSE_MEMORY_MB, float(settings.WEALTHSCORE_PARSE_SECONDS)
 
 
+def read_file(path: Path, kind: str | None) -> RawTable:
+    """kind None means 'auto': the kind is chosen by the header.
+
+    The parse runs in a child process with memory and time limits (below): whatever
+    a hostile file makes calamine or pyarrow do, this process survives and the file is
+    rejected with the reason.
+    """
+    return read_in_child(path, kind)
+
+
 def read_in_child(path: Path, kind: str | None) -> RawTable:
     """parse_file(path, kind) in a child process under the limits; FileRejected otherwise."""
     memory_mb, seconds = limits()

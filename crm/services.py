@@ -21,19 +21,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import status
 
-from compliance.services import warnings_raise
-from targets import services as org_services
 from targets.models import Employee, OrgUnit, User
-from wealthscore.audit import audit_record
-from wealthscore.cells import neutralise
-from wealthscore.errors import DomainError
-from wealthscore.jobs import enqueue, heartbeat, worker_id
-from wealthscore.locks import try_lock
+from targets.org import services as org_services
+from wealthscore.kernel import events
+from wealthscore.kernel.audit import audit_record
+from wealthscore.kernel.cells import neutralise
+from wealthscore.kernel.errors import DomainError
+from wealthscore.kernel.jobs import enqueue, heartbeat, worker_id
+from wealthscore.kernel.locks import try_lock
 
 from .kinds import KINDS, LOAD_ORDER, kind_from_file_name
 from .loaders import LOADERS, Loaded
 from .models import BatchStatus, FactMonth, ImportBatch, Product
-from .readers import FileRejected, RawTable, read_file
+from .readers import FileRejected, RawTable
+from .sandbox import read_file
 from .validation import Checked, References, check
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def file_sha256(path: Path) -> str:
 
 
 def references() -> References:
-    from targets.roles import linked_staff_records
+    from targets.org.staff_rules import linked_staff_records
 
     units = list(OrgUnit.objects.values_list("code", "parent__code"))
     return References(
@@ -249,7 +250,7 @@ def _run_locked(batch: ImportBatch) -> ImportBatch:
     try:
         with transaction.atomic():
             loaded = _load(batch, checked)
-            warnings = warnings_raise(batch=batch)
+            warnings = _raised_by_others(batch)
             facts_changed(batch=batch)
             _finish(
                 batch,
@@ -291,6 +292,16 @@ def _run_locked(batch: ImportBatch) -> ImportBatch:
         time.monotonic() - started,
     )  # fmt: skip
     return batch
+
+
+def _raised_by_others(batch: ImportBatch) -> dict[str, int]:
+    """What the layers above raised from this batch's rows (compliance's T+1 warnings), by
+    type: they receive `batch_loaded` in this transaction."""
+    raised: dict[str, int] = {}
+    for _receiver, counts in events.batch_loaded.send(sender=ImportBatch, batch=batch):
+        for kind, count in (counts or {}).items():
+            raised[kind] = raised.get(kind, 0) + count
+    return raised
 
 
 def _loaded_message(loaded: Loaded, warnings: dict[str, int]) -> str:
@@ -668,7 +679,7 @@ def _recompute(months: set[str], actor_label: str, actor: User | None = None) ->
     §5): the months, their quarters and their years, recomputed together by scorecards,
     asked for by task name through the outbox (only the period arithmetic is read from
     scorecards, to name them). Returns the periods asked for."""
-    from scorecards.services import periods_for_months  # period arithmetic only
+    from wealthscore.kernel.periods import periods_for_months
 
     codes = periods_for_months(months)
     if codes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from wealthscore.jobs import TRANSIENT
+from wealthscore.kernel.jobs import TRANSIENT
 
 from . import services
 

@@ -20,8 +20,8 @@ import pyarrow.compute as pc
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from scorecards.catalog import MANUAL_MEASURE_CODES, MEASURE_CODES
-from wealthscore.identifiers import identifier_problems
+from wealthscore.kernel.catalog import MANUAL_MEASURE_CODES, MEASURE_CODES
+from wealthscore.kernel.identifiers import identifier_problems, mask_name
 
 from .kinds import KINDS, Column
 from .normalise import normalise_amount, normalise_column, normalise_date_text
@@ -40,8 +40,8 @@ class References:
     unit_codes: set[str] = field(default_factory=set)
     product_codes: set[str] = field(default_factory=set)
     unit_parents: dict[str, str | None] = field(default_factory=dict)
-    # Staff records linked to a login (targets.roles.linked_staff_records): a staff file may
-    # not change their role or touch a privileged user's record (issue 14).
+    # Staff records linked to a login (targets.org.staff_rules.linked_staff_records): a staff
+    # file may not change their role or touch a privileged user's record (issue 14).
     staff_logins: dict[str, dict] = field(default_factory=dict)
 
 
@@ -97,7 +97,7 @@ class ErrorLog:
         for index in indices[:MAX_ERRORS]:
             value = values[int(index)].as_py() if values is not None else None
             if isinstance(value, str) and column in self.masked:
-                value = _mask_name(value.strip())
+                value = mask_name(value.strip())
             if isinstance(value, str) and len(value) > VALUE_PREVIEW:
                 value = value[:VALUE_PREVIEW] + f"… ({len(value)} characters)"
             row = int(self.raw.row_numbers[index])
@@ -120,14 +120,6 @@ class ErrorLog:
     def result(self) -> list[dict]:
         self.found.sort(key=lambda item: (item[0], item[1]))
         return [entry for _row, _col, entry in self.found[:MAX_ERRORS]]
-
-
-def _mask_name(name: str) -> str:
-    # The pages' masking (张*三), not a second rule; imported here because scorecards
-    # imports crm at load time.
-    from scorecards.measures import mask_name
-
-    return mask_name(name)
 
 
 # ---------------------------------------------------------------- column parsers
@@ -320,7 +312,7 @@ def _typed(
         return pc.replace_substring_regex(values, r"\s*[;；,，、]\s*", ";")
     if column.type == "id":
         # A look-alike key (a zero-width space, a no-break space) would create a second
-        # employee or client that no screen can tell apart (wealthscore.identifiers);
+        # employee or client that no screen can tell apart (wealthscore.kernel.identifiers);
         # full-width digits were folded to the key they spell (crm.normalise).
         problems, reasons = identifier_problems(values)
         for code, reason in enumerate(reasons):
@@ -540,7 +532,7 @@ def _check_staff(table: pa.Table, refs: References, log: ErrorLog, codes: Codes)
     _check_references(table.drop_columns(["employee_id"]), refs, log)
     if not refs.staff_logins or not table.num_rows:
         return
-    from targets.roles import staff_row_refusals
+    from targets.org.staff_rules import staff_row_refusals
 
     # Only rows of records with a login can be refused, and logins are few: find them with
     # one vectorised lookup, then apply the one rule (the load applies it again) to each.

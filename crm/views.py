@@ -20,10 +20,10 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from targets.roles import IMPORT_ROLES, scope_of
-from wealthscore.audit import audit_read
-from wealthscore.errors import DomainError
-from wealthscore.typing import AuthedHttpRequest
+from wealthscore.kernel.access import Action, may
+from wealthscore.kernel.audit import audit_read
+from wealthscore.kernel.errors import DomainError
+from wealthscore.kernel.typing import AuthedHttpRequest
 
 from . import selectors, services
 from .kinds import KINDS
@@ -46,7 +46,7 @@ class UploadForm(forms.Form):
 
 def _imports_role(request: AuthedHttpRequest) -> None:
     # Import files hold client-level data: the page does not exist for other roles.
-    if scope_of(request.user).role not in IMPORT_ROLES:
+    if not may(request.user, Action.IMPORT):
         raise Http404
 
 

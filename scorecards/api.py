@@ -12,17 +12,18 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from targets.query import (
+from targets.models import scope_of
+from targets.org.query import (  # fmt: skip
     IdentifierParam,
     IdParam,
     Ordering,
     PeriodParam,
     query_params,
     unit_param,
-)  # fmt: skip
-from targets.roles import Role, scope_of
-from wealthscore.errors import validated_input
-from wealthscore.typing import AuthedRequest
+)
+from wealthscore.kernel.access import Role
+from wealthscore.kernel.errors import validated_input
+from wealthscore.kernel.typing import AuthedRequest
 
 from . import selectors, services
 from .engine import annual_review, round_half_up, weights_total

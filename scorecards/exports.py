@@ -7,7 +7,7 @@ and a period that is not approved says PROVISIONAL on its first row. The CSV is 
 the header on row 1 with stable English field names (CONTRACT.md's pay-adjustment fields),
 one row per RM, a `status` column (`final` or `provisional`) instead of title lines, codes
 instead of labels, UTF-8 without a BOM or GB18030 on request. In both, no cell is ever a
-formula and no text can turn into one (`wealthscore.cells.neutralise`). The provisional state
+formula and no text can turn into one (`wealthscore.kernel.cells.neutralise`). The provisional state
 is in the file's content, so that the caller (the `--out` of a command) chooses its name.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 import xlsxwriter
 from django.utils import timezone
 
-from wealthscore.cells import neutralise
+from wealthscore.kernel.cells import neutralise
 
 from .outcomes import Bands
 from .pay_selectors import (

@@ -12,14 +12,14 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from targets.models import Employee, User
-from targets.planning import parse_period, period_from
-from targets.roles import MANUAL_SCORE_ROLES, Role, scope_of
-from wealthscore.audit import audit_record
-from wealthscore.errors import ConflictError, DomainError, ForbiddenError
+from targets.models import Employee, User, scope_of
+from wealthscore.kernel.access import Action, Role, allows
+from wealthscore.kernel.audit import audit_record
+from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
+from wealthscore.kernel.periods import parse_period, period_from, periods_for_months
 
 from .models import ManualScore, Period, PeriodStatus
-from .services import periods_for_months, recompute_periods
+from .services import recompute_periods
 from .team_selectors import manual_measures_in_force
 
 LOWEST, HIGHEST = Decimal(0), Decimal(100)
@@ -65,7 +65,7 @@ def manual_score_enter(
     year. Managers for the RMs of their subtree, admins for anyone; refused once the period
     is approved. Audited; the open periods it changes are recomputed after the commit."""
     scope = scope_of(actor)
-    if scope.role not in MANUAL_SCORE_ROLES:
+    if not allows(scope.role, Action.ENTER_MANUAL_SCORES):
         raise ForbiddenError(_("Only managers and administrators enter manual scores."))
     in_scope = Employee.objects.visible_to(actor).filter(pk=employee.pk, position=Role.RM)
     if not in_scope.exists():

@@ -25,9 +25,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from crm.models import ClientSnapshot, FactMonth
-from targets.planning import Period, parse_period, quarter_of
+from wealthscore.kernel.catalog import STRATEGIC_TAG_CODES
+from wealthscore.kernel.identifiers import mask_name
+from wealthscore.kernel.periods import Period, parse_period, quarter_of
 
-from .catalog import STRATEGIC_TAG_CODES
 from .engine import HUNDRED, ZERO, Fact, Rules
 
 TRANSACTION = "transaction"
@@ -843,15 +844,6 @@ def _day(value) -> dt.date:
 
 
 # ---------------------------------------------------------------- the facts behind one line
-def mask_name(name: str) -> str:
-    """张*三; a two-character name 张*; a single character stays (SPEC §4)."""
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
 def _client_name(day: str) -> str:
     return f"COALESCE(f.snap_name, {_latest_before('name', day)}, '')"
 

@@ -16,7 +16,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from targets.roles import Role, scope_of
+from targets.models import scope_of
+from wealthscore.kernel.access import Role
 
 
 class ManualScore(models.Model):

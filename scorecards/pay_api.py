@@ -16,11 +16,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from targets.models import OrgUnit
-from targets.query import IdentifierParam, query_params, unit_param
-from wealthscore.audit import audit_read
-from wealthscore.errors import DomainError
-from wealthscore.pagination import Pagination
-from wealthscore.typing import AuthedRequest
+from targets.org.query import IdentifierParam, query_params, unit_param
+from wealthscore.kernel.audit import audit_read
+from wealthscore.kernel.errors import DomainError
+from wealthscore.kernel.pagination import Pagination
+from wealthscore.kernel.typing import AuthedRequest
 
 from . import pay_selectors, pay_services
 from .pay_services import ExportFile

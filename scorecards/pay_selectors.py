@@ -14,9 +14,9 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from targets.models import OrgUnit, User
-from targets.planning import parse_period, period_from, previous_code
-from targets.roles import PAY_ROLES, scope_of
-from wealthscore.errors import DomainError
+from wealthscore.kernel.access import Action, may
+from wealthscore.kernel.errors import DomainError
+from wealthscore.kernel.periods import parse_period, period_from, previous_code
 
 from .models import PayPolicy, Period, PeriodStatus, Scorecard
 from .outcomes import Bands, adjusted_pay, band_of, is_failing, talent_placings
@@ -27,7 +27,7 @@ FLAG_NO_TOTAL = "no_total"
 
 
 def require_pay_scope(user: User) -> None:
-    if scope_of(user).role not in PAY_ROLES:
+    if not may(user, Action.PAY):
         raise Http404
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from targets.models import OrgUnit, User
-from targets.roles import Role, scope_of
-from wealthscore.audit import audit_record
-from wealthscore.errors import DomainError, ForbiddenError
+from targets.models import OrgUnit, User, scope_of
+from wealthscore.kernel.access import Role
+from wealthscore.kernel.audit import audit_record
+from wealthscore.kernel.errors import DomainError, ForbiddenError
 
 from .exports import (
     CSV_ENCODINGS,

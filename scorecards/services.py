@@ -30,21 +30,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import BatchStatus, ImportBatch
-from targets.models import Employee, OrgUnit, UnitMembership, User
-from targets.planning import Period as PeriodCode
-from targets.planning import (
-    employee_target_amounts,
-    is_flow,
-    parse_period,
-    period_from,
-    periods_containing,
-    quarter_of,
-    quarters_of,
-)
-from targets.roles import PERIOD_SUBMIT_ROLES, Role, scope_of
-from wealthscore.audit import audit_record
-from wealthscore.errors import ConflictError, DomainError, ForbiddenError
-from wealthscore.jobs import enqueue, heartbeat
+from targets.models import Employee, OrgUnit, UnitMembership, User, scope_of
+from targets.plan.amounts import employee_target_amounts, is_flow
+from wealthscore.kernel.access import MAY, Action, Role
+from wealthscore.kernel.audit import audit_record
+from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
+from wealthscore.kernel.jobs import enqueue, heartbeat
+from wealthscore.kernel.periods import Period as PeriodCode
+from wealthscore.kernel.periods import parse_period, period_from, with_dependents
 
 from .engine import (
     HUNDRED,
@@ -161,7 +154,7 @@ def period_get_or_create(code: str) -> Period:
 
 TRANSITIONS = {
     # action: (from, to, roles)
-    "submit": ({PeriodStatus.OPEN}, PeriodStatus.IN_REVIEW, PERIOD_SUBMIT_ROLES),
+    "submit": ({PeriodStatus.OPEN}, PeriodStatus.IN_REVIEW, MAY[Action.SUBMIT_PERIOD]),
     "approve": ({PeriodStatus.IN_REVIEW, PeriodStatus.OPEN}, PeriodStatus.APPROVED, {Role.ADMIN}),
     "reopen": ({PeriodStatus.IN_REVIEW, PeriodStatus.APPROVED}, PeriodStatus.OPEN, {Role.ADMIN}),
 }
@@ -223,6 +216,28 @@ def _refuse_if_vetoes_changed(period: Period) -> None:
             )
             % {"ids": ", ".join(f"#{pk}" for pk in changed), "period": period.code},
             code="vetoes_changed",
+        )
+
+
+def refuse_vetoes_in_approved_periods(*, period_codes: list[str], **_signal) -> None:
+    """`vetoes_changing` (compliance, before a decision): an approved period is reopened first."""
+    # Locked until our commit, so a period cannot be approved between this check and the
+    # decision (and approval refuses a period whose run predates a decision: see
+    # scorecards.services.period_transition).
+    approved = list(
+        Period.objects.select_for_update()
+        .filter(code__in=period_codes, status=PeriodStatus.APPROVED)
+        .order_by("last_day")
+        .values_list("code", flat=True)
+    )
+    if approved:
+        raise ConflictError(
+            _(
+                "Period %(periods)s is approved: an admin must reopen it before this "
+                "incident can be decided."
+            )
+            % {"periods": ", ".join(approved)},
+            code="period_approved",
         )
 
 
@@ -842,27 +857,6 @@ def score_period_async(*, period_code: str, trigger: str, actor: User | None = N
     return run
 
 
-def periods_of_year(year: int, through: dt.date | None = None) -> list[str]:
-    """Months, then quarters, then the year: the order in which a year is scored (a year
-    card reads its quarters). Only months that have ended (or end by `through`)."""
-    through = through or timezone.localdate()
-    months = [
-        code
-        for code in (f"{year}-{m:02d}" for m in range(1, 13))
-        if parse_period(code).last_day <= through
-    ]
-    if not months:
-        return []
-    last_month = int(months[-1][-2:])
-    quarters = [quarter.code for quarter in quarters_of(year) if quarter.months[0] <= last_month]
-    return [*months, *quarters, str(year)]
-
-
-def periods_touched(period_code: str) -> list[str]:
-    """A month's recompute takes its quarter and its year along (in that order)."""
-    return [period.code for period in periods_containing(parse_period(period_code))]
-
-
 # ---------------------------------------------------------------- the default scheme
 def install_default_scheme(apps=None) -> None:
     """Create the default scheme of SPEC §5 from fixtures/default_scheme.json, unless a
@@ -1019,7 +1013,11 @@ def scheme_version_update(*, version: SchemeVersion, actor: User, data: dict) ->
 
 def scheme_problems(version: SchemeVersion) -> list[str]:
     """Why a version may not be published (empty when it may)."""
-    from .catalog import COMPUTED_MEASURE_CODES, MANUAL_MEASURE_CODES, MEASURE_CODES
+    from wealthscore.kernel.catalog import (
+        COMPUTED_MEASURE_CODES,
+        MANUAL_MEASURE_CODES,
+        MEASURE_CODES,
+    )
 
     problems = []
     kpis = list(version.kpis.prefetch_related("measures"))
@@ -1153,16 +1151,6 @@ def scorecard_line_facts(*, card: Scorecard, measure: str, actor: User) -> dict:
 
 
 # ---------------------------------------------------------------- what to recompute
-def periods_for_months(months: set[str], through: dt.date | None = None) -> list[str]:
-    """The ended months among `months`, then their quarters, then their years: the order a
-    recompute takes, since a year card reads its quarters."""
-    through = through or timezone.localdate()
-    ended = sorted(m for m in months if parse_period(m).last_day <= through)
-    quarters = sorted({quarter_of(parse_period(m)).code for m in ended})
-    years = sorted({m[:4] for m in ended})
-    return [*ended, *quarters, *years]
-
-
 def _eager() -> bool:
     from wealthscore.celery import app
 
@@ -1290,16 +1278,6 @@ def score_groups_recover(*, limit: int = 20) -> list[int]:
             started.extend(new)
             log.warning("recovering score run group #%s: %s", group.pk, ",".join(codes))
     return started
-
-
-KIND_ORDER = {"month": 0, "quarter": 1, "year": 2}
-
-
-def with_dependents(codes: Iterable[str]) -> list[str]:
-    """The periods and those computed from them (a month's quarter and year, a quarter's
-    year), in scoring order."""
-    every = {code for period in codes for code in periods_touched(period)}
-    return sorted(every, key=lambda code: (KIND_ORDER[parse_period(code).kind], code))
 
 
 def score_run_waits(*, run_id: int) -> bool:

@@ -15,7 +15,7 @@ from celery import shared_task
 from celery.exceptions import Retry
 from django.conf import settings
 
-from wealthscore.jobs import TRANSIENT, close_broken_connections, retry_delay
+from wealthscore.kernel.jobs import TRANSIENT, close_broken_connections, retry_delay
 
 from . import services
 

@@ -19,10 +19,10 @@ from django.http import Http404
 
 from compliance.models import IncidentStatus
 from compliance.selectors import incident_list
-from targets import selectors as org_selectors
-from targets.models import Employee, OrgUnit, User
-from targets.planning import parse_period, previous_code, quarter_of, quarters_of
-from targets.roles import TEAM_ROLES, Role, scope_of
+from targets.models import Employee, OrgUnit, User, scope_of
+from targets.org import selectors as org_selectors
+from wealthscore.kernel.access import Action, Role, allows
+from wealthscore.kernel.periods import parse_period, previous_code, quarter_of, quarters_of
 
 from .engine import competition_ranks
 from .models import Period, SchemeMeasure, SchemeVersion, Scorecard, ScoreLine
@@ -36,7 +36,7 @@ def team_unit(*, user: User, code: str | None) -> OrgUnit | None:
     """The unit whose team the page shows: `code` inside the user's subtree, else the
     manager's own unit; None is the whole bank (admins by default). Others: 404."""
     scope = scope_of(user)
-    if scope.role not in TEAM_ROLES:
+    if not allows(scope.role, Action.TEAM):
         raise Http404
     if code:
         return org_selectors.org_unit_get(user=user, code=code)

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
-from . import services
-from .models import Employee, OrgUnit, UnitMembership, User
-from .roles import Role, role_of
+from targets.models import Employee, OrgUnit, UnitMembership, User
+from targets.org import services
+from wealthscore.kernel.access import Role, role_of
 
 
 def _is_admin(request) -> bool:
@@ -180,7 +180,7 @@ class UserAdmin(AdminRoleMixin, DjangoUserAdmin):
     def user_change_password(self, request, id, form_url=""):
         """Django's page, plus what a password change does here: the user's API tokens are
         revoked and the change is audited (who changed whose; never the hash)."""
-        from wealthscore.signin.services import password_changed
+        from wealthscore.kernel.sessions import password_changed
 
         with transaction.atomic():
             user = self.get_object(request, unquote(id))

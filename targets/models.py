@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar, Self
 
@@ -14,7 +15,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .roles import Role, Scope, scope_of
+from wealthscore.kernel.access import ORG_WIDE_ROLES, POSITION_ROLES, Role
 
 # Unit codes make up the materialised path, so they may not contain its separator.
 unit_code_validator = RegexValidator(r"^[A-Za-z0-9_-]+$", _("Use letters, digits, - or _."))
@@ -33,14 +34,81 @@ class User(AbstractUser):
     )
 
     objects: ClassVar[UserManager[Self]] = UserManager()
-    # The scope of this user object, cached by `targets.roles.scope_of` (never stored).
+    # The scope of this user object, cached by `targets.models.scope_of` (never stored).
     _ws_scope: Scope
+
+    @property
+    def effective_role(self) -> Role | None:
+        """The role the kernel's access table reads (`wealthscore.kernel.access.role_of`)."""
+        return scope_of(self).role
 
     # The stubs do not declare AbstractUser.Meta; Django defines it (abstract, verbose names).
     class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         swappable = "AUTH_USER_MODEL"
 
 
+# ---------------------------------------------------------------- who a user is
+@dataclass(frozen=True)
+class Scope:
+    role: Role | None
+    employee: Employee | None
+    unit: OrgUnit | None
+
+    @property
+    def org_wide(self) -> bool:
+        return self.role in ORG_WIDE_ROLES
+
+
+_NO_SCOPE = Scope(role=None, employee=None, unit=None)
+
+
+def scope_of(user: User | None) -> Scope:
+    """The user's role, staff record and unit today; cached on the user object per request.
+
+    The effective role, in this order (issue 14: roles never come from data):
+    1. a Django superuser is an admin;
+    2. else `user.role`, set in the app by an admin (audited), whatever the staff record says;
+    3. else the position of the linked staff record, if it is active and the position is RM
+       or manager; a position of admin, HR or compliance gives no role by itself;
+    4. else no role (sees nothing).
+    The staff import (HR's files) may change positions and statuses of records without a
+    login only: a row that would change the position or reactivate the record of a login, or
+    that touches the record of a privileged or staff user, is refused (crm/validation.py,
+    `_check_staff`). So a file can at most take an RM's or manager's role away (a leaver).
+    """
+    if user is None or not user.is_authenticated:
+        return _NO_SCOPE
+    cached = getattr(user, "_ws_scope", None)
+    if cached is not None:
+        return cached
+    membership = (
+        UnitMembership.objects.on(timezone.localdate())
+        .filter(employee__user=user)
+        .select_related("employee", "unit")
+        .first()
+    )
+    if membership is not None:
+        employee, unit = membership.employee, membership.unit
+    else:
+        employee, unit = Employee.objects.filter(user=user).first(), None
+    if user.is_superuser:
+        role: Role | None = Role.ADMIN
+    elif user.role:
+        role = Role(user.role)
+    elif (
+        employee is not None
+        and employee.status == employee.Status.ACTIVE
+        and employee.position in POSITION_ROLES
+    ):
+        role = Role(employee.position)
+    else:
+        role = None
+    scope = Scope(role=role, employee=employee, unit=unit)
+    user._ws_scope = scope
+    return scope
+
+
+# ---------------------------------------------------------------- the org chart
 class OrgUnitQuerySet(models.QuerySet):
     def subtree_of(self, unit: OrgUnit) -> OrgUnitQuerySet:
         return self.filter(path__startswith=unit.path)

@@ -13,19 +13,23 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from targets import services
 from targets.models import Employee, OrgUnit, User
-from targets.roles import PRIVILEGED_ROLES, Role
+from targets.org import services
+from wealthscore.kernel.access import PRIVILEGED_ROLES, Role
 
 REQUIRE_SERVICES = os.environ.get("WEALTHSCORE_REQUIRE_SERVICES") == "1"
 PASSWORD = "correct-horse-battery"
+T = TypeVar("T")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -171,8 +175,7 @@ def make_person(
     return user, employee
 
 
-@pytest.fixture
-def bank(db) -> Bank:
+def build_bank() -> Bank:
     def unit(code: str, name: str, level: str, parent: OrgUnit | None) -> OrgUnit:
         return services.org_unit_create(
             code=code, name=name, level=level, parent=parent, actor=None, actor_label="test"
@@ -201,6 +204,60 @@ def bank(db) -> Bank:
         )
     users["admin"] = User.objects.create_superuser(username="admin", password=PASSWORD)
     return Bank(head, branch_a, sub_a1, sub_a2, branch_b, sub_b1, users, employees)
+
+
+@pytest.fixture
+def bank(db) -> Bank:
+    return build_bank()
+
+
+def shared_by_the_module(build: Callable[[Path], T]) -> Callable[..., T]:
+    """A module-scoped fixture: `build(tmp_dir)` runs once, for tests that only read it.
+
+    As `TestCase.setUpTestData`: the rows are written inside a transaction held open around
+    the module's tests; each test's own transaction nests in it as a savepoint (so a test's
+    writes still roll back), and it is rolled back when the module's last test is done, so
+    that every other test starts from the empty database (SQLite and PostgreSQL alike).
+    Every test of the module that touches the database must use it: one that does not
+    would see its rows. The build runs as a test would (see the autouse fixtures above).
+    """
+
+    @pytest.fixture(scope="module")
+    def fixture(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[T]:
+        from django.db import transaction
+        from django.test.utils import override_settings
+        from django.utils import translation
+
+        from wealthscore.celery import app
+
+        with django_db_blocker.unblock():
+            outer = transaction.atomic()
+            # As TestCase marks its own: the code that runs a task "after the commit" at once
+            # when only test transactions are open (wealthscore.kernel.jobs) treats it alike.
+            outer._from_testcase = True
+            outer.__enter__()
+        try:
+            eager = app.conf.task_always_eager, app.conf.task_eager_propagates
+            app.conf.task_always_eager = app.conf.task_eager_propagates = True
+            try:
+                with (
+                    django_db_blocker.unblock(),
+                    translation.override("en"),
+                    override_settings(
+                        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+                        WEALTHSCORE_SCORE_CHUNK_RMS=1,
+                    ),
+                ):
+                    built = build(tmp_path_factory.mktemp(build.__name__))
+            finally:
+                app.conf.task_always_eager, app.conf.task_eager_propagates = eager
+            yield built
+        finally:
+            with django_db_blocker.unblock():
+                transaction.set_rollback(True)
+                outer.__exit__(None, None, None)
+
+    return fixture
 
 
 def database_url_for_subprocess() -> str:

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
-from .errors import envelope
+from .kernel.errors import envelope
 
 
 class RefuseNulInQuery:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import ERROR_CODES
+from .kernel.errors import ERROR_CODES
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 WRITE_METHODS = {"post", "put", "patch", "delete"}

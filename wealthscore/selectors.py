@@ -11,14 +11,14 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from targets.roles import AUDIT_ROLES, role_of
+from wealthscore.kernel.access import Action, may
 
-from .errors import DomainError
+from .kernel.errors import DomainError
 from .models import AuditEntry
 
 
 def require_audit_scope(user) -> None:
-    if role_of(user) not in AUDIT_ROLES:
+    if not may(user, Action.AUDIT):
         raise Http404
 
 

@@ -109,7 +109,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "targets.context_processors.role",
+                "targets.org.context_processors.role",
             ],
         },
     },
@@ -269,9 +269,9 @@ REST_FRAMEWORK = {
     # views that receive a file (imports, incident evidence) take multipart themselves.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "wealthscore.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "wealthscore.kernel.pagination.Pagination",
     "PAGE_SIZE": 100,
-    "EXCEPTION_HANDLER": "wealthscore.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "wealthscore.kernel.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     # The token endpoint, per address, beside axes' lockout (which counts failures only).
     "DEFAULT_THROTTLE_RATES": {"sign-in": os.environ.get("WEALTHSCORE_SIGN_IN_RATE", "20/min")},

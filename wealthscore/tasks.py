@@ -13,6 +13,6 @@ def ping(value: str = "pong") -> str:
 def jobs_dispatch_task() -> int:
     """Beat: send the outbox rows the broker refused at their commit. Not retried: beat sends
     it again in a few seconds, and two at once share the rows (SKIP LOCKED)."""
-    from .jobs import jobs_dispatch
+    from .kernel.jobs import jobs_dispatch
 
     return jobs_dispatch()

@@ -11,13 +11,13 @@ from compliance import api as compliance_api
 from crm import api as crm_api
 from scorecards import api as scorecards_api
 from scorecards import pay_api
-from targets import api as targets_api
-from targets import plan_api
-from targets import views as targets_views
+from targets.org import api as targets_api
+from targets.org import views as targets_views
+from targets.plan import api as plan_api
 
 from . import api as audit_api
-from .errors import api_not_found
 from .health import healthz
+from .kernel.errors import api_not_found
 from .middleware import csp_override
 from .signin import views as signin_views
 
@@ -97,4 +97,4 @@ urlpatterns = [
 ]
 
 # A crash under /api/ answers the JSON envelope; the pages keep Django's own 500 page.
-handler500 = "wealthscore.errors.server_error"
+handler500 = "wealthscore.kernel.errors.server_error"

@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_GET
 
-from .errors import DomainError
+from .kernel.errors import DomainError
 from .selectors import AuditFilters, audit_entry_list, require_audit_scope
 
 PER_PAGE = 50

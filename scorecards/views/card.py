@@ -24,13 +24,13 @@ from django.views.decorators.http import require_GET
 from crm.models import ActivityType
 from scorecards import card_selectors, selectors, services
 from scorecards.api import ScorecardSerializer
-from scorecards.catalog import MEASURES, measure_name
 from scorecards.models import Dimension, Scorecard, ScoreLine
-from targets import selectors as org_selectors
-from targets.models import User
-from targets.roles import TEAM_ROLES, Role, scope_of
-from wealthscore.templatetags.ws import pct, score, yuan
-from wealthscore.typing import AuthedHttpRequest
+from targets.models import User, scope_of
+from targets.org import selectors as org_selectors
+from wealthscore.kernel.access import Action, Role, may
+from wealthscore.kernel.catalog import MEASURES, measure_name
+from wealthscore.kernel.formats import pct, score, yuan
+from wealthscore.kernel.typing import AuthedHttpRequest
 
 # ---------------------------------------------------------------- how a measure reads
 MONEY = {"sales_attainment", "aum_net_growth", "strategic_sales", "fee_income"}
@@ -142,7 +142,7 @@ def _card_page(request: AuthedHttpRequest, employee_id: str, *, own: bool) -> Ht
         "requested": requested,
         "card": scorecard,
         "show_why": scope_of(user).role != Role.HR,  # HR sees no client-level data
-        "back_to_team": scope_of(user).role in TEAM_ROLES,
+        "back_to_team": may(user, Action.TEAM),
         "missing_config": _missing_scheme(user)
         if scorecard is None and card_selectors.scheme_missing_on(timezone.localdate())
         else None,

@@ -25,13 +25,13 @@ from django.views.decorators.http import require_GET
 from scorecards import pay_selectors, selectors
 from scorecards.models import PayPolicy, Period, PeriodStatus
 from scorecards.pay_api import PayAdjustmentSerializer, TalentRowSerializer
-from targets import selectors as org_selectors
 from targets.models import OrgUnit
-from targets.planning import parse_period
-from wealthscore.audit import audit_record
-from wealthscore.errors import DomainError
-from wealthscore.templatetags.ws import signed
-from wealthscore.typing import AuthedHttpRequest
+from targets.org import selectors as org_selectors
+from wealthscore.kernel.audit import audit_record
+from wealthscore.kernel.errors import DomainError
+from wealthscore.kernel.formats import signed
+from wealthscore.kernel.periods import parse_period
+from wealthscore.kernel.typing import AuthedHttpRequest
 
 BAND_LABELS = {
     "top": gettext_lazy("Top band"),

@@ -27,12 +27,13 @@ from django.views.decorators.http import require_http_methods
 
 from scorecards import selectors, services
 from scorecards.api import ReasonSerializer, SchemeVersionSerializer, SchemeVersionWriteSerializer
-from scorecards.catalog import MEASURES
 from scorecards.engine import weights_total
 from scorecards.models import Dimension, Method, Period, SchemeMeasure, SchemeVersion, Window
-from targets.roles import Role, scope_of
-from wealthscore.errors import DomainError
-from wealthscore.typing import AuthedHttpRequest
+from targets.models import scope_of
+from wealthscore.kernel.access import Role
+from wealthscore.kernel.catalog import MEASURES
+from wealthscore.kernel.errors import DomainError
+from wealthscore.kernel.typing import AuthedHttpRequest
 
 
 def _admin_only(request: AuthedHttpRequest) -> None:

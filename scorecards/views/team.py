@@ -25,15 +25,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from scorecards import selectors, services, team_selectors
-from scorecards.catalog import measure_name
 from scorecards.manual_services import manual_score_enter
 from scorecards.models import Period, PeriodStatus, Rating
-from targets import selectors as org_selectors
-from targets.models import OrgUnit
-from targets.roles import Role, scope_of
-from wealthscore.errors import DomainError
-from wealthscore.templatetags.ws import score as score_text
-from wealthscore.typing import AuthedHttpRequest
+from targets.models import OrgUnit, scope_of
+from targets.org import selectors as org_selectors
+from wealthscore.kernel.access import Role
+from wealthscore.kernel.catalog import measure_name
+from wealthscore.kernel.errors import DomainError
+from wealthscore.kernel.formats import score as score_text
+from wealthscore.kernel.typing import AuthedHttpRequest
 
 KIND_LABELS = {
     "month": gettext_lazy("Months"),

@@ -13,7 +13,7 @@ from compliance import services
 from compliance.models import Incident, IncidentDecision, IncidentType
 from scorecards import services as scoring
 from scorecards.models import ManualScore, Period, Scorecard
-from wealthscore.errors import ConflictError, DomainError, ForbiddenError
+from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
 from wealthscore.models import AuditEntry
 
 ALICE, DAN, BOB = "000101", "000102", "000201"

@@ -8,9 +8,11 @@ import hashlib
 import io
 import random
 import re
+import struct
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,7 @@ from crm.models import (
 )
 from scorecards.models import ManualScore
 from targets.models import AnnualTarget, Employee, OrgUnit
+from tests.conftest import build_bank, shared_by_the_module
 from tests.crm.test_pipeline_jobs import PRODUCTS, holdings_csv, write
 
 SALES_HEADER = "交易流水号,交易日期,客户号,经办人工号,产品代码,金额"
@@ -95,8 +98,8 @@ def fingerprint() -> dict[str, dict]:
     return prints
 
 
-@pytest.fixture
-def loaded(bank, tmp_path: Path) -> dict[str, dict]:
+def load_good_facts(tmp_path: Path) -> dict[str, dict]:
+    build_bank()
     for kind, text in GOOD:
         batch = services.import_file(path=write(tmp_path / f"{kind}.csv", text), kind=kind)
         assert batch.status == BatchStatus.LOADED, (kind, batch.message, batch.errors)
@@ -104,6 +107,16 @@ def loaded(bank, tmp_path: Path) -> dict[str, dict]:
     assert all(counts["rows"] > 0 for name, counts in before.items() if name != "loaded batches")
     assert before["Holding"]["rows"] == 30 and before["ClientAssignment"]["rows"] == 1
     return before
+
+
+# Loaded once for the module (~1 s a test otherwise); each test's writes roll back to it.
+good_facts = shared_by_the_module(load_good_facts)
+
+
+@pytest.fixture
+def loaded(good_facts: dict[str, dict], db) -> dict[str, dict]:
+    """Every test here reads the good facts: one that did not would see them anyway."""
+    return good_facts
 
 
 # ---------------------------------------------------------------- building bad files
@@ -186,6 +199,19 @@ def rezip(data: bytes, change: Callable[[bytes], bytes], claim: int | None = Non
     return out.getvalue()
 
 
+def declared_in_32_bits(data: bytes, size: int = 0xFFFF_FF00) -> bytes:
+    """The workbook with its sheet's size in the zip directory's own 32-bit field patched to
+    ~4 GB (`rezip` asks zipfile, which writes a size over 2 GB as a zip64 record instead)."""
+    patched = bytearray(data)
+    entry = patched.find(b"PK\x01\x02")  # central directory entries
+    while entry != -1:
+        name_length = struct.unpack_from("<H", patched, entry + 28)[0]
+        if bytes(patched[entry + 46 : entry + 46 + name_length]) == SHEET.encode():
+            struct.pack_into("<I", patched, entry + 24, size)  # uncompressed size
+        entry = patched.find(b"PK\x01\x02", entry + 4)
+    return bytes(patched)
+
+
 def prefixed(sheet_xml: bytes) -> bytes:
     """The same sheet with the main namespace spelled x: (<x:c>, <x:f>), as some writers do."""
     sheet_xml = sheet_xml.replace(b'xmlns="http://schemas', b'xmlns:x="http://schemas', 1)
@@ -217,7 +243,7 @@ class Bad:
 CORPUS = [
     # Encodings
     Bad("latin-1", "sales", lambda: sales(CORRECTION) + b"T0005,2026-10-20,Caf\xe9,000101,P001,1\n",
-        "undecodable bytes", 3),
+        "undecodable bytes", 3, message="undecodable bytes in row 3"),
     Bad("shift-jis", "sales", lambda: english_sales("ｶｳﾝﾀｰ".encode("shift_jis")),
         "undecodable bytes", 2),
     Bad("utf-16-with-bom", "sales", lambda: sales(CORRECTION).decode("gb18030").encode("utf-16"),
@@ -233,6 +259,7 @@ CORPUS = [
     Bad("utf8-bom-only", "sales", lambda: b"\xef\xbb\xbf", "The file is empty"),
     Bad("header-only", "sales", lambda: sales(), "header row but no data rows"),
     Bad("header-and-blank-lines", "sales", lambda: sales() + b"\r\n\r\n", "no data rows"),
+    Bad("blank-lines-only", "sales", lambda: b"\r\n\r\n  \r\n", "The file is empty"),
     # Columns and rows
     Bad("missing-required-column", "sales",
         lambda: text_file(SALES_HEADER.removesuffix(",金额"), CORRECTION.rsplit(",", 1)[0]),
@@ -258,6 +285,8 @@ CORPUS = [
         "more than 2 decimal places", 2, "金额"),
     Bad("future-date", "sales", lambda: sales(CORRECTION, sale(day="2099-01-02")),
         "date is in the future", 3, "交易日期"),
+    Bad("impossible-date", "sales", lambda: sales(CORRECTION, sale(day="2026-02-30")),
+        "not a date", 3, "交易日期"),
     Bad("unknown-rm", "sales", lambda: sales(CORRECTION, sale(rm="999999")),
         "unknown employee ID", 3, "经办人工号"),
     Bad("unknown-product", "sales", lambda: sales(CORRECTION, sale(product="P404")),
@@ -273,6 +302,9 @@ CORPUS = [
         "date is in the future", 2, "数据日期"),
     Bad("unknown-unit", "holdings", lambda: holdings(holding(), holding("2", unit="Z9")),
         "unknown unit code", 3, "管户机构号"),
+    Bad("client-under-two-rms", "holdings",  # and so under two units: 2 rows × 2 errors
+        lambda: holdings(holding(), holding(category="理财").replace(",000101,A1,", ",000102,A2,")),
+        "client has rows under several RMs", 2, "管户经理工号", count=4),
     Bad("client-risk-c9", "holdings", lambda: holdings(holding(risk="C9")),
         "not one of: C1, C2, C3, C4, C5", 2, "客户风险等级"),
     Bad("category-gold", "holdings", lambda: holdings(holding(category="黄金")),
@@ -325,6 +357,9 @@ CORPUS = [
     Bad("xlsx-entry-claims-3gb", "sales",
         lambda: rezip(workbook(XLSX_ROW), lambda xml: xml, claim=3 * 1024**3),
         "declares 3072 MB of content; refused as unsafe", suffix=".xlsx"),
+    Bad("xlsx-entry-claims-4gb-in-32-bits", "sales",
+        lambda: declared_in_32_bits(workbook(XLSX_ROW)),
+        "declares 4096 MB of content; refused as unsafe", suffix=".xlsx"),
     Bad("xlsx-deflate-bomb", "sales", lambda: rezip(workbook(XLSX_ROW), padded),
         "declares 20 MB of content; refused as unsafe", suffix=".xlsx"),
     Bad("xlsx-not-a-zip", "sales", lambda: b"PK\x03\x04" + random.Random(7).randbytes(2048),
@@ -385,6 +420,9 @@ def test_many_bad_rows_list_the_first_thousand_in_file_order_and_count_all(
     assert batch.errors[0] == {"row": 2, "column": "经办人工号", "value": "999999",
                                "reason": "unknown employee ID"}  # fmt: skip
     assert batch.errors[1] == {"row": 3, "column": "金额", "value": "abc", "reason": "not a number"}
+    assert {(e["column"], e["value"], e["reason"]) for e in batch.errors} == {
+        ("经办人工号", "999999", "unknown employee ID"), ("金额", "abc", "not a number")
+    }  # fmt: skip
     assert "1500 error(s); nothing was loaded" in batch.message
     assert fingerprint() == loaded
 
@@ -444,3 +482,12 @@ def test_import_crm_prints_a_file_level_reason_too(loaded: dict, tmp_path: Path)
         "  file: The file is empty.",
     ]
     assert fingerprint() == loaded
+
+
+def test_a_dry_run_writes_nothing_even_for_a_good_file(loaded: dict, tmp_path: Path) -> None:
+    path = tmp_path / "sales_good.csv"
+    path.write_bytes(sales(sale("T77", amount="99.00")))
+    call_command("import_crm", "--kind", "sales", "--dry-run", str(path))
+    assert fingerprint() == loaded
+    assert not Sale.objects.filter(txn_id="T77").exists()
+    assert Sale.objects.aggregate(s=Sum("amount"))["s"] == Decimal("102500.50")

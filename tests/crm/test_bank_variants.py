@@ -23,8 +23,7 @@ from openpyxl import Workbook
 from crm import services
 from crm.kinds import KINDS
 from crm.models import BatchStatus, ImportBatch
-from tests.crm.test_import_kinds import TABLES, as_date, exact
-from tests.crm.test_rejections import fingerprint
+from tests.crm.test_import_kinds import TABLES, as_date, exact, fingerprint
 
 ENCODINGS = ["utf-8", "gb18030"]
 Cell = str | int | float | dt.datetime | None

@@ -314,7 +314,7 @@ def test_the_api_refuses_a_look_alike_id_in_a_body_and_a_parameter(bank) -> None
 def test_the_identifier_rule_is_one_function() -> None:
     import pyarrow as pa
 
-    from wealthscore.identifiers import identifier_problem, identifier_problems
+    from wealthscore.kernel.identifiers import identifier_problem, identifier_problems
 
     assert identifier_problem("000101") is None and identifier_problem("A-1_x.2 3") is None
     values = pa.array(["000101", "0\u200b01", "ok", "0\u200b01", "Ｂ1", "支行1"])

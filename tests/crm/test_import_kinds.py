@@ -21,6 +21,7 @@ import pytest
 import xlsxwriter
 from django.apps import apps
 from django.db import connection
+from django.db.models import Count, Sum
 from openpyxl import load_workbook
 
 from crm import services
@@ -42,7 +43,6 @@ from crm.models import (
 from crm.sample import write_exports
 from scorecards.models import ManualScore
 from targets.models import AnnualTarget, Employee, OrgUnit
-from tests.crm.test_rejections import fingerprint  # counts and money sums of every fact table
 
 FORMATS = ["utf-8", "utf-8-sig", "gb18030", "xlsx"]
 ID_NUMBER, PHONE = "110101199003071234", "13800138000"  # PII: dropped, never stored
@@ -50,6 +50,22 @@ ID_NUMBER, PHONE = "110101199003071234", "13800138000"  # PII: dropped, never st
 EXTRA_COLUMNS = {("身份证号", "id_number"): ID_NUMBER, ("手机号码", "mobile"): PHONE,
                  ("备注", "remark"): "内部备注"}  # fmt: skip
 PII_HEADERS = {"身份证号", "id_number", "手机号码", "mobile"}
+
+
+def fingerprint() -> dict:
+    """Counts and sums of every fact table, and of the org and staff (not their batch ids:
+    a file that replaces rows by themselves leaves this alone)."""
+    money = {Holding: "balance", ClientSnapshot: "total_balance", Sale: "amount",
+             AnnualTarget: "annual_target", ManualScore: "score"}  # fmt: skip
+    models = [Holding, ClientSnapshot, ClientAssignment, Sale, Activity, Survey, Complaint,
+              RecordingCheck, Product, AnnualTarget, ManualScore, OrgUnit, Employee]  # fmt: skip
+    prints = {}
+    for model in models:
+        aggregates = {"rows": Count("*")}
+        if model in money:
+            aggregates["sum"] = Sum(money[model])
+        prints[model.__name__] = model.objects.aggregate(**aggregates)
+    return prints
 
 
 def d(text: str) -> dt.date:
@@ -174,13 +190,14 @@ TABLES = {t.kind: t for t in [
         (("R0001", "2026-10-03", "000101", "T0001", "是"),
          ("R0002", "2026/10/04", "000201", "", "否"),
          ("R0003", "20261005", "000102", "T0003", "Y"),
-         ("R0004", "2026-10-06", "000101", "", "n")),
+         ("R0004", "2026-10-06", "000101", "", "n"), ("R0005", "2026-10-07", "000201", "", "N")),
         lambda: list(RecordingCheck.objects.order_by("check_id").values_list(
             "check_id", "check_date", "rm_id", "txn_id", "compliant")),
         [("R0001", d("2026-10-03"), "000101", "T0001", True),
          ("R0002", d("2026-10-04"), "000201", "", False),
          ("R0003", d("2026-10-05"), "000102", "T0003", True),
-         ("R0004", d("2026-10-06"), "000101", "", False)],
+         ("R0004", d("2026-10-06"), "000101", "", False),
+         ("R0005", d("2026-10-07"), "000201", "", False)],
     ),
     KindTable(
         # A scope is a unit code or an employee ID; "开门红" is a seeded distribution profile.
@@ -529,9 +546,19 @@ def test_the_generated_exports_load_whole_into_an_empty_database(
     assert {name: (status, rows) for name, status, rows in batches} == {
         name: (BatchStatus.LOADED, rows) for name, rows in expected.items()
     }
+    assert Employee.objects.filter(position="rm").count() == GENERATOR["rms"]
+    assert OrgUnit.objects.filter(level="branch").count() == 3
     # Each month's holdings summary, as the import computed it, is the SQL rule's.
     for as_of in ClientSnapshot.objects.dates("as_of_date", "day"):
         imported = summaries(as_of)
         assert any(categories for _client, categories, _trust in imported)
         summarise_holdings(connection, as_of)
         assert summaries(as_of) == imported
+
+
+def test_the_same_seed_writes_the_same_files_and_another_seed_others(tmp_path: Path) -> None:
+    first = write_exports(tmp_path / "a", rms=3, clients_per_rm=2, months=1, year=2025, seed=3)
+    second = write_exports(tmp_path / "b", rms=3, clients_per_rm=2, months=1, year=2025, seed=3)
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+    other = write_exports(tmp_path / "c", rms=3, clients_per_rm=2, months=1, year=2025, seed=4)
+    assert [p.read_bytes() for p in first] != [p.read_bytes() for p in other]

@@ -21,7 +21,7 @@ from crm.models import BatchStatus, ClientSnapshot, Holding, ImportBatch, Produc
 from crm.tasks import import_batch_task
 from tests.conftest import WHO, database_url_for_subprocess
 from tests.worker import ROOT, celery_worker
-from wealthscore.locks import lock_key, try_lock
+from wealthscore.kernel.locks import lock_key, try_lock
 
 PRODUCTS = (
     "产品代码,产品名称,产品类别,风险等级,战略标签\n"

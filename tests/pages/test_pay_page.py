@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 
 from scorecards import services as scoring
 from scorecards.models import Period
-from targets.roles import Role
 from tests.conftest import make_person
 from tests.pages.html import parse
 from tests.scorecards.test_pay import add_staff, publish_cards
+from wealthscore.kernel.access import Role
 
 URL = "/hr/pay/"
 PAY_FIELDS = ["total", "rating", "vetoed", "band", "adjustment_pct", "base_pay",

@@ -27,9 +27,9 @@ from scorecards.models import (
     ScoreRun,
 )
 from targets.models import Employee, OrgUnit, UnitMembership, User
-from targets.roles import Role
 from tests.conftest import WHO
-from wealthscore.errors import ConflictError, DomainError, ForbiddenError
+from wealthscore.kernel.access import Role
+from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
 from wealthscore.models import AuditEntry
 
 VISIBLE = {

@@ -21,10 +21,11 @@ from compliance.models import Incident, SaleCheck
 from compliance.services import incident_create
 from crm import services as imports
 from crm.models import BatchStatus, Product
-from targets import plan_services, services
+from targets.org import services
+from targets.plan import services as plan_services
 from tests.compliance.test_warnings import write
 from tests.scorecards.test_scoring import ALICE, BOB, DAN, Book, line_of, score, set_target
-from wealthscore.errors import DomainError
+from wealthscore.kernel.errors import DomainError
 
 D = Decimal
 

@@ -23,8 +23,8 @@ from scorecards.models import (
 )
 from scorecards.outcomes import talent_placings
 from targets.models import Employee
-from targets.roles import Role
 from tests.conftest import WHO, make_person
+from wealthscore.kernel.access import Role
 from wealthscore.models import AuditEntry
 
 D = Decimal

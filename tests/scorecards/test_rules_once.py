@@ -15,7 +15,6 @@ from django.db import connection
 from django.test import Client
 
 from scorecards.api import ScorecardSerializer
-from scorecards.catalog import COMPUTED_MEASURE_CODES
 from scorecards.engine import (
     Card,
     Rules,
@@ -35,8 +34,9 @@ from scorecards.services import (
     scheme_version_update,
     version_snapshot,
 )
-from targets.roles import Role
 from tests.conftest import make_person
+from wealthscore.kernel.access import Role
+from wealthscore.kernel.catalog import COMPUTED_MEASURE_CODES
 
 D = Decimal
 

@@ -50,11 +50,11 @@ from scorecards.services import (
     score_period,
     version_snapshot,
 )
-from targets import plan_services
 from targets.models import Employee
-from targets.roles import Role
+from targets.plan import services as plan_services
 from tests.conftest import make_person
-from wealthscore.errors import ConflictError
+from wealthscore.kernel.access import Role
+from wealthscore.kernel.errors import ConflictError
 
 D = Decimal
 Q3 = "2026-Q3"

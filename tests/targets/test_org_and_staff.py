@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from targets import services
 from targets.models import Employee, OrgUnit
-from wealthscore.errors import DomainError
+from targets.org import services
+from wealthscore.kernel.errors import DomainError
 from wealthscore.models import AuditEntry
 
 

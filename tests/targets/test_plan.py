@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 from crm import services as crm_services
 from crm.models import BatchStatus
 from crm.sample import write_exports
-from targets import plan_services
 from targets.models import AnnualTarget, DistributionProfile, OrgUnit
-from targets.planning import monthly_amounts, parse_period, split_to_cent, target_for
+from targets.plan import services as plan_services
+from targets.plan.amounts import monthly_amounts, split_to_cent, target_for
 from tests.conftest import WHO
-from wealthscore.errors import DomainError
+from wealthscore.kernel.errors import DomainError
+from wealthscore.kernel.periods import parse_period
 from wealthscore.models import AuditEntry
 
 cents = st.integers(min_value=0, max_value=10**13).map(lambda c: Decimal(c) / 100)

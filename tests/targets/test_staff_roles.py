@@ -18,11 +18,11 @@ from django.test import Client
 
 from crm import services as crm_services
 from crm.models import BatchStatus, ImportBatch
-from targets import services
 from targets.models import Employee, User
-from targets.roles import role_of
-from wealthscore.audit import AuditEntry
-from wealthscore.errors import DomainError, ForbiddenError
+from targets.org import services
+from wealthscore.kernel.access import role_of
+from wealthscore.kernel.audit import AuditEntry
+from wealthscore.kernel.errors import DomainError, ForbiddenError
 
 # The fixture's staff have a base pay of 30000.00: a row without it would clear it.
 HEADER = "员工号,姓名,机构号,岗位,入职日期,状态,绩效工资基数\n"

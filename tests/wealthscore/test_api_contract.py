@@ -16,7 +16,7 @@ from django.test import Client, RequestFactory
 from rest_framework.exceptions import ValidationError
 
 from scorecards import services
-from wealthscore.errors import (
+from wealthscore.kernel.errors import (
     ConflictError,
     DomainError,
     ForbiddenError,

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from targets.models import OrgUnit
 from tests.conftest import WHO
-from wealthscore.audit import audit_bulk, audit_read, audit_record
+from wealthscore.kernel.audit import audit_bulk, audit_read, audit_record
 from wealthscore.models import AuditEntry
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.test import Client
 
 from targets.models import Employee, OrgUnit
-from wealthscore.audit import audit_record
+from wealthscore.kernel.audit import audit_record
 from wealthscore.models import AuditEntry
 
 ROOT = Path(__file__).resolve().parents[2]

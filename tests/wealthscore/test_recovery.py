@@ -31,8 +31,8 @@ from tests.conftest import database_url_for_subprocess
 from tests.crm.test_pipeline_jobs import PRODUCTS, holdings_csv, write
 from tests.scorecards.test_runs import sample_bank  # noqa: F401 - the fixture scored_bank uses
 from tests.worker import broker, celery_beat, celery_worker, redis_server
-from wealthscore import jobs
 from wealthscore.celery import app
+from wealthscore.kernel import jobs
 from wealthscore.models import Job
 
 CALLS: list[dict] = []

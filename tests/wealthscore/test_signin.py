@@ -23,9 +23,9 @@ from knox.models import AuthToken
 from rest_framework.throttling import SimpleRateThrottle
 
 from targets.models import Employee, User
-from targets.roles import role_of
 from tests.conftest import PASSWORD
-from wealthscore.audit import AuditEntry
+from wealthscore.kernel.access import role_of
+from wealthscore.kernel.audit import AuditEntry
 from wealthscore.signin.linking import directory_may_sign_in, link_staff_record
 
 TOKEN_URL = "/api/v1/auth/token/"

@@ -1,7 +1,7 @@
 """Linking a directory (LDAP/AD) login to its staff record, without an LDAP server.
 
 The directory tells who someone is (a password check and an employee ID), never what she
-may do: the role comes from `targets.roles.scope_of` (an admin's setting, or the position of
+may do: the role comes from `targets.models.scope_of` (an admin's setting, or the position of
 an active RM / manager record). These plain functions are what the LDAP backend calls.
 """
 
@@ -12,8 +12,8 @@ import logging
 from django.db import transaction
 
 from targets.models import Employee, User
-from targets.roles import PRIVILEGED_ROLES
-from wealthscore.audit import audit_record
+from wealthscore.kernel.access import PRIVILEGED_ROLES
+from wealthscore.kernel.audit import audit_record
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from wealthscore.errors import envelope
+from wealthscore.kernel.errors import envelope
 
 LOCKED_OUT_STATUS = 429
 

@@ -29,10 +29,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from wealthscore.errors import DomainError
-from wealthscore.typing import AuthedRequest
-
-from . import services
+from wealthscore.kernel import sessions
+from wealthscore.kernel.errors import DomainError
+from wealthscore.kernel.typing import AuthedRequest
 
 
 class LogoutView(auth_views.LogoutView):
@@ -41,7 +40,7 @@ class LogoutView(auth_views.LogoutView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if user.is_authenticated:
-            services.logout_record(user=user, request=request, revoke="all")
+            sessions.logout_record(user=user, request=request, revoke="all")
         return super().post(request, *args, **kwargs)
 
 
@@ -55,7 +54,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         # The new hash, the revoked tokens and the audit row commit together or not at all.
         with transaction.atomic():
             response = super().form_valid(form)
-            services.password_changed(user=form.user, actor=form.user, request=self.request)
+            sessions.password_changed(user=form.user, actor=form.user, request=self.request)
         messages.success(
             self.request, _("Your password was changed. Your API tokens were revoked.")
         )
@@ -136,5 +135,5 @@ class TokenView(APIView):
     def delete(self, request: AuthedRequest) -> Response:  # IsAuthenticated: get_permissions
         with transaction.atomic():
             request.auth.delete()
-            services.logout_record(user=request.user, request=request._request, revoke="presented")
+            sessions.logout_record(user=request.user, request=request._request, revoke="presented")
         return Response(status=status.HTTP_204_NO_CONTENT)

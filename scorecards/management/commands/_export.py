@@ -13,7 +13,7 @@ from pathlib import Path
 from django.core.management.base import CommandError, CommandParser, OutputWrapper
 
 from targets.models import OrgUnit
-from wealthscore.errors import DomainError
+from wealthscore.kernel.errors import DomainError
 
 
 class ExportCommand:

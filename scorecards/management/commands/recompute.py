@@ -13,7 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from crm.models import ClientSnapshot, Sale
 from scorecards import services
 from scorecards.measures import shared_queries
-from wealthscore.errors import ConflictError, DomainError
+from wealthscore.kernel.errors import ConflictError, DomainError
+from wealthscore.kernel.periods import periods_of_year, periods_touched
 
 
 class Command(BaseCommand):
@@ -33,12 +34,12 @@ class Command(BaseCommand):
                 {d.year for d in ClientSnapshot.objects.dates("as_of_date", "year")}
                 | {d.year for d in Sale.objects.dates("txn_date", "year")}
             )
-            codes = [code for year in years for code in services.periods_of_year(year)]
+            codes = [code for year in years for code in periods_of_year(year)]
         elif options["only"]:
             codes = [options["period"]]
         else:
             try:
-                codes = services.periods_touched(options["period"])
+                codes = periods_touched(options["period"])
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
         with shared_queries():

@@ -23,9 +23,9 @@ from compliance.models import Incident
 from compliance.services import incident_create, incident_decide
 from crm.services import run_nightly
 from targets.models import Employee, OrgUnit, UnitMembership, User
-from targets.roles import PRIVILEGED_ROLES, Role
 from wealthscore.celery import in_process_tasks
 from wealthscore.defaults import install_defaults
+from wealthscore.kernel.access import PRIVILEGED_ROLES, Role
 from wealthscore.management.commands.flush import refuse_destruction_unless_debug
 
 if TYPE_CHECKING:

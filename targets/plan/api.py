@@ -14,15 +14,16 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from scorecards.catalog import MEASURES
-from wealthscore.audit import audit_read
-from wealthscore.errors import DomainError
-from wealthscore.identifiers import identifier_problem, validate_identifier
-from wealthscore.typing import AuthedRequest
-
-from . import plan_services, planning, selectors
-from .models import AnnualTarget, DistributionProfile, Employee, OrgUnit
-from .roles import scope_of
+from targets.models import AnnualTarget, DistributionProfile, Employee, OrgUnit, scope_of
+from targets.org import selectors
+from targets.plan import amounts
+from targets.plan import services as plan_services
+from wealthscore.kernel.audit import audit_read
+from wealthscore.kernel.catalog import MEASURES
+from wealthscore.kernel.errors import DomainError
+from wealthscore.kernel.identifiers import identifier_problem, validate_identifier
+from wealthscore.kernel.periods import period_from
+from wealthscore.kernel.typing import AuthedRequest
 
 
 def annual_target_list(*, user) -> object:
@@ -205,8 +206,8 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 field="measure",
                 code="invalid_filter",
             )
-        period = planning.period_from(params.get("period", ""))
-        target = planning.target_for(subject, params.get("measure", ""), period)
+        period = period_from(params.get("period", ""))
+        target = amounts.target_for(subject, params.get("measure", ""), period)
         return Response(
             ExplanationSerializer(
                 {
@@ -226,7 +227,7 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             year = int(request.query_params.get("year", ""))
         except ValueError as exc:
             raise DomainError(_("Give the year, e.g. 2026."), field="year") from exc
-        return unit, year, planning.reconcile(unit, year)
+        return unit, year, amounts.reconcile(unit, year)
 
     @extend_schema(parameters=UNIT_YEAR, responses=ReconciliationSerializer(many=True))
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.utils import timezone
 
-from .celery import app
+from ..celery import app
 from .models import Job
 
 log = logging.getLogger(__name__)

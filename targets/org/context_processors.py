@@ -1,6 +1,7 @@
 from django.http import HttpRequest
 
-from .roles import AUDIT_ROLES, COMPLIANCE_PAGE_ROLES, IMPORT_ROLES, PAY_ROLES, TEAM_ROLES, scope_of
+from targets.models import scope_of
+from wealthscore.kernel.access import Action, allows
 
 
 def role(request: HttpRequest) -> dict:
@@ -8,11 +9,11 @@ def role(request: HttpRequest) -> dict:
     # The pages the navigation links to, from the same role sets the pages check (so that a
     # link never shows a page that answers 404, nor hides one the user may open).
     may = {
-        "team": scope.role in TEAM_ROLES,
-        "pay": scope.role in PAY_ROLES,
-        "compliance": scope.role in COMPLIANCE_PAGE_ROLES,
-        "imports": scope.role in IMPORT_ROLES,
-        "audit": scope.role in AUDIT_ROLES,
+        "team": allows(scope.role, Action.TEAM),
+        "pay": allows(scope.role, Action.PAY),
+        "compliance": allows(scope.role, Action.COMPLIANCE_PAGES),
+        "imports": allows(scope.role, Action.IMPORT),
+        "audit": allows(scope.role, Action.AUDIT),
     }
     return {
         "ws_role": scope.role,

@@ -10,22 +10,20 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from wealthscore.errors import DomainError
-from wealthscore.typing import AuthedRequest
+from targets.models import Employee, OrgUnit, scope_of
+from targets.org import selectors, services
+from wealthscore.kernel.access import Action, may
+from wealthscore.kernel.errors import DomainError
+from wealthscore.kernel.typing import AuthedRequest
 
-from . import selectors, services
-from .models import Employee, OrgUnit
-from .roles import PAY_ROLES, STAFF_MOVE_ROLES, Role, scope_of
 
-
-def require_role(request: AuthedRequest, *roles: Role) -> None:
-    """Refuse an in-scope object to a role that may not act on it.
+def forbid_unless(request: AuthedRequest, action: Action) -> None:
+    """Refuse an in-scope object to a role that may not act on it (403, not 404).
 
     Call after the object was fetched through its selector, so that an object outside the
     user's scope is 404 before the role is ever considered (SPEC §1).
     """
-    role = scope_of(request.user).role
-    if role is None or role not in roles:
+    if not may(request.user, action):
         raise PermissionDenied(_("Your role may not do this."))
 
 
@@ -68,7 +66,7 @@ class EmployeeSerializer(serializers.ModelSerializer):
         # Base pay is pay data: HR and admins only (SPEC §1, §7), not compliance, not a
         # manager, not the RM herself. Without a request to tell who reads, nobody does.
         request = self.context.get("request")
-        if scope_of(getattr(request, "user", None)).role not in PAY_ROLES:
+        if not may(getattr(request, "user", None), Action.PAY):
             data["base_performance_pay"] = None
         return data
 
@@ -128,7 +126,7 @@ class EmployeeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"], filter_backends=[])
     def move(self, request: AuthedRequest, employee_id: str) -> Response:
         employee = self.get_object()
-        require_role(request, *STAFF_MOVE_ROLES)
+        forbid_unless(request, Action.MOVE_STAFF)
         payload = EmployeeMoveSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         unit = OrgUnit.objects.filter(code=payload.validated_data["unit_code"]).first()

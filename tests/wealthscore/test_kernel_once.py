@@ -9,31 +9,30 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.http import Http404
 
 from compliance.services import periods_of_day
 from scorecards.measures import window_of
 from scorecards.pay_selectors import pay_report
-from scorecards.services import (
-    period_get_or_create,
-    periods_for_months,
-    periods_of_year,
-    periods_touched,
-    scheme_preview,
-)
+from scorecards.services import period_get_or_create, scheme_preview
 from scorecards.team_selectors import manual_periods
-from targets import roles
-from targets.context_processors import role as nav_context
-from targets.planning import (
+from targets.models import Scope
+from targets.org.context_processors import role as nav_context
+from wealthscore.kernel import access
+from wealthscore.kernel.access import Action, Role
+from wealthscore.kernel.errors import DomainError
+from wealthscore.kernel.periods import (
     parse_period,
     period_from,
     periods_containing,
+    periods_for_months,
+    periods_of_year,
+    periods_touched,
     previous_code,
     quarter_number,
     quarter_of,
     quarters_of,
 )
-from targets.roles import Role, Scope
-from wealthscore.errors import DomainError
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("compliance", "crm", "scorecards", "targets", "wealthscore")
@@ -94,10 +93,10 @@ def test_the_explain_endpoint_answers_the_one_parsers_error(bank):
 def test_the_message_and_the_rewrapping_are_written_once():
     message = "is not a period (2026-10, 2026-Q3 or 2026)"
     holders = [path.name for path, text in app_sources() if message in text]
-    assert holders == ["planning.py"]
+    assert holders == ["periods.py"]
     rewrap = re.compile(r"except ValueError as exc:\n\s+raise DomainError\(str\(exc\), field=")
     assert [str(p.relative_to(ROOT)) for p, text in app_sources() if rewrap.search(text)] == [
-        "targets/planning.py"
+        "wealthscore/kernel/periods.py"
     ]
 
 
@@ -159,12 +158,12 @@ def test_the_callers_name_the_same_quarter_at_the_year_edges():
     assert (january.first, january.last) == (dt.date(2026, 1, 1), dt.date(2026, 1, 31))
 
 
-def test_no_quarter_arithmetic_outside_the_planning_module():
+def test_no_quarter_arithmetic_outside_the_periods_module():
     arithmetic = re.compile(r"//\s*3\b|-Q\{|%\s*3\b")
     found = [
         (str(path.relative_to(ROOT)), line.strip())
         for path, text in app_sources()
-        if path != ROOT / "targets" / "planning.py"
+        if path != ROOT / "wealthscore" / "kernel" / "periods.py"
         for line in text.splitlines()
         if arithmetic.search(line) and not line.lstrip().startswith("#")
     ]
@@ -172,38 +171,56 @@ def test_no_quarter_arithmetic_outside_the_planning_module():
     assert found == [("crm/sample.py", "if month_index and month_index % 3 == 0:")]
 
 
-# ---------------------------------------------------------------- role sets
-WHO_MAY = {  # SPEC §1: unchanged by the naming
-    "PAY_ROLES": {Role.HR, Role.ADMIN},
-    "IMPORT_ROLES": {Role.ADMIN, Role.HR},
-    "STAFF_MOVE_ROLES": {Role.ADMIN, Role.HR},
-    "TEAM_ROLES": {Role.MANAGER, Role.ADMIN},
-    "MANUAL_SCORE_ROLES": {Role.MANAGER, Role.ADMIN},
-    "PERIOD_SUBMIT_ROLES": {Role.MANAGER, Role.ADMIN},
-    "TARGET_SPLIT_ROLES": {Role.MANAGER, Role.ADMIN},
-    "INCIDENT_DECIDER_ROLES": {Role.COMPLIANCE, Role.ADMIN},
-    "COMPLIANCE_PAGE_ROLES": {Role.COMPLIANCE, Role.ADMIN, Role.MANAGER},
-    "AUDIT_ROLES": {Role.ADMIN, Role.COMPLIANCE},
+# ---------------------------------------------------------------- who may do what
+WHO_MAY = {  # SPEC §1: unchanged by the table
+    Action.PAY: {Role.HR, Role.ADMIN},
+    Action.IMPORT: {Role.ADMIN, Role.HR},
+    Action.MOVE_STAFF: {Role.ADMIN, Role.HR},
+    Action.TEAM: {Role.MANAGER, Role.ADMIN},
+    Action.ENTER_MANUAL_SCORES: {Role.MANAGER, Role.ADMIN},
+    Action.SUBMIT_PERIOD: {Role.MANAGER, Role.ADMIN},
+    Action.SPLIT_TARGETS: {Role.MANAGER, Role.ADMIN},
+    Action.DECIDE_INCIDENTS: {Role.COMPLIANCE, Role.ADMIN},
+    Action.COMPLIANCE_PAGES: {Role.COMPLIANCE, Role.ADMIN, Role.MANAGER},
+    Action.AUDIT: {Role.ADMIN, Role.COMPLIANCE},
+}
+ROLE_SETS = {
     "ORG_WIDE_ROLES": {Role.ADMIN, Role.HR, Role.COMPLIANCE},
     "PRIVILEGED_ROLES": {Role.ADMIN, Role.HR, Role.COMPLIANCE},
     "POSITION_ROLES": {Role.RM, Role.MANAGER},
 }
 
 
-def test_each_role_set_has_one_name_in_roles():
-    named = {name for name in dir(roles) if name.endswith("_ROLES")}
-    assert named == set(WHO_MAY)
-    for name, members in WHO_MAY.items():
-        assert getattr(roles, name) == frozenset(members), name
+def test_who_may_do_what_is_one_table_in_the_kernel():
+    assert {action: set(roles) for action, roles in access.MAY.items()} == WHO_MAY
+    named = {name for name in dir(access) if name.endswith("_ROLES")}
+    assert named == set(ROLE_SETS)
+    for name, members in ROLE_SETS.items():
+        assert getattr(access, name) == frozenset(members), name
 
 
-def test_no_role_set_is_written_outside_roles():
-    # A set or tuple of two or more roles, inline or named, anywhere but targets/roles.py.
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("role", [*Role, None])
+def test_require_answers_404_to_whom_the_table_does_not_allow(role, action):
+    user = SimpleNamespace(is_authenticated=True, effective_role=role)
+    assert access.may(user, action) == (role in WHO_MAY[action])
+    if role in WHO_MAY[action]:
+        access.require(user, action)
+    else:
+        with pytest.raises(Http404):
+            access.require(user, action)
+    anonymous = SimpleNamespace(is_authenticated=False, effective_role=Role.ADMIN)
+    assert not access.may(anonymous, action)
+
+
+def test_no_role_set_is_written_outside_the_access_table():
+    # A set or tuple of two or more roles, inline or named, anywhere but the kernel's table.
     literal = re.compile(r"Role\.[A-Z]+\s*,\s*Role\.")
+    table = ROOT / "wealthscore" / "kernel" / "access.py"
     found = [
         f"{path.relative_to(ROOT)}:{number}"
         for path, text in app_sources()
-        if path != ROOT / "targets" / "roles.py"
+        if path != table
         for number, line in enumerate(text.splitlines(), 1)
         if literal.search(line) or re.search(r"\b\w+\s*=\s*frozenset\(\{Role\.", line)
     ]
@@ -218,11 +235,11 @@ def test_the_navigation_links_the_pages_the_role_sets_open(role):
     user = SimpleNamespace(is_authenticated=True, _ws_scope=scope)
     may = nav_context(SimpleNamespace(user=user))["ws_may"]
     assert may == {
-        "team": role in roles.TEAM_ROLES,
-        "pay": role in roles.PAY_ROLES,
-        "compliance": role in roles.COMPLIANCE_PAGE_ROLES,
-        "imports": role in roles.IMPORT_ROLES,
-        "audit": role in roles.AUDIT_ROLES,
+        "team": role in WHO_MAY[Action.TEAM],
+        "pay": role in WHO_MAY[Action.PAY],
+        "compliance": role in WHO_MAY[Action.COMPLIANCE_PAGES],
+        "imports": role in WHO_MAY[Action.IMPORT],
+        "audit": role in WHO_MAY[Action.AUDIT],
     }
     assert sum(may.values()) == {
         Role.RM: 0, Role.MANAGER: 2, Role.HR: 2, Role.COMPLIANCE: 2, Role.ADMIN: 5, None: 0

@@ -18,10 +18,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
 
-from wealthscore.identifiers import identifier_problem
-
-from .models import OrgUnit
-from .planning import parse_period
+from targets.models import OrgUnit
+from wealthscore.kernel.identifiers import identifier_problem
+from wealthscore.kernel.periods import parse_period
 
 # Past a bigint the database refuses the query (a 500, not a 400): ids never get there.
 MAX_ID = 2**63 - 1

@@ -33,7 +33,7 @@ from crm.models import (
 )
 from scorecards.models import ManualScore
 from targets.models import AnnualTarget, Employee, OrgUnit
-from tests.crm.test_pipeline_jobs import PRODUCTS, SALES, holdings_csv, write
+from tests.crm_before.test_pipeline_jobs import PRODUCTS, SALES, holdings_csv, write
 
 SALES_HEADER = "交易流水号,交易日期,客户号,经办人工号,产品代码,金额"
 HOLDINGS_HEADER = "数据日期,客户号,客户姓名,管户经理工号,管户机构号,产品类别,余额,客户风险等级"

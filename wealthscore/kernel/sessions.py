@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from knox.models import get_token_model
 
-from wealthscore.audit import audit_record
+from wealthscore.kernel.audit import audit_record
 
 if TYPE_CHECKING:
     from django.http import HttpRequest

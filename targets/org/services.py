@@ -12,11 +12,19 @@ from django.db.models.functions import Cast, Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wealthscore.audit import audit_bulk, audit_record
-from wealthscore.errors import DomainError, ForbiddenError
-
-from .models import PATH_SEP, Employee, OrgUnit, UnitMembership, User, unit_code_validator
-from .roles import Role, linked_staff_records, scope_of, staff_row_refusals
+from targets.models import (
+    PATH_SEP,
+    Employee,
+    OrgUnit,
+    UnitMembership,
+    User,
+    scope_of,
+    unit_code_validator,
+)
+from targets.org.staff_rules import linked_staff_records, staff_row_refusals
+from wealthscore.kernel.access import Role
+from wealthscore.kernel.audit import audit_bulk, audit_record
+from wealthscore.kernel.errors import DomainError, ForbiddenError
 
 
 def _unit_snapshot(unit: OrgUnit) -> dict[str, Any]:

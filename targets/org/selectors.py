@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
-from .models import Employee, OrgUnit, User
-from .roles import Role
+from targets.models import Employee, OrgUnit, User
+from wealthscore.kernel.access import Role
 
 
 def org_unit_list(*, user: User) -> QuerySet[OrgUnit]:

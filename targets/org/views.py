@@ -7,10 +7,9 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from wealthscore.typing import AuthedHttpRequest
-
-from . import selectors
-from .roles import scope_of
+from targets.models import scope_of
+from targets.org import selectors
+from wealthscore.kernel.typing import AuthedHttpRequest
 
 
 @login_required

@@ -16,11 +16,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from crm.models import Activity, ClientSnapshot, Sale
-from scorecards.catalog import MEASURE_CODES, is_strategic_q
-from wealthscore.audit import audit_record
-from wealthscore.errors import DomainError, ForbiddenError
-
-from .models import (
+from targets.models import (
     SHARE_FIELDS,
     AnnualTarget,
     DistributionProfile,
@@ -29,10 +25,14 @@ from .models import (
     TargetAdjustment,
     UnitMembership,
     User,
+    scope_of,
 )
-from .planning import CENT, split_to_cent
-from .roles import TARGET_SPLIT_ROLES, Role, scope_of
-from .selectors import target_children
+from targets.org.selectors import target_children
+from targets.plan.amounts import CENT, split_to_cent
+from wealthscore.kernel.access import Action, Role, allows
+from wealthscore.kernel.audit import audit_record
+from wealthscore.kernel.catalog import MEASURE_CODES, is_strategic_q
+from wealthscore.kernel.errors import DomainError, ForbiddenError
 
 METHODS = ("equal", "aum", "prior_year", "manual")
 
@@ -209,7 +209,7 @@ def targets_decompose(
 ) -> list[AnnualTarget]:
     """Split the unit's annual target over its child units (or its RMs), to the cent."""
     scope = scope_of(actor)
-    if scope.role not in TARGET_SPLIT_ROLES:
+    if not allows(scope.role, Action.SPLIT_TARGETS):
         raise ForbiddenError(_("Your role may not set targets."))
     if scope.role == Role.MANAGER and (scope.unit is None or not unit.is_within(scope.unit)):
         raise Http404

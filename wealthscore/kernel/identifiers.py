@@ -80,3 +80,13 @@ def validate_identifier(value: str) -> None:
     problem = identifier_problem(value)
     if problem is not None:
         raise ValidationError(problem, code="invalid_identifier")
+
+
+# ---------------------------------------------------------------- names on screen
+def mask_name(name: str) -> str:
+    """张*三; a two-character name 张*; a single character stays (SPEC §4)."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

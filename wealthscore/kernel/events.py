@@ -1,0 +1,22 @@
+"""What one layer tells the layers above it, without importing them (Django signals).
+
+A lower layer sends; a higher one connects a receiver in its AppConfig.ready(). Receivers run
+in the sender's transaction, so what they write commits or rolls back with it, and an
+exception a receiver raises is the sender's (send(), not send_robust()).
+
+Kernel: imports no app.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+#: crm, in an import's transaction, once a batch's rows are loaded (keyword: batch). Each
+#: receiver returns a dict of what it raised by type (compliance: new T+1 warnings), which
+#: the import reports to the uploader.
+batch_loaded = Signal()
+
+#: compliance, before a decision that makes or unmakes a veto (keyword: period_codes, the
+#: month, quarter and year it fails). A receiver refuses by raising a DomainError
+#: (scorecards: an approved period must be reopened first).
+vetoes_changing = Signal()
