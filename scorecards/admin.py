@@ -6,8 +6,8 @@ from django.contrib import admin
 
 from targets.admin import AdminRoleMixin
 
-from . import pay_services
-from .models import PayPolicy
+from scorecards import pay_services
+from scorecards.models import PayPolicy
 
 
 @admin.register(PayPolicy)

@@ -25,17 +25,9 @@ from wealthscore.kernel.access import Role
 from wealthscore.kernel.errors import validated_input
 from wealthscore.kernel.typing import AuthedRequest
 
-from . import selectors, services
-from .engine import annual_review, round_half_up, weights_total
-from .models import (
-    Kpi,
-    Period,
-    PeriodStatus,
-    SchemeMeasure,
-    SchemeVersion,
-    Scorecard,
-    ScoreLine,
-)  # fmt: skip
+from scorecards import selectors, services
+from scorecards.engine import annual_review, round_half_up, weights_total
+from scorecards.models import Kpi, Period, PeriodStatus, SchemeMeasure, SchemeVersion, Scorecard, ScoreLine  # fmt: skip
 
 
 class TwoPlaces(serializers.DecimalField):

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from targets.models import User
 
-from .models import Dimension, Kpi, PeriodStatus, SchemeVersion, Scorecard, ScoreLine
+from scorecards.models import Dimension, Kpi, PeriodStatus, SchemeVersion, Scorecard, ScoreLine
 
 HUNDRED = Decimal(100)
 # The four dimensions of the radar, in the scheme's order (the bonus is not one of them).

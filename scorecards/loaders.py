@@ -11,7 +11,7 @@ from crm.models import ImportBatch
 from crm.validation import Checked
 from targets.models import Employee
 
-from .models import ManualScore
+from scorecards.models import ManualScore
 
 
 @register("manual_scores")

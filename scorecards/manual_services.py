@@ -18,9 +18,9 @@ from wealthscore.kernel.audit import audit_record
 from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
 from wealthscore.kernel.periods import parse_period, period_from, periods_for_months
 
-from .models import ManualScore, Period, PeriodStatus
-from .services import recompute_periods
-from .team_selectors import manual_measures_in_force
+from scorecards.models import ManualScore, Period, PeriodStatus
+from scorecards.services import recompute_periods
+from scorecards.team_selectors import manual_measures_in_force
 
 LOWEST, HIGHEST = Decimal(0), Decimal(100)
 

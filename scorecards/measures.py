@@ -29,7 +29,7 @@ from wealthscore.kernel.catalog import STRATEGIC_TAG_CODES
 from wealthscore.kernel.identifiers import mask_name
 from wealthscore.kernel.periods import Period, parse_period, quarter_of
 
-from .engine import HUNDRED, ZERO, Fact, Rules
+from scorecards.engine import HUNDRED, ZERO, Fact, Rules
 
 TRANSACTION = "transaction"
 
@@ -301,7 +301,7 @@ class SegmentCache:
     def rows_of(self, kind: str, stretches: list[tuple[str, str, list]]) -> list[list[tuple]]:
         """Each stretch's rows, in order; `stretches` are (month, sql, params). The kept ones
         are read in one query, the others computed and kept."""
-        from .models import MeasureSegment
+        from scorecards.models import MeasureSegment
 
         keys = [self._key(kind, month, sql, params) for month, sql, params in stretches]
         version_of = {
@@ -334,7 +334,7 @@ class SegmentCache:
         return f"{kind}:{month}:{digest[:40]}"
 
     def _keep(self, key: str, month: str, rows: list[tuple]) -> None:
-        from .models import MeasureSegment
+        from scorecards.models import MeasureSegment
 
         stored = json.loads(json.dumps([list(row) for row in rows], cls=DjangoJSONEncoder))
         try:
@@ -785,7 +785,7 @@ class Computation:
 
     # ------------------------------------------------------------ manual scores
     def manual(self) -> None:
-        from .models import ManualScore
+        from scorecards.models import ManualScore
 
         manual = [r.measure for r in self.rules.rules if r.method == "manual"]
         if not manual:
@@ -860,7 +860,7 @@ def line_facts(
     snapshots = SnapshotDates()
     result: dict = {"window": str(window), "truncated": False}
     if rule.method == "manual":
-        from .models import ManualScore
+        from scorecards.models import ManualScore
 
         code = quarter_of(period).code if period.kind == "month" else period.code
         scores = ManualScore.objects.filter(

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from .engine import competition_ranks
+from scorecards.engine import competition_ranks
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)

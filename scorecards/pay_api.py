@@ -22,8 +22,8 @@ from wealthscore.kernel.errors import DomainError
 from wealthscore.kernel.pagination import Pagination
 from wealthscore.kernel.typing import AuthedRequest
 
-from . import pay_selectors, pay_services
-from .pay_services import ExportFile
+from scorecards import pay_selectors, pay_services
+from scorecards.pay_services import ExportFile
 
 
 class FileFormatParameter(DefaultContentNegotiation):

@@ -14,17 +14,9 @@ from wealthscore.kernel.access import Role
 from wealthscore.kernel.audit import audit_record
 from wealthscore.kernel.errors import DomainError, ForbiddenError
 
-from .exports import (
-    CSV_ENCODINGS,
-    FORMATS,
-    TALENT_COLUMNS,
-    content_type,
-    file_name,
-    pay_columns,
-    write_report,
-)
-from .models import PayPolicy
-from .pay_selectors import Report, pay_report, require_pay_scope, talent_report
+from scorecards.exports import CSV_ENCODINGS, FORMATS, TALENT_COLUMNS, content_type, file_name, pay_columns, write_report
+from scorecards.models import PayPolicy
+from scorecards.pay_selectors import Report, pay_report, require_pay_scope, talent_report
 
 
 @dataclass(frozen=True)

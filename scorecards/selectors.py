@@ -8,15 +8,7 @@ from django.utils import timezone
 
 from targets.models import OrgUnit, User
 
-from .models import (
-    Kpi,
-    Period,
-    SchemeMeasure,
-    SchemeVersion,
-    SchemeVersionQuerySet,
-    Scorecard,
-    ScoreLine,
-)
+from scorecards.models import Kpi, Period, SchemeMeasure, SchemeVersion, SchemeVersionQuerySet, Scorecard, ScoreLine
 
 
 def scorecard_list(

@@ -39,35 +39,9 @@ from wealthscore.kernel.jobs import enqueue, heartbeat
 from wealthscore.kernel.periods import Period as PeriodCode
 from wealthscore.kernel.periods import parse_period, period_from, with_dependents
 
-from .engine import (
-    HUNDRED,
-    RANKED_SQL,
-    Card,
-    Fact,
-    MeasureRule,
-    Rules,
-    blend_year,
-    rank_sql,
-    rating_for,
-    score_card,
-    score_line,
-    weights_problem,
-    weights_total,
-)
-from .measures import Computation, shared_queries
-from .models import (
-    Kpi,
-    Period,
-    PeriodStatus,
-    RunStatus,
-    SchemeMeasure,
-    SchemeVersion,
-    Scorecard,
-    ScoreLine,
-    ScoreRun,
-    ScoreRunChunk,
-    ScoreRunGroup,
-)
+from scorecards.engine import HUNDRED, RANKED_SQL, Card, Fact, MeasureRule, Rules, blend_year, rank_sql, rating_for, score_card, score_line, weights_problem, weights_total
+from scorecards.measures import Computation, shared_queries
+from scorecards.models import Kpi, Period, PeriodStatus, RunStatus, SchemeMeasure, SchemeVersion, Scorecard, ScoreLine, ScoreRun, ScoreRunChunk, ScoreRunGroup
 
 log = logging.getLogger(__name__)
 DEFAULT_SCHEME = Path(settings.BASE_DIR) / "fixtures" / "default_scheme.json"
@@ -862,7 +836,7 @@ def install_default_scheme(apps=None) -> None:
     """Create the default scheme of SPEC §5 from fixtures/default_scheme.json, unless a
     scheme exists. Called by migration 0003 (with its historical models) and by
     wealthscore.defaults.install_defaults() after a flush."""
-    from . import models as current
+    from scorecards import models as current
 
     def model(name: str):
         return apps.get_model("scorecards", name) if apps else getattr(current, name)
@@ -1085,7 +1059,7 @@ def scheme_publish(*, version: SchemeVersion, actor: User) -> SchemeVersion:
 def scheme_preview(*, version: SchemeVersion, period_code: str) -> dict:
     """Score `version` on a past period without saving anything: each RM's total and rank
     now (the period's current run) and with the version."""
-    from .engine import competition_ranks
+    from scorecards.engine import competition_ranks
 
     period = period_from(period_code)
     rules = rules_of(version)
@@ -1133,7 +1107,7 @@ def scorecard_line_facts(*, card: Scorecard, measure: str, actor: User) -> dict:
     (SPEC §9). HR sees scores but no client-level data (SPEC §1)."""
     from django.http import Http404
 
-    from .measures import line_facts
+    from scorecards.measures import line_facts
 
     if scope_of(actor).role == Role.HR:
         # For HR the facts do not exist (SPEC §1: out of scope is 404, never 403).

@@ -17,7 +17,7 @@ from django.conf import settings
 
 from wealthscore.kernel.jobs import TRANSIENT, close_broken_connections, retry_delay
 
-from . import services
+from scorecards import services
 
 log = logging.getLogger(__name__)
 # Seconds between two looks of a year run at the quarter runs of other recomputes.
@@ -81,7 +81,7 @@ def score_chunk_task(self, chunk_id: int, failures: int = 0) -> bool:
 
 
 def _run_of(chunk_id: int) -> int | None:
-    from .models import ScoreRunChunk
+    from scorecards.models import ScoreRunChunk
 
     try:
         return ScoreRunChunk.objects.filter(pk=chunk_id).values_list("run_id", flat=True).first()

@@ -24,8 +24,8 @@ from targets.org import selectors as org_selectors
 from wealthscore.kernel.access import Action, Role, allows
 from wealthscore.kernel.periods import parse_period, previous_code, quarter_of, quarters_of
 
-from .engine import competition_ranks
-from .models import Period, SchemeMeasure, SchemeVersion, Scorecard, ScoreLine
+from scorecards.engine import competition_ranks
+from scorecards.models import Period, SchemeMeasure, SchemeVersion, Scorecard, ScoreLine
 
 AUM_NET_GROWTH = "aum_net_growth"
 BAND = 10  # points per bar of the distribution

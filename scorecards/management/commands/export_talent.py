@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from scorecards import pay_services
 
-from ._export import ExportCommand
+from scorecards.management.commands._export import ExportCommand
 
 
 class Command(ExportCommand, BaseCommand):
