@@ -6,7 +6,7 @@ measured in the same run:
 
 - `manage.py recompute --period 2026-10` (a new process): the month, its quarter 2026-Q4 and
   the year 2026 to date, scored and published. Goal: ratio ≤ 25.
-- A what-if preview of 2026-10 (`scorecards.services.scheme_preview` with the version in
+- A what-if preview of 2026-10 (`scorecards.schemes.services.scheme_preview` with the version in
   force, in a new process). Goal: within the same bound.
 - The floor: one GROUP BY by RM over the month's holdings, in PostgreSQL, warm cache. A
   holding row names its client, not her RM: the month's holdings are joined to the month's
@@ -88,10 +88,11 @@ DELETE FROM scorecards_scorerun WHERE id IN (SELECT id FROM old_runs);
 """
 PREVIEW = f"""
 import datetime as dt, time
-from scorecards import services
+from scorecards.rules import version_in_force
+from scorecards.schemes.services import scheme_preview
 started = time.perf_counter()
-version = services.version_in_force(dt.date.fromisoformat("{MONTH_END}"))
-result = services.scheme_preview(version=version, period_code="{PERIOD}")
+version = version_in_force(dt.date.fromisoformat("{MONTH_END}"))
+result = scheme_preview(version=version, period_code="{PERIOD}")
 print(f"preview: {{len(result['rows'])}} rows, version {{version.pk}}, "
       f"{{time.perf_counter() - started:.2f}} s in process")
 """

@@ -13,7 +13,7 @@ import random
 from decimal import Decimal
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from scorecards import services
+from scorecards.periods import services
 from scorecards.models import SchemeMeasure, Scorecard, ScoreLine, ScoreRun, SchemeVersion
 from targets.models import Employee, OrgUnit, UnitMembership, User
 from wealthscore.kernel.access import Role

@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -299,7 +300,9 @@ def _raised_by_others(batch: ImportBatch) -> dict[str, int]:
     type: they receive `batch_loaded` in this transaction."""
     raised: dict[str, int] = {}
     for _receiver, counts in events.batch_loaded.send(sender=ImportBatch, batch=batch):
-        for kind, count in (counts or {}).items():
+        # A receiver answers with {warning type: count}, or None when it raised nothing.
+        answer = cast("dict[str, int] | None", counts) or {}
+        for kind, count in answer.items():
             raised[kind] = raised.get(kind, 0) + count
     return raised
 
@@ -555,7 +558,7 @@ def files_purge(
     return purged
 
 
-# The kinds whose rows the measures read month by month (scorecards.measures.SegmentCache).
+# The kinds whose rows the measures read month by month (scorecards.runs.measures.SegmentCache).
 FACT_KINDS = frozenset(
     {"holdings", "sales", "activities", "surveys", "complaints", "recording_checks", "products"}
 )

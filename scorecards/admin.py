@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from targets.admin import AdminRoleMixin
-
-from scorecards import pay_services
 from scorecards.models import PayPolicy
+from scorecards.pay import services as pay_services
+from targets.admin import AdminRoleMixin
 
 
 @admin.register(PayPolicy)

@@ -5,10 +5,9 @@ class ScorecardsConfig(AppConfig):
     name = "scorecards"
 
     def ready(self) -> None:
+        from scorecards.cards import loaders as loaders
+        from scorecards.periods.services import refuse_vetoes_in_approved_periods
         from wealthscore.kernel import events
-
-        from scorecards import loaders  # noqa: F401 - registers the manual scores loader with crm
-        from scorecards.services import refuse_vetoes_in_approved_periods
 
         events.vetoes_changing.connect(
             refuse_vetoes_in_approved_periods, dispatch_uid="scorecards.approved_periods"

@@ -15,9 +15,8 @@ from celery import shared_task
 from celery.exceptions import Retry
 from django.conf import settings
 
+from scorecards.runs import services as run_services
 from wealthscore.kernel.jobs import TRANSIENT, close_broken_connections, retry_delay
-
-from scorecards import services
 
 log = logging.getLogger(__name__)
 # Seconds between two looks of a year run at the quarter runs of other recomputes.
@@ -34,7 +33,7 @@ def _retry_or_give_up(
         log.error("%s: database still failing after %s retries: %r", task.name, failures, exc)
         if run_id is not None:
             try:
-                services.score_run_fail(run_id=run_id, error=repr(exc), recover=True)
+                run_services.score_run_fail(run_id=run_id, error=repr(exc), recover=True)
             except TRANSIENT:  # still away: the reaper fails the silent run instead
                 log.exception("could not fail score run #%s", run_id)
         raise exc
@@ -52,23 +51,23 @@ def _retry_or_give_up(
 def score_prepare_task(self, run_id: int, failures: int = 0) -> int:
     try:
         # In-process (the demo) nothing else computes meanwhile: a year run never waits.
-        if not self.request.is_eager and services.score_run_waits(run_id=run_id):
+        if not self.request.is_eager and run_services.score_run_waits(run_id=run_id):
             raise self.retry(countdown=WAIT_SECONDS, max_retries=None)
-        return len(services.score_run_prepare(run_id=run_id, retries=failures))
+        return len(run_services.score_run_prepare(run_id=run_id, retries=failures))
     except Retry:
         raise
     except TRANSIENT as exc:
         kwargs = {"run_id": run_id}
         return _retry_or_give_up(self, exc, run_id=run_id, failures=failures, task_kwargs=kwargs)
     except Exception as exc:
-        services.score_run_fail(run_id=run_id, error=repr(exc))
+        run_services.score_run_fail(run_id=run_id, error=repr(exc))
         raise
 
 
 @shared_task(name="scorecards.chunk", acks_late=True, bind=True, ignore_result=True)
 def score_chunk_task(self, chunk_id: int, failures: int = 0) -> bool:
     try:
-        return services.score_run_chunk(chunk_id=chunk_id, retries=failures)
+        return run_services.score_run_chunk(chunk_id=chunk_id, retries=failures)
     except TRANSIENT as exc:
         run_id = _run_of(chunk_id)
         kwargs = {"chunk_id": chunk_id}
@@ -76,7 +75,7 @@ def score_chunk_task(self, chunk_id: int, failures: int = 0) -> bool:
     except Exception as exc:
         run_id = _run_of(chunk_id)
         if run_id is not None:
-            services.score_run_fail(run_id=run_id, error=repr(exc))
+            run_services.score_run_fail(run_id=run_id, error=repr(exc))
         raise
 
 
@@ -106,7 +105,7 @@ def recompute_task(codes: list[str], trigger: str, actor_id: int | None = None) 
     from targets.models import User
 
     actor = None if actor_id is None else User.objects.filter(pk=actor_id).first()
-    runs = services.recompute_periods(codes=codes, trigger=trigger, actor=actor)
+    runs = run_services.recompute_periods(codes=codes, trigger=trigger, actor=actor)
     return [code for code, run in runs.items() if run is not None]
 
 
@@ -114,6 +113,6 @@ def recompute_task(codes: list[str], trigger: str, actor_id: int | None = None) 
 def reap_runs_task() -> dict:
     """Beat: fail the silent runs (a dead worker) and recompute their periods. Not retried:
     beat runs it again within WEALTHSCORE_REAP_SECONDS."""
-    reaped = services.score_runs_reap()
-    recovered = services.score_groups_recover()
+    reaped = run_services.score_runs_reap()
+    recovered = run_services.score_groups_recover()
     return {"reaped": reaped, "recovered": recovered}

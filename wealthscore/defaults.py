@@ -18,8 +18,8 @@ def install_defaults(apps=None) -> None:
     models); without it the current models are used."""
     # Imported here: wealthscore is the bottom layer, these are the apps above it.
     from compliance.defaults import install_incident_types
-    from scorecards.outcomes import install_default_pay_policy
-    from scorecards.services import install_default_scheme
+    from scorecards.pay.outcomes import install_default_pay_policy
+    from scorecards.schemes.services import install_default_scheme
     from targets.defaults import install_distribution_profiles
 
     if apps is None:

@@ -9,8 +9,10 @@ from rest_framework.routers import DefaultRouter
 
 from compliance import api as compliance_api
 from crm import api as crm_api
-from scorecards import api as scorecards_api
-from scorecards import pay_api
+from scorecards.cards import api as cards_api
+from scorecards.pay import api as pay_api
+from scorecards.periods import api as periods_api
+from scorecards.schemes import api as schemes_api
 from targets.org import api as targets_api
 from targets.org import views as targets_views
 from targets.plan import api as plan_api
@@ -39,10 +41,10 @@ router.register("org-units", targets_api.OrgUnitViewSet, basename="org-unit")
 router.register("employees", targets_api.EmployeeViewSet, basename="employee")
 router.register("imports", crm_api.ImportBatchViewSet, basename="import")
 router.register("targets", plan_api.TargetViewSet, basename="target")
-router.register("scorecards", scorecards_api.ScorecardViewSet, basename="scorecard")
-router.register("kpis", scorecards_api.KpiViewSet, basename="kpi")
-router.register("schemes", scorecards_api.SchemeViewSet, basename="scheme")
-router.register("periods", scorecards_api.PeriodViewSet, basename="period")
+router.register("scorecards", cards_api.ScorecardViewSet, basename="scorecard")
+router.register("kpis", schemes_api.KpiViewSet, basename="kpi")
+router.register("schemes", schemes_api.SchemeViewSet, basename="scheme")
+router.register("periods", periods_api.PeriodViewSet, basename="period")
 router.register("compliance/incidents", compliance_api.IncidentViewSet, basename="incident")
 router.register(
     "distribution-profiles", plan_api.DistributionProfileViewSet, basename="distribution-profile"
@@ -87,10 +89,10 @@ urlpatterns = [
     re_path(r"^api(?:/.*)?$", api_not_found),
     path("admin/", admin.site.urls),
     # Pages (CONTRACT.md): each module owns its routes.
-    path("", include("scorecards.views.card")),
-    path("", include("scorecards.views.team")),
-    path("", include("scorecards.views.pay")),
-    path("", include("scorecards.views.schemes")),
+    path("", include("scorecards.cards.views")),
+    path("", include("scorecards.team.views")),
+    path("", include("scorecards.pay.views")),
+    path("", include("scorecards.schemes.views")),
     path("", include("compliance.views")),
     path("", include("crm.views")),
     path("", include("wealthscore.views")),

@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 def install(apps, schema_editor):
-    from scorecards.services import install_default_scheme
+    from scorecards.schemes.services import install_default_scheme
 
     install_default_scheme(apps)
 

@@ -2,7 +2,7 @@ from django.db import migrations
 
 
 def install(apps, schema_editor):
-    from scorecards.outcomes import install_default_pay_policy
+    from scorecards.pay.outcomes import install_default_pay_policy
 
     install_default_pay_policy(apps.get_model("scorecards", "PayPolicy"))
 

@@ -11,8 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from compliance import services
 from compliance.models import Incident, IncidentDecision, IncidentType
-from scorecards import services as scoring
 from scorecards.models import ManualScore, Period, Scorecard
+from scorecards.periods import services as period_services
+from scorecards.runs import services as run_services
+from scorecards.schemes import services as scheme_services
 from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
 from wealthscore.models import AuditEntry
 
@@ -25,7 +27,7 @@ PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
 def scored(bank):
     """August, Q3 and the year 2026 scored for the three RMs (manual scores only): every
     card has the same total, so a veto shows in the ranks too."""
-    scoring.install_default_scheme()
+    scheme_services.install_default_scheme()
     for key in ("rm_alice", "rm_dan", "rm_bob"):
         for period in ("2026-Q3", "2026"):
             ManualScore.objects.create(
@@ -33,7 +35,7 @@ def scored(bank):
                 score=Decimal("80"),
             )  # fmt: skip
     for code in PERIODS:
-        scoring.score_period(period_code=code, trigger="test")
+        run_services.score_period(period_code=code, trigger="test")
     return bank
 
 
@@ -160,14 +162,14 @@ def test_the_veto_flag_is_taken_when_the_case_is_confirmed(scored):
     assert cards("2026-08")[ALICE].vetoed
     # Configuration changed later does not undo a decided case.
     IncidentType.objects.filter(code="missing_recording").update(is_veto=False)
-    scoring.score_period(period_code="2026-08", trigger="test")
+    run_services.score_period(period_code="2026-08", trigger="test")
     assert cards("2026-08")[ALICE].vetoed
 
 
 def test_a_decision_on_an_approved_period_is_refused_until_an_admin_reopens_it(scored):
     bank = scored
     admin = bank.users["admin"]
-    scoring.period_transition(period=Period.objects.get(code="2026-Q3"), action="approve",
+    period_services.period_transition(period=Period.objects.get(code="2026-Q3"), action="approve",
                               actor=admin)  # fmt: skip
     before = card_state("2026-Q3")
     incident = record(bank)
@@ -181,7 +183,7 @@ def test_a_decision_on_an_approved_period_is_refused_until_an_admin_reopens_it(s
     assert incident.status == "open" and not incident.decisions.exists()
     assert card_state("2026-Q3") == before
 
-    scoring.period_transition(period=Period.objects.get(code="2026-Q3"), action="reopen",
+    period_services.period_transition(period=Period.objects.get(code="2026-Q3"), action="reopen",
                               actor=admin, reason="合规否决待入账")  # fmt: skip
     services.incident_decide(
         incident=incident, actor=bank.users["compliance"], decision="confirm", reason="x"
@@ -200,10 +202,12 @@ def test_approval_is_refused_while_a_veto_is_not_on_the_cards(scored, monkeypatc
     )
     period = Period.objects.get(code="2026-Q3")
     with pytest.raises(ConflictError) as refused:
-        scoring.period_transition(period=period, action="approve", actor=bank.users["admin"])
+        period_services.period_transition(
+            period=period, action="approve", actor=bank.users["admin"]
+        )
     assert f"#{incident.pk}" in str(refused.value.message)
-    scoring.score_period(period_code="2026-Q3", trigger="test")
-    scoring.period_transition(period=period, action="approve", actor=bank.users["admin"])
+    run_services.score_period(period_code="2026-Q3", trigger="test")
+    period_services.period_transition(period=period, action="approve", actor=bank.users["admin"])
     assert cards("2026-Q3")[ALICE].vetoed
 
 

@@ -10,8 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from compliance import services
 from compliance.models import Incident
-from scorecards import services as scoring
 from scorecards.models import Period
+from scorecards.periods import services as period_services
+from scorecards.runs import services as run_services
+from scorecards.schemes import services as scheme_services
 from tests.conftest import WHO
 
 DECIDERS = {"compliance", "admin"}
@@ -22,7 +24,7 @@ PDF = b"%PDF-1.4\n%%EOF\n"
 def cases(bank, settings, tmp_path):
     """alice_open (A1, with evidence), alice_confirmed (A1), dan_open (A2), bob_open (B1)."""
     settings.MEDIA_ROOT = tmp_path
-    scoring.install_default_scheme()
+    scheme_services.install_default_scheme()
     officer = bank.users["compliance"]
 
     def case(who: str, type_code: str, **kw):
@@ -185,8 +187,8 @@ def test_only_compliance_and_admins_send_evidence(bank, cases, who):
 
 
 def test_deciding_on_an_approved_period_says_it_must_be_reopened(bank, cases):
-    scoring.score_period(period_code="2026-Q3", trigger="test")
-    scoring.period_transition(period=Period.objects.get(code="2026-Q3"), action="approve",
+    run_services.score_period(period_code="2026-Q3", trigger="test")
+    period_services.period_transition(period=Period.objects.get(code="2026-Q3"), action="approve",
                               actor=bank.users["admin"])  # fmt: skip
     response = bank.client("compliance").post(
         f"/api/v1/compliance/incidents/{cases['alice_open']}/confirm/", {"reason": "属实"},

@@ -255,7 +255,7 @@ def test_an_uploaded_file_scores_again_the_periods_it_touched(
 ):
     """An upload is a correction HR expects in the scores, as the nightly job's files are."""
     from scorecards.models import Period, Scorecard
-    from scorecards.services import install_default_scheme
+    from scorecards.schemes.services import install_default_scheme
 
     install_default_scheme()
     scores = tmp_path / "manual_scores.csv"

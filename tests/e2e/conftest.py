@@ -52,7 +52,7 @@ print(json.dumps({"rm": login(rm), "rm_id": rm.employee_id, "other_rm_id": other
 
 APPROVE_SCRIPT = """
 from scorecards.models import Period
-from scorecards.services import period_transition
+from scorecards.periods.services import period_transition
 from targets.models import User
 period_transition(period=Period.objects.get(code="2026-Q3"), action="approve",
                   actor=User.objects.get(username="admin"))

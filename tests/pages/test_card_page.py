@@ -17,8 +17,9 @@ from django.test.utils import CaptureQueriesContext
 
 from compliance import services as compliance_services
 from crm.models import BatchStatus, ClientSnapshot, ImportBatch, Product, Sale
-from scorecards import services
 from scorecards.models import ManualScore, Scorecard
+from scorecards.runs import services as run_services
+from scorecards.schemes import services as scheme_services
 from tests.conftest import WHO
 from tests.pages.html import parse as html
 from wealthscore.models import AuditEntry
@@ -48,11 +49,11 @@ def scored(bank):
     With no facts, two measures apply: mentoring 80 and education events (0 held):
     3.57 × 80 / (3.57 + 2.856) = 44.44, rating D (tests/scorecards/test_scope_matrix.py).
     """
-    services.install_default_scheme()
+    scheme_services.install_default_scheme()
     for key in ("rm_alice", "rm_dan", "rm_bob"):
         manual(bank, key, "2026-Q3")
     for code in ("2026-08", "2026-09", "2026-Q3"):
-        services.score_period(period_code=code, trigger="test")
+        run_services.score_period(period_code=code, trigger="test")
     return bank
 
 
@@ -206,20 +207,20 @@ def test_the_period_picker_lists_her_periods_newest_first_by_kind(scored):
 
 
 def test_the_default_period_is_her_latest_quarter_else_her_latest_card(bank):
-    services.install_default_scheme()
+    scheme_services.install_default_scheme()
     client = page_client(bank, "rm_alice")
     # Nothing scored yet: the page says so.
     page = html(client.get("/me/"))
     assert page.one(data_testid="no-card") and not page.select(data_testid="card-total")
-    services.score_period(period_code="2026-05", trigger="test")
-    services.score_period(period_code="2026-04", trigger="test")
+    run_services.score_period(period_code="2026-05", trigger="test")
+    run_services.score_period(period_code="2026-04", trigger="test")
     assert html(client.get("/me/")).one(data_testid="card-period").text == "2026-05"
     # A quarter card wins over newer months: quarterly scores are the assessment.
-    services.score_period(period_code="2026-Q1", trigger="test")
-    services.score_period(period_code="2026-09", trigger="test")
-    services.score_period(period_code="2026", trigger="test")
+    run_services.score_period(period_code="2026-Q1", trigger="test")
+    run_services.score_period(period_code="2026-09", trigger="test")
+    run_services.score_period(period_code="2026", trigger="test")
     assert html(client.get("/me/")).one(data_testid="card-period").text == "2026-Q1"
-    services.score_period(period_code="2026-Q2", trigger="test")
+    run_services.score_period(period_code="2026-Q2", trigger="test")
     assert html(client.get(f"/cards/{ALICE}/")).one(data_testid="card-period").text == "2026-Q2"
     # An explicit period is shown as asked.
     assert html(client.get("/me/?period=2026-04")).one(data_testid="card-period").text == (
@@ -240,7 +241,7 @@ def test_a_period_without_a_card_says_so_with_the_picker(scored, period):
 def test_a_year_card_shows_the_mean_of_its_quarters_and_the_annual_review(scored):
     for key in ("rm_alice", "rm_dan", "rm_bob"):
         manual(scored, key, "2026", score="90")
-    services.score_period(period_code="2026", trigger="test")
+    run_services.score_period(period_code="2026", trigger="test")
     card = Scorecard.objects.current().get(employee__employee_id=ALICE, run__period__code="2026")
     page = html(page_client(scored, "rm_alice").get("/me/?period=2026", HTTP_ACCEPT_LANGUAGE="en"))
     assert page.one(data_testid="card-total").text == f"{card.total:.2f}"
@@ -338,7 +339,7 @@ def test_the_page_runs_a_bounded_number_of_queries(scored, who, django_assert_ma
     before = _queries(client, url)
     # More months scored: more trend points and more periods in the picker, same queries.
     for code in ("2026-05", "2026-06", "2026-07"):
-        services.score_period(period_code=code, trigger="test")
+        run_services.score_period(period_code=code, trigger="test")
     assert _queries(client, url) == before
     with django_assert_max_num_queries(12):
         client.get(url)

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from scorecards import services as scoring
 from scorecards.models import Period
+from scorecards.periods import services as period_services
 from tests.conftest import make_person
 from tests.pages.html import parse
 from tests.scorecards.test_pay import add_staff, publish_cards
@@ -43,7 +43,7 @@ def scored(bank):
         "00400": ("91.00", False), "00600": ("70.00", False), "000101": ("80.00", False),
         "000201": ("85.00", False),
     })  # fmt: skip
-    scoring.period_get_or_create("2026-Q4")
+    period_services.period_get_or_create("2026-Q4")
     return staff
 
 
@@ -160,7 +160,7 @@ def test_the_provisional_banner_shows_until_the_quarter_is_approved(scored):
     assert banner.attrs["class"] == "banner provisional"
     assert "PROVISIONAL" in banner.text
     period = Period.objects.get(code="2026-Q3")
-    scoring.period_transition(period=period, action="approve", actor=scored.users["admin"])
+    period_services.period_transition(period=period, action="approve", actor=scored.users["admin"])
     doc = parse(client.get(URL, {"period": "2026-Q3"}))
     assert not doc.select(data_testid="provisional-banner")
     assert doc.one("span", data_testid="period-status").attrs["data-status"] == "approved"

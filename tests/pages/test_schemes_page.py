@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from scorecards import services
 from scorecards.models import (
     Kpi,
     ManualScore,
@@ -20,6 +19,9 @@ from scorecards.models import (
     ScoreLine,
     ScoreRun,
 )
+from scorecards.periods import services as period_services
+from scorecards.runs import services as run_services
+from scorecards.schemes import services as scheme_services
 from tests.conftest import WHO
 from wealthscore.models import AuditEntry
 
@@ -35,16 +37,16 @@ SCORES = {
 @pytest.fixture
 def scored(bank):
     """September 2026 scored for the bank's three RMs, and a draft copied from v1."""
-    services.install_default_scheme()
+    scheme_services.install_default_scheme()
     for key, scores in SCORES.items():
         for measure, score in scores.items():
             ManualScore.objects.create(
                 period="2026-Q3", employee=bank.employees[key], measure=measure,
                 score=Decimal(score),
             )  # fmt: skip
-    services.score_period(period_code="2026-09", trigger="test")
+    run_services.score_period(period_code="2026-09", trigger="test")
     published = SchemeVersion.objects.get(status="published")
-    draft = services.scheme_draft_create(base=published, actor=bank.users["admin"])
+    draft = scheme_services.scheme_draft_create(base=published, actor=bank.users["admin"])
     return {"published": published, "draft": draft}
 
 
@@ -283,7 +285,7 @@ def test_the_preview_shows_who_moves_and_writes_nothing(bank, scored):
         ]  # noqa: E501
         for employee, row in rows
     }
-    expected = services.scheme_preview(version=draft, period_code="2026-09")["rows"]
+    expected = scheme_services.scheme_preview(version=draft, period_code="2026-09")["rows"]
     assert set(cells) == {"000101", "000102", "000201"}
     for row in expected:
         shown = cells[row["employee_id"]]
@@ -359,7 +361,7 @@ def test_a_refused_transition_is_shown_at_its_row_and_keeps_the_reason(bank, sco
 
 
 def test_a_period_without_scores_cannot_be_approved(bank, scored):
-    services.period_get_or_create("2026-08")
+    period_services.period_get_or_create("2026-08")
     response = page_client(bank, "admin").post(
         "/schemes/", {"action": "approve", "period": "2026-08"}
     )
@@ -378,9 +380,9 @@ def test_an_unknown_period_is_404(bank, scored):
 def test_the_pages_read_in_a_bounded_number_of_queries(bank, scored, django_assert_max_num_queries):
     client = page_client(bank, "admin")
     for _n in range(3):
-        services.scheme_draft_create(base=scored["published"], actor=bank.users["admin"])
+        scheme_services.scheme_draft_create(base=scored["published"], actor=bank.users["admin"])
     for code in ("2026-07", "2026-08", "2026-10"):
-        services.period_get_or_create(code)
+        period_services.period_get_or_create(code)
     with django_assert_max_num_queries(12):
         assert client.get("/schemes/").status_code == 200
     with django_assert_max_num_queries(14):

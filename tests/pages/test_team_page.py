@@ -14,8 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from compliance.models import Incident
-from scorecards import services, team_selectors
-from scorecards.manual_services import manual_score_enter
+from scorecards.cards.services import manual_score_enter
 from scorecards.models import (
     ManualScore,
     Period,
@@ -26,6 +25,9 @@ from scorecards.models import (
     ScoreLine,
     ScoreRun,
 )
+from scorecards.periods import services as period_services
+from scorecards.schemes import services as scheme_services
+from scorecards.team import selectors as team_selectors
 from targets.models import Employee, OrgUnit, UnitMembership, User
 from tests.conftest import WHO
 from wealthscore.kernel.access import Role
@@ -103,14 +105,14 @@ def page_client(bank, who: str) -> Client:
 
 
 def version() -> SchemeVersion:
-    services.install_default_scheme()
+    scheme_services.install_default_scheme()
     return SchemeVersion.objects.filter(status="published").order_by("-number").first()
 
 
 def scored(code: str, cards: list[dict], status: str = PeriodStatus.OPEN) -> Period:
     """A done run of `code`, made current, with the given cards written straight in: each
     {employee, unit, total, vetoed, lines: {measure: (points, value)}}."""
-    period = services.period_get_or_create(code)
+    period = period_services.period_get_or_create(code)
     run = ScoreRun.objects.create(
         period=period, version=version(), trigger="test", status="done", cards=len(cards)
     )
@@ -441,7 +443,7 @@ def test_manual_score_errors_show_beside_their_field_and_keep_the_input(
 
 
 def test_manual_score_for_an_approved_period_is_a_conflict(bank, september):
-    Period.objects.filter(pk=services.period_get_or_create("2026-Q3").pk).update(
+    Period.objects.filter(pk=period_services.period_get_or_create("2026-Q3").pk).update(
         status=PeriodStatus.APPROVED
     )
     response = page_client(bank, "manager_a").post(
@@ -478,7 +480,7 @@ def test_the_manual_score_service_refuses_what_it_must(bank):
             actor=bank.users["manager_a"], employee=alice, **{**enter, "measure": "nps"}
         )
     assert computed.value.field == "measure"
-    Period.objects.filter(pk=services.period_get_or_create("2026").pk).update(
+    Period.objects.filter(pk=period_services.period_get_or_create("2026").pk).update(
         status=PeriodStatus.APPROVED
     )
     with pytest.raises(ConflictError) as approved:
@@ -575,7 +577,7 @@ def test_the_page_costs_the_same_queries_for_50_and_500_rms(bank):
         .order_by("kpi__position", "position")
     )
     for offset, code in enumerate(("2026-07", "2026-08", "2026-09")):
-        period = services.period_get_or_create(code)
+        period = period_services.period_get_or_create(code)
         run = ScoreRun.objects.create(
             period=period, version=version(), trigger="bench", status="done"
         )

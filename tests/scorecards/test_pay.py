@@ -12,7 +12,6 @@ from django.core.management import call_command
 from openpyxl import load_workbook
 
 from compliance import services as compliance
-from scorecards import services as scoring
 from scorecards.models import (
     ManualScore,
     Period,
@@ -21,7 +20,10 @@ from scorecards.models import (
     Scorecard,
     ScoreRun,
 )
-from scorecards.outcomes import talent_placings
+from scorecards.pay.outcomes import talent_placings
+from scorecards.periods import services as period_services
+from scorecards.runs import services as run_services
+from scorecards.schemes import services as scheme_services
 from targets.models import Employee
 from tests.conftest import WHO, make_person
 from wealthscore.kernel.access import Role
@@ -33,8 +35,8 @@ D = Decimal
 def publish_cards(code: str, cards: dict[str, tuple[str | None, bool]]) -> Period:
     """A done run of the period with these (total, vetoed) cards, made current: what a
     score run leaves for pay to read."""
-    scoring.install_default_scheme()
-    period = scoring.period_get_or_create(code)
+    scheme_services.install_default_scheme()
+    period = period_services.period_get_or_create(code)
     run = ScoreRun.objects.create(
         period=period, version=SchemeVersion.objects.filter(status="published").first(),
         trigger="test",
@@ -357,11 +359,11 @@ def test_pay_and_talent_are_for_hr_and_admins_only(staff, who):
 
 
 def test_a_confirmed_veto_puts_her_quarter_in_the_failing_band(bank):
-    scoring.install_default_scheme()
+    scheme_services.install_default_scheme()
     for key in ("rm_alice", "rm_dan", "rm_bob"):
         ManualScore.objects.create(period="2026-Q3", employee=bank.employees[key],
                                    measure="mentoring", score=D("95"))  # fmt: skip
-    scoring.score_period(period_code="2026-Q3", trigger="test")
+    run_services.score_period(period_code="2026-Q3", trigger="test")
     before = rows_by_id(bank.client("hr").get("/api/v1/pay-adjustments/?period=2026-Q3"))
     assert before["000101"]["band"] != "vetoed"
     incident = compliance.incident_create(

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from scorecards.api import ScorecardSerializer
+from scorecards.cards.api import ScorecardSerializer
 from scorecards.engine import (
     Card,
     Rules,
@@ -25,10 +25,10 @@ from scorecards.engine import (
     weights_problem,
     weights_total,
 )
-from scorecards.measures import QUERIED
 from scorecards.models import Period, SchemeVersion, Scorecard, ScoreRun
-from scorecards.services import (
-    RANK_SQL,
+from scorecards.runs.measures import QUERIED
+from scorecards.runs.services import RANK_SQL
+from scorecards.schemes.services import (
     scheme_draft_create,
     scheme_problems,
     scheme_version_update,

@@ -13,8 +13,10 @@ from django.db import IntegrityError, transaction
 
 from crm import sample
 from crm.services import run_nightly
-from scorecards import services
 from scorecards.models import Period, RunStatus, Scorecard, ScoreRun
+from scorecards.periods import services as period_services
+from scorecards.runs import services as run_services
+from scorecards.schemes import services as scheme_services
 from targets.models import Employee, User
 from tests.conftest import database_url_for_subprocess
 from tests.worker import celery_worker
@@ -31,7 +33,7 @@ def sample_bank(db, tmp_path, monkeypatch):
     from django.utils import timezone
 
     monkeypatch.setattr(timezone, "localdate", lambda *a, **k: TODAY)
-    services.install_default_scheme()
+    scheme_services.install_default_scheme()
     inbox = tmp_path / "inbox"
     sample.write_exports(inbox, rms=RMS, clients_per_rm=12, months=12, year=2026, seed=7,
                          today=TODAY)  # fmt: skip
@@ -71,20 +73,20 @@ def test_the_nightly_job_scores_every_period_its_files_touched(sample_bank):
 
 
 def test_one_run_per_period_at_a_time(sample_bank):
-    run, created = services.score_run_start(period_code="2026-09", trigger="test")
-    again, created_again = services.score_run_start(period_code="2026-09", trigger="test")
+    run, created = run_services.score_run_start(period_code="2026-09", trigger="test")
+    again, created_again = run_services.score_run_start(period_code="2026-09", trigger="test")
     assert created and not created_again and again.pk == run.pk
     # The database itself refuses a second running run, whoever writes it.
     with pytest.raises(IntegrityError), transaction.atomic():
         ScoreRun.objects.create(period=run.period, version=run.version, trigger="rogue")
-    with pytest.raises(services.ConflictError):
-        services.score_period(period_code="2026-09", trigger="test")
+    with pytest.raises(run_services.ConflictError):
+        run_services.score_period(period_code="2026-09", trigger="test")
 
 
 def test_a_run_that_fails_half_way_leaves_the_previous_cards_current(sample_bank, monkeypatch):
     before = _current("2026-09")
     previous = Period.objects.get(code="2026-09").current_run_id
-    real_chunk = services.score_run_chunk
+    real_chunk = run_services.score_run_chunk
     calls = []
 
     def failing_second_branch(*, chunk_id: int, inputs: dict | None = None) -> bool:
@@ -93,25 +95,25 @@ def test_a_run_that_fails_half_way_leaves_the_previous_cards_current(sample_bank
             raise RuntimeError("disk full")
         return real_chunk(chunk_id=chunk_id, inputs=inputs)
 
-    monkeypatch.setattr(services, "score_run_chunk", failing_second_branch)
+    monkeypatch.setattr(run_services, "score_run_chunk", failing_second_branch)
     with pytest.raises(RuntimeError):
-        services.score_period(period_code="2026-09", trigger="test")
+        run_services.score_period(period_code="2026-09", trigger="test")
     failed = ScoreRun.objects.filter(period__code="2026-09").latest("id")
     assert failed.status == RunStatus.FAILED and "disk full" in failed.error
     assert failed.chunks_done == 1  # one branch was written, and is not shown
     assert Period.objects.get(code="2026-09").current_run_id == previous
     assert _current("2026-09") == before
     # The next recompute runs and takes over.
-    monkeypatch.setattr(services, "score_run_chunk", real_chunk)
-    assert services.score_period(period_code="2026-09", trigger="test").status == RunStatus.DONE
+    monkeypatch.setattr(run_services, "score_run_chunk", real_chunk)
+    assert run_services.score_period(period_code="2026-09", trigger="test").status == RunStatus.DONE
     assert _current("2026-09") == before  # same facts, same scores
 
 
 def test_approved_periods_are_skipped_by_the_nightly_recompute(sample_bank):
     admin = User.objects.create_superuser(username="root", password="x")
     period = Period.objects.get(code="2026-09")
-    services.period_transition(period=period, action="approve", actor=admin)
-    runs = services.recompute_periods(codes=["2026-09", "2026-Q3"], trigger="test")
+    period_services.period_transition(period=period, action="approve", actor=admin)
+    runs = run_services.recompute_periods(codes=["2026-09", "2026-Q3"], trigger="test")
     assert runs["2026-09"] is None and runs["2026-Q3"].status == RunStatus.DONE
     assert Period.objects.get(code="2026-09").current_run_id == period.current_run_id
 
@@ -129,7 +131,7 @@ def _wait(predicate, seconds: float, what: str) -> None:
 def test_runs_fan_out_by_branch_to_a_real_worker(sample_bank):
     in_process = {code: _current(code) for code in ("2026-09", "2026-Q3", "2026")}
     with celery_worker(database_url_for_subprocess()):
-        runs = services.recompute_periods(codes=["2026-09", "2026-Q3", "2026"], trigger="test")
+        runs = run_services.recompute_periods(codes=["2026-09", "2026-Q3", "2026"], trigger="test")
         ids = [run.pk for run in runs.values()]
         assert all(run.status == RunStatus.RUNNING for run in runs.values())
         _wait(
@@ -152,7 +154,7 @@ def test_killing_the_worker_mid_run_keeps_the_previous_run_current(sample_bank):
     before = _current("2026-09")
     slow = {"WEALTHSCORE_SCORE_CHUNK_DELAY": "2"}
     with celery_worker(database_url_for_subprocess(), extra_env=slow) as worker:
-        run = services.score_period_async(period_code="2026-09", trigger="test")
+        run = run_services.score_period_async(period_code="2026-09", trigger="test")
         _wait(
             lambda: ScoreRun.objects.get(pk=run.pk).chunks_done >= 1,
             60,
@@ -163,12 +165,12 @@ def test_killing_the_worker_mid_run_keeps_the_previous_run_current(sample_bank):
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING and run.chunks_done < run.chunks_total
     # No sign of life since: the reaper marks it failed; the old cards were shown throughout.
-    assert services.score_runs_reap(stale_after=dt.timedelta(seconds=0)) == 1
+    assert run_services.score_runs_reap(stale_after=dt.timedelta(seconds=0)) == 1
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "worker died" in run.error
     assert Period.objects.get(code="2026-09").current_run_id == period.current_run_id
     assert _current("2026-09") == before
-    again = services.score_period(period_code="2026-09", trigger="test")
+    again = run_services.score_period(period_code="2026-09", trigger="test")
     assert again.status == RunStatus.DONE and _current("2026-09") == before
 
 
@@ -177,6 +179,6 @@ def test_small_branches_are_scored_together_with_the_same_cards(sample_bank, set
     transactions, the same cards as a chunk a branch."""
     by_branch = _current("2026-Q3")
     settings.WEALTHSCORE_SCORE_CHUNK_RMS = 10_000
-    run = services.score_period(period_code="2026-Q3", trigger="test")
+    run = run_services.score_period(period_code="2026-Q3", trigger="test")
     assert run.status == RunStatus.DONE and run.chunks_total == run.chunks_done == 1
     assert _current("2026-Q3") == by_branch

@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from scorecards import services
 from scorecards.models import ManualScore, Period, SchemeVersion, Scorecard
+from scorecards.periods import services as period_services
+from scorecards.runs import services as run_services
+from scorecards.schemes import services as scheme_services
 from tests.conftest import WHO
 
 RMS = {"000101", "000102", "000201"}
@@ -25,17 +27,17 @@ VISIBLE_CARDS = {
 @pytest.fixture
 def scored(bank):
     """September 2026 scored for the three RMs of the bank (manual scores only)."""
-    services.install_default_scheme()
+    scheme_services.install_default_scheme()
     for key in ("rm_alice", "rm_dan", "rm_bob"):
         ManualScore.objects.create(
             period="2026-Q3", employee=bank.employees[key], measure="mentoring",
             score=Decimal("80"),
         )  # fmt: skip
-    run = services.score_period(period_code="2026-09", trigger="test")
+    run = run_services.score_period(period_code="2026-09", trigger="test")
     cards = {c.employee.employee_id: c.pk for c in Scorecard.objects.filter(run=run)}
     assert set(cards) == RMS
     published = SchemeVersion.objects.get(status="published")
-    draft = services.scheme_draft_create(base=published, actor=bank.users["admin"])
+    draft = scheme_services.scheme_draft_create(base=published, actor=bank.users["admin"])
     return {"cards": cards, "published": published.pk, "draft": draft.pk}
 
 
@@ -176,7 +178,9 @@ def test_periods(bank, scored, who):
     assert client.post("/api/v1/periods/2026-09/approve/").status_code == approve
     period = Period.objects.get(code="2026-09")
     if period.status != "approved":
-        services.period_transition(period=period, action="approve", actor=bank.users["admin"])
+        period_services.period_transition(
+            period=period, action="approve", actor=bank.users["admin"]
+        )
     without_reason = client.post("/api/v1/periods/2026-09/reopen/", {}, format="json")
     assert without_reason.status_code == (400 if who == "admin" else reopen)
     response = client.post("/api/v1/periods/2026-09/reopen/", {"reason": "补录投诉"}, format="json")

@@ -39,15 +39,15 @@ from scorecards.models import (
     ScoreLine,
     ScoreRun,
 )
-from scorecards.services import (
-    ScoringError,
-    period_transition,
+from scorecards.periods.services import period_transition
+from scorecards.rules import ScoringError
+from scorecards.runs.services import score_period
+from scorecards.schemes.services import (
     scheme_draft_create,
     scheme_preview,
     scheme_problems,
     scheme_publish,
     scheme_version_update,
-    score_period,
     version_snapshot,
 )
 from targets.models import Employee

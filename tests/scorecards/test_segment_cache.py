@@ -1,5 +1,5 @@
 """A recompute reads back the months no import has changed and computes the others afresh
-(scorecards.measures.SegmentCache under crm.FactMonth versions): never a stale figure."""
+(scorecards.runs.measures.SegmentCache under crm.FactMonth versions): never a stale figure."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 
 from crm.models import FactMonth
-from scorecards import services
 from scorecards.models import MeasureSegment, Scorecard
+from scorecards.runs import services as run_services
+from scorecards.schemes import services as scheme_services
 from tests.compliance.test_warnings import HOLDINGS, SALES, load, write
 
 PRODUCTS = ["product_code", "product_name", "category", "risk_level"]
@@ -17,7 +18,7 @@ PRODUCTS = ["product_code", "product_name", "category", "risk_level"]
 
 @pytest.fixture
 def bank_with_facts(bank, tmp_path):
-    services.install_default_scheme()
+    scheme_services.install_default_scheme()
     load(write(tmp_path / "products.csv", PRODUCTS, [("P2", "稳健理财", "wealth", "R2")]),
          "products")  # fmt: skip
     for day in ("2026-06-30", "2026-07-31", "2026-08-31"):
@@ -47,13 +48,13 @@ def amount(period: str, employee_id: str) -> Decimal:
 def test_months_unchanged_are_read_back_and_a_corrected_month_is_computed_again(
     bank_with_facts,
 ):
-    services.score_period(period_code="2026-Q3", trigger="test")
+    run_services.score_period(period_code="2026-Q3", trigger="test")
     assert amount("2026-Q3", "000101") == Decimal("3000")
     kept = {row.key: row.computed_at for row in MeasureSegment.objects.all()}
     assert {key.split(":")[1] for key in kept} >= {"2026-07", "2026-08"}
 
     # Scored again with nothing imported: every stretch is read back, the cards identical.
-    services.score_period(period_code="2026-Q3", trigger="test")
+    run_services.score_period(period_code="2026-Q3", trigger="test")
     assert {row.key: row.computed_at for row in MeasureSegment.objects.all()} == kept
     assert amount("2026-Q3", "000101") == Decimal("3000")
 
@@ -62,7 +63,7 @@ def test_months_unchanged_are_read_back_and_a_corrected_month_is_computed_again(
     load(sales(bank_with_facts, "sales_08_fixed.csv", "2026-08-10", "2500"), "sales")
     assert FactMonth.objects.get(month="2026-07").version == july
     assert FactMonth.objects.get(month="2026-08").version == august + 1
-    services.score_period(period_code="2026-Q3", trigger="test")
+    run_services.score_period(period_code="2026-Q3", trigger="test")
     assert amount("2026-Q3", "000101") == Decimal("3500")
     assert amount("2026-Q3", "000201") == Decimal("3500")
     after = {row.key: row.computed_at for row in MeasureSegment.objects.all()}
@@ -74,6 +75,6 @@ def test_months_unchanged_are_read_back_and_a_corrected_month_is_computed_again(
 
 def test_a_month_no_import_touched_is_never_cached(bank):
     """Facts written some other way (no version) are always read live."""
-    services.install_default_scheme()
-    services.score_period(period_code="2026-09", trigger="test")
+    scheme_services.install_default_scheme()
+    run_services.score_period(period_code="2026-09", trigger="test")
     assert not MeasureSegment.objects.exists()

@@ -15,7 +15,8 @@ import yaml
 from django.test import Client, RequestFactory
 from rest_framework.exceptions import ValidationError
 
-from scorecards import services
+from scorecards.runs import services as run_services
+from scorecards.schemes import services as scheme_services
 from wealthscore.kernel.errors import (
     ConflictError,
     DomainError,
@@ -49,8 +50,8 @@ def assert_envelope(response, status: int, code: str) -> dict:
 @pytest.fixture
 def period(bank):
     """September 2026 scored (an open period) for the bank's RMs."""
-    services.install_default_scheme()
-    services.score_period(period_code="2026-09", trigger="test")
+    scheme_services.install_default_scheme()
+    run_services.score_period(period_code="2026-09", trigger="test")
     return "2026-09"
 
 

@@ -21,8 +21,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from compliance import services as compliance_services
 from compliance.models import Incident, SaleCheck
 from crm.models import BatchStatus, ClientSnapshot, ImportBatch, Product, Sale
-from scorecards import services
 from scorecards.models import ManualScore
+from scorecards.runs import services as run_services
+from scorecards.schemes import services as scheme_services
 
 ALICE, DAN, BOB = "000101", "000102", "000201"
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -139,7 +140,7 @@ def scored(bank, settings, tmp_path):
     """September 2026 scored with a sale and a client behind Alice's lines, and a confirmed
     vetoing case against Bob (his card lists it in veto_reasons)."""
     settings.MEDIA_ROOT = tmp_path
-    services.install_default_scheme()
+    scheme_services.install_default_scheme()
     batch = ImportBatch.objects.create(
         kind="sales", file_name="t.csv", sha256="1" * 64, status=BatchStatus.LOADED
     )
@@ -178,7 +179,7 @@ def scored(bank, settings, tmp_path):
         txn_id="T0001", txn_date=dt.date(2026, 9, 10), client_id="C0001", employee_id=ALICE,
         unit_code="A1", product_risk=2, client_risk=3, suitable=True, batch_id=batch.pk,
     )  # fmt: skip
-    services.score_period(period_code="2026-09", trigger="test")
+    run_services.score_period(period_code="2026-09", trigger="test")
     return bank
 
 
@@ -378,7 +379,7 @@ def test_an_incident_is_created_from_json_and_its_evidence_sent_on_its_own(
     bank, settings, tmp_path
 ):
     settings.MEDIA_ROOT = tmp_path
-    services.install_default_scheme()
+    scheme_services.install_default_scheme()
     client = bank.client("compliance")
     body = {"employee_id": ALICE, "type": "misleading_sales", "occurred_on": "2026-08-20",
             "description": "夸大收益"}  # fmt: skip

@@ -12,10 +12,11 @@ import pytest
 from django.http import Http404
 
 from compliance.services import periods_of_day
-from scorecards.measures import window_of
-from scorecards.pay_selectors import pay_report
-from scorecards.services import period_get_or_create, scheme_preview
-from scorecards.team_selectors import manual_periods
+from scorecards.cards.selectors import manual_periods
+from scorecards.pay.selectors import pay_report
+from scorecards.periods.services import period_get_or_create
+from scorecards.runs.measures import window_of
+from scorecards.schemes.services import scheme_preview
 from targets.models import Scope
 from targets.org.context_processors import role as nav_context
 from wealthscore.kernel import access

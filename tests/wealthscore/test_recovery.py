@@ -25,8 +25,8 @@ from django.utils import timezone, translation
 
 from crm import services as crm_services
 from crm.models import BatchStatus, Holding, ImportBatch
-from scorecards import services
 from scorecards.models import Period, RunStatus, Scorecard, ScoreRun, ScoreRunGroup
+from scorecards.runs import services as run_services
 from tests.conftest import database_url_for_subprocess
 from tests.crm.test_pipeline_jobs import PRODUCTS, holdings_csv, write
 from tests.scorecards.test_runs import sample_bank  # noqa: F401 - the fixture scored_bank uses
@@ -208,15 +208,15 @@ def test_the_reaper_dispatches_a_silent_batch_again_or_gives_it_up(
 
 def test_a_chunk_delivered_past_the_limit_fails_its_run_for_good(scored_bank, settings):
     settings.WEALTHSCORE_MAX_DELIVERIES = 3
-    run, _created = services.score_run_start(period_code="2026-09", trigger="test")
-    chunk_ids = services.score_run_prepare(run_id=run.pk)
+    run, _created = run_services.score_run_start(period_code="2026-09", trigger="test")
+    chunk_ids = run_services.score_run_prepare(run_id=run.pk)
     run.chunks.filter(pk__in=chunk_ids[:2]).update(attempts=3)
     # Three starts, one of which ended in a transient error, handled and retried: not a
     # death, so this fourth start goes on.
-    services.score_run_chunk(chunk_id=chunk_ids[0], retries=1)
+    run_services.score_run_chunk(chunk_id=chunk_ids[0], retries=1)
     assert run.chunks.get(pk=chunk_ids[0]).done
     # Three deaths: the fourth start gives up.
-    assert services.score_run_chunk(chunk_id=chunk_ids[1]) is False
+    assert run_services.score_run_chunk(chunk_id=chunk_ids[1]) is False
     assert not run.chunks.get(pk=chunk_ids[1]).done
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
@@ -255,16 +255,16 @@ THREE = ["2026-09", "2026-Q3", "2026"]
 def test_a_failed_run_publishes_none_of_its_group(scored_bank, monkeypatch):
     before = {code: Period.objects.get(code=code).current_run_id for code in THREE}
     cards = {code: _cards(code) for code in THREE}
-    real_chunk = services.score_run_chunk
+    real_chunk = run_services.score_run_chunk
 
     def year_fails(*, chunk_id: int, inputs: dict | None = None) -> bool:
-        if services.ScoreRunChunk.objects.get(pk=chunk_id).run.period.code == "2026":
+        if run_services.ScoreRunChunk.objects.get(pk=chunk_id).run.period.code == "2026":
             raise RuntimeError("disk full")
         return real_chunk(chunk_id=chunk_id, inputs=inputs)
 
-    monkeypatch.setattr(services, "score_run_chunk", year_fails)
+    monkeypatch.setattr(run_services, "score_run_chunk", year_fails)
     with pytest.raises(RuntimeError):
-        services.recompute_periods(codes=THREE, trigger="test")
+        run_services.recompute_periods(codes=THREE, trigger="test")
     # The month and the quarter were scored, but stay unpublished beside the failed year.
     group = ScoreRunGroup.objects.latest("id")
     assert group.status == RunStatus.FAILED and "disk full" in group.error
@@ -272,8 +272,8 @@ def test_a_failed_run_publishes_none_of_its_group(scored_bank, monkeypatch):
     assert runs["2026-09"].scored_at is not None and runs["2026-Q3"].scored_at is not None
     assert {run.status for run in runs.values()} == {RunStatus.FAILED}
     assert {code: Period.objects.get(code=code).current_run_id for code in THREE} == before
-    monkeypatch.setattr(services, "score_run_chunk", real_chunk)
-    again = services.recompute_periods(codes=THREE, trigger="test")
+    monkeypatch.setattr(run_services, "score_run_chunk", real_chunk)
+    again = run_services.recompute_periods(codes=THREE, trigger="test")
     assert {run.status for run in again.values()} == {RunStatus.DONE}
     assert len({run.group_id for run in again.values()}) == 1  # published together
     assert {code: _cards(code) for code in THREE} == cards  # same facts, same cards
@@ -282,7 +282,7 @@ def test_a_failed_run_publishes_none_of_its_group(scored_bank, monkeypatch):
 def test_the_year_reads_the_quarters_of_its_own_group(scored_bank):
     """The year run of a group is scored from the group's new quarter runs, not from the
     quarters still published: each year card's quarter mean is its new quarters' mean."""
-    runs = services.recompute_periods(codes=["2026-Q3", "2026"], trigger="test")
+    runs = run_services.recompute_periods(codes=["2026-Q3", "2026"], trigger="test")
     quarter_ids = set(
         Period.objects.filter(kind="quarter", year=2026).values_list("current_run_id", flat=True)
     )
@@ -302,19 +302,19 @@ def test_the_year_reads_the_quarters_of_its_own_group(scored_bank):
 
 def test_a_silent_run_is_failed_and_its_periods_recomputed(scored_bank):
     cards = {code: _cards(code) for code in THREE}
-    run, _created = services.score_run_start(period_code="2026-09", trigger="test")
-    chunk_ids = services.score_run_prepare(run_id=run.pk)
+    run, _created = run_services.score_run_start(period_code="2026-09", trigger="test")
+    chunk_ids = run_services.score_run_prepare(run_id=run.pk)
     silent = timezone.now() - dt.timedelta(seconds=61)
     ScoreRun.objects.filter(pk=run.pk).update(heartbeat_at=silent)
     # Its branches still wait in the queue: a worker busy elsewhere, not a dead one.
-    assert services.score_runs_reap() == 0
+    assert run_services.score_runs_reap() == 0
     # A branch begun, then silent for more than a minute: its worker died.
-    services.ScoreRunChunk.objects.filter(pk=chunk_ids[0]).update(attempts=1)
-    assert services.score_runs_reap() == 1
+    run_services.ScoreRunChunk.objects.filter(pk=chunk_ids[0]).update(attempts=1)
+    assert run_services.score_runs_reap() == 1
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "worker died" in run.error
     assert run.group.recover
-    recovered = services.score_groups_recover()
+    recovered = run_services.score_groups_recover()
     assert len(recovered) == 1
     group = ScoreRunGroup.objects.get(pk=recovered[0])
     assert group.retry_of_id == run.group_id and group.recoveries == 1
@@ -323,7 +323,7 @@ def test_a_silent_run_is_failed_and_its_periods_recomputed(scored_bank):
     for code in THREE:
         assert Period.objects.get(code=code).current_run.group_id == group.pk
     assert {code: _cards(code) for code in THREE} == cards
-    assert services.score_groups_recover() == []  # recovered once
+    assert run_services.score_groups_recover() == []  # recovered once
 
 
 def test_recoveries_stop_after_the_delivery_limit(scored_bank, settings):
@@ -331,7 +331,7 @@ def test_recoveries_stop_after_the_delivery_limit(scored_bank, settings):
     group = ScoreRunGroup.objects.create(
         trigger="test", codes=["2026-09"], status=RunStatus.FAILED, recover=True, recoveries=3
     )
-    assert services.score_groups_recover() == []
+    assert run_services.score_groups_recover() == []
     group.refresh_from_db()
     assert group.recovered_at is not None
 
@@ -341,7 +341,7 @@ def test_a_transient_database_error_is_retried(
     monkeypatch,
     django_capture_on_commit_callbacks,
 ):
-    real_prepare = services.score_run_prepare
+    real_prepare = run_services.score_run_prepare
     failures = []
 
     def flaky(*, run_id: int, **kwargs):
@@ -350,9 +350,9 @@ def test_a_transient_database_error_is_retried(
             raise OperationalError("terminating connection due to administrator command")
         return real_prepare(run_id=run_id, **kwargs)
 
-    monkeypatch.setattr(services, "score_run_prepare", flaky)
+    monkeypatch.setattr(run_services, "score_run_prepare", flaky)
     with django_capture_on_commit_callbacks(execute=True):
-        run = services.score_period_async(period_code="2026-09", trigger="test")
+        run = run_services.score_period_async(period_code="2026-09", trigger="test")
     run.refresh_from_db()
     assert failures == [run.pk] and run.status == RunStatus.DONE
 
@@ -370,9 +370,9 @@ def test_a_database_that_stays_away_fails_the_run_to_be_recomputed(
         calls.append(run_id)
         raise OperationalError("the database system is shutting down")
 
-    monkeypatch.setattr(services, "score_run_prepare", down)
+    monkeypatch.setattr(run_services, "score_run_prepare", down)
     with pytest.raises(OperationalError), django_capture_on_commit_callbacks(execute=True):
-        services.score_period_async(period_code="2026-09", trigger="test")
+        run_services.score_period_async(period_code="2026-09", trigger="test")
     run = ScoreRun.objects.filter(period__code="2026-09").latest("id")
     assert len(calls) == 3  # the first try and two retries, then no more
     assert run.status == RunStatus.FAILED and run.group.recover
@@ -446,7 +446,7 @@ def test_a_worker_killed_mid_recompute_recovers_by_itself(scored_bank):
     slow = {**BEAT, "WEALTHSCORE_SCORE_CHUNK_DELAY": "2"}
     with celery_beat(database_url, queue=queue, extra_env=BEAT):
         with celery_worker(database_url, queue=queue, extra_env=slow) as worker:
-            runs = services.recompute_periods(codes=THREE, trigger="test")
+            runs = run_services.recompute_periods(codes=THREE, trigger="test")
             month = runs["2026-09"]
             _wait(lambda: ScoreRun.objects.get(pk=month.pk).chunks_done >= 1, 60,
                   "no branch was scored")  # fmt: skip
@@ -555,7 +555,7 @@ def test_database_backends_terminated_mid_run_are_retried_never_stuck(scored_ban
         celery_worker(database_url, queue=queue, extra_env=slow),
     ):
         started = time.monotonic()
-        services.recompute_periods(codes=THREE, trigger="test")
+        run_services.recompute_periods(codes=THREE, trigger="test")
         terminated = 0
         while time.monotonic() - started < 12:  # every second, for the first 12 s
             terminated += _terminate_worker_backends(name)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from scorecards import pay_services
-
 from scorecards.management.commands._export import ExportCommand
+from scorecards.pay import services as pay_services
 
 
 class Command(ExportCommand, BaseCommand):

@@ -11,8 +11,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crm.models import ClientSnapshot, Sale
-from scorecards import services
-from scorecards.measures import shared_queries
+from scorecards.runs import services as run_services
+from scorecards.runs.measures import shared_queries
 from wealthscore.kernel.errors import ConflictError, DomainError
 from wealthscore.kernel.periods import periods_of_year, periods_touched
 
@@ -52,7 +52,7 @@ class Command(BaseCommand):
         for code in codes:
             started = time.perf_counter()
             try:
-                run = services.score_period(period_code=code, trigger="command:recompute")
+                run = run_services.score_period(period_code=code, trigger="command:recompute")
             except ConflictError as exc:
                 self.stderr.write(f"{code}: skipped: {exc.message}")
                 continue

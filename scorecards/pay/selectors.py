@@ -13,13 +13,12 @@ from decimal import Decimal
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from scorecards.models import PayPolicy, Period, PeriodStatus, Scorecard
+from scorecards.pay.outcomes import Bands, adjusted_pay, band_of, is_failing, talent_placings
 from targets.models import OrgUnit, User
 from wealthscore.kernel.access import Action, may
 from wealthscore.kernel.errors import DomainError
 from wealthscore.kernel.periods import parse_period, period_from, previous_code
-
-from scorecards.models import PayPolicy, Period, PeriodStatus, Scorecard
-from scorecards.outcomes import Bands, adjusted_pay, band_of, is_failing, talent_placings
 
 FLAG_CONSECUTIVE_FAILURE = "consecutive_failure"  # 调岗或待岗培训
 FLAG_NO_BASE_PAY = "no_base_pay"

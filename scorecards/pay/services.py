@@ -9,14 +9,21 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from scorecards.models import PayPolicy
+from scorecards.pay.exports import (
+    CSV_ENCODINGS,
+    FORMATS,
+    TALENT_COLUMNS,
+    content_type,
+    file_name,
+    pay_columns,
+    write_report,
+)
+from scorecards.pay.selectors import Report, pay_report, require_pay_scope, talent_report
 from targets.models import OrgUnit, User, scope_of
 from wealthscore.kernel.access import Role
 from wealthscore.kernel.audit import audit_record
 from wealthscore.kernel.errors import DomainError, ForbiddenError
-
-from scorecards.exports import CSV_ENCODINGS, FORMATS, TALENT_COLUMNS, content_type, file_name, pay_columns, write_report
-from scorecards.models import PayPolicy
-from scorecards.pay_selectors import Report, pay_report, require_pay_scope, talent_report
 
 
 @dataclass(frozen=True)

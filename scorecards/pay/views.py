@@ -22,9 +22,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from scorecards import pay_selectors, selectors
 from scorecards.models import PayPolicy, Period, PeriodStatus
-from scorecards.pay_api import PayAdjustmentSerializer, TalentRowSerializer
+from scorecards.pay import selectors as pay_selectors
+from scorecards.pay.api import PayAdjustmentSerializer, TalentRowSerializer
+from scorecards.periods import selectors as period_selectors
 from targets.models import OrgUnit
 from targets.org import selectors as org_selectors
 from wealthscore.kernel.audit import audit_record
@@ -176,7 +177,9 @@ def _talent_context(report: pay_selectors.Report) -> dict[str, Any]:
 def hr_pay(request: AuthedHttpRequest) -> HttpResponse:
     user = request.user
     pay_selectors.require_pay_scope(user)
-    quarters = list(selectors.period_list(user=user).filter(kind="quarter").order_by("-last_day"))
+    quarters = list(
+        period_selectors.period_list(user=user).filter(kind="quarter").order_by("-last_day")
+    )
     requested = request.GET.get("period", "").strip()
     code = requested or _default_quarter(quarters)
     unit_code = request.GET.get("unit", "").strip()

@@ -22,8 +22,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from crm.models import ActivityType
-from scorecards import card_selectors, selectors, services
-from scorecards.api import ScorecardSerializer
+from scorecards.cards import selectors as card_selectors
+from scorecards.cards import services as card_services
+from scorecards.cards.api import ScorecardSerializer
 from scorecards.models import Dimension, Scorecard, ScoreLine
 from targets.models import User, scope_of
 from targets.org import selectors as org_selectors
@@ -131,7 +132,7 @@ def _card_page(request: AuthedHttpRequest, employee_id: str, *, own: bool) -> Ht
     code = requested or card_selectors.default_period(periods)
     scorecard: Scorecard | None = None
     if code and any(p.code == code for p in periods):
-        cards = selectors.scorecard_list(user=user, period=code, employee_id=employee_id)
+        cards = card_selectors.scorecard_list(user=user, period=code, employee_id=employee_id)
         scorecard = cards.first()
 
     context: dict[str, Any] = {
@@ -284,8 +285,8 @@ def _fact_cell(column: str, value: Any) -> str:
 @require_GET
 def card_facts(request: AuthedHttpRequest, card_id: int, measure: str) -> HttpResponse:
     """The facts behind one line: an HTML fragment for the card page's facts panel."""
-    card = selectors.scorecard_get(user=request.user, card_id=card_id)
-    facts = services.scorecard_line_facts(card=card, measure=measure, actor=request.user)
+    card = card_selectors.scorecard_get(user=request.user, card_id=card_id)
+    facts = card_services.scorecard_line_facts(card=card, measure=measure, actor=request.user)
     rows = facts.get("rows", [])
     # Columns no row fills (no client behind a recording check) are left out.
     columns = [

@@ -22,10 +22,15 @@ from typing import Any
 import xlsxwriter
 from django.utils import timezone
 
+from scorecards.pay.outcomes import Bands
+from scorecards.pay.selectors import (
+    FLAG_CONSECUTIVE_FAILURE,
+    FLAG_NO_BASE_PAY,
+    FLAG_NO_TOTAL,
+    PayRow,
+    Report,
+)
 from wealthscore.kernel.cells import neutralise
-
-from scorecards.outcomes import Bands
-from scorecards.pay_selectors import FLAG_CONSECUTIVE_FAILURE, FLAG_NO_BASE_PAY, FLAG_NO_TOTAL, PayRow, Report
 
 FORMATS = {"xlsx", "csv"}
 # A machine CSV's encodings: UTF-8 (no BOM: a loader would read it into the first field

@@ -19,13 +19,12 @@ from django.http import Http404
 
 from compliance.models import IncidentStatus
 from compliance.selectors import incident_list
+from scorecards.engine import competition_ranks
+from scorecards.models import Period, Scorecard, ScoreLine
 from targets.models import Employee, OrgUnit, User, scope_of
 from targets.org import selectors as org_selectors
 from wealthscore.kernel.access import Action, Role, allows
-from wealthscore.kernel.periods import parse_period, previous_code, quarter_of, quarters_of
-
-from scorecards.engine import competition_ranks
-from scorecards.models import Period, SchemeMeasure, SchemeVersion, Scorecard, ScoreLine
+from wealthscore.kernel.periods import previous_code
 
 AUM_NET_GROWTH = "aum_net_growth"
 BAND = 10  # points per bar of the distribution
@@ -69,27 +68,7 @@ def default_period(periods: list[Period]) -> Period | None:
     return month or (periods[0] if periods else None)
 
 
-def manual_periods(code: str) -> list[str]:
-    """The periods manual scores may be entered for from the page of period `code`: the
-    quarter that contains it and its year (for a year page, its quarters and the year)."""
-    period = parse_period(code)
-    if period.kind == "year":
-        return [quarter.code for quarter in quarters_of(period.year)] + [str(period.year)]
-    return [quarter_of(period).code, str(period.year)]
-
-
 # ---------------------------------------------------------------- the manual-score form
-def manual_measures_in_force(day: dt.date) -> list[str]:
-    """The measures scored by hand (method `manual`) in the scheme version in force on
-    `day`, in the scheme's order (one query)."""
-    version = SchemeVersion.objects.in_force_on(day).values("pk")[:1]
-    return list(
-        SchemeMeasure.objects.filter(kpi__version=Subquery(version), method="manual")
-        .order_by("kpi__position", "kpi_id", "position", "id")
-        .values_list("measure", flat=True)
-    )
-
-
 def team_rms(*, user: User, unit: OrgUnit | None) -> list[tuple[str, str]]:
     """(employee ID, name) of the active RMs of the unit's subtree today (one query)."""
     return list(

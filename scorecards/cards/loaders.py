@@ -9,9 +9,8 @@ from django.utils import timezone
 from crm.loaders import Loaded, register, upsert
 from crm.models import ImportBatch
 from crm.validation import Checked
-from targets.models import Employee
-
 from scorecards.models import ManualScore
+from targets.models import Employee
 
 
 @register("manual_scores")

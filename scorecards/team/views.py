@@ -24,9 +24,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from scorecards import selectors, services, team_selectors
-from scorecards.manual_services import manual_score_enter
+from scorecards.cards import selectors as card_selectors
+from scorecards.cards.services import manual_score_enter
 from scorecards.models import Period, PeriodStatus, Rating
+from scorecards.periods import selectors as period_selectors
+from scorecards.periods import services as period_services
+from scorecards.rules import manual_measures_in_force
+from scorecards.team import selectors as team_selectors
 from targets.models import OrgUnit, scope_of
 from targets.org import selectors as org_selectors
 from wealthscore.kernel.access import Role
@@ -56,7 +60,7 @@ def _page_period(
 ) -> Period | None:
     """The period asked for (404 when the user may not see it), else the default one."""
     if code:
-        return next((p for p in periods if p.code == code), None) or selectors.period_get(
+        return next((p for p in periods if p.code == code), None) or period_selectors.period_get(
             user=request.user, code=code
         )
     return team_selectors.default_period(periods)
@@ -147,8 +151,8 @@ def _context(
         }
         for employee_id, name, items in team_selectors.team_warnings(user=user, unit=unit)
     ]
-    manual_codes = team_selectors.manual_periods(period.code)
-    measures = team_selectors.manual_measures_in_force(period.last_day)
+    manual_codes = card_selectors.manual_periods(period.code)
+    measures = manual_measures_in_force(period.last_day)
     values = context["manual"]["values"]
     values.setdefault("period", manual_codes[-1] if period.kind == "year" else manual_codes[0])
     context.update(
@@ -273,9 +277,9 @@ def team_submit(request: AuthedHttpRequest) -> HttpResponse:
     team_selectors.team_unit(user=request.user, code=unit_code)  # 404 outside the roles
     if not period_code:
         raise Http404
-    period = selectors.period_get(user=request.user, code=period_code)
+    period = period_selectors.period_get(user=request.user, code=period_code)
     try:
-        services.period_transition(period=period, action="submit", actor=request.user)
+        period_services.period_transition(period=period, action="submit", actor=request.user)
     except DomainError as error:
         context = _context(
             request, period_code=period_code, unit_code=unit_code, submit_error=str(error.message)

@@ -15,15 +15,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scorecards.pay import selectors as pay_selectors
+from scorecards.pay import services as pay_services
+from scorecards.pay.services import ExportFile
 from targets.models import OrgUnit
 from targets.org.query import IdentifierParam, query_params, unit_param
 from wealthscore.kernel.audit import audit_read
 from wealthscore.kernel.errors import DomainError
 from wealthscore.kernel.pagination import Pagination
 from wealthscore.kernel.typing import AuthedRequest
-
-from scorecards import pay_selectors, pay_services
-from scorecards.pay_services import ExportFile
 
 
 class FileFormatParameter(DefaultContentNegotiation):

@@ -11,9 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from targets.models import User
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 
 from scorecards.models import Dimension, Kpi, PeriodStatus, SchemeVersion, Scorecard, ScoreLine
+from targets.models import OrgUnit, User
+from wealthscore.kernel.periods import parse_period, quarter_of, quarters_of
 
 HUNDRED = Decimal(100)
 # The four dimensions of the radar, in the scheme's order (the bonus is not one of them).
@@ -146,3 +149,41 @@ def dimension_shares(lines: Iterable[ScoreLine]) -> list[tuple[str, Decimal | No
         rescaled = weight * HUNDRED / applicable_weight
         shares.append((dimension.value, earned / rescaled * HUNDRED))
     return shares
+
+
+def manual_periods(code: str) -> list[str]:
+    """The periods manual scores may be entered for from the page of period `code`: the
+    quarter that contains it and its year (for a year page, its quarters and the year)."""
+    period = parse_period(code)
+    if period.kind == "year":
+        return [quarter.code for quarter in quarters_of(period.year)] + [str(period.year)]
+    return [quarter_of(period).code, str(period.year)]
+
+
+def scorecard_list(
+    *,
+    user: User,
+    period: str | None = None,
+    employee_id: str | None = None,
+    unit: OrgUnit | None = None,
+) -> QuerySet[Scorecard]:
+    """The current cards the user may see, with their lines (3 queries for any number)."""
+    cards = Scorecard.objects.visible_to(user).current()
+    if period:
+        cards = cards.filter(run__period__code=period)
+    if employee_id:
+        cards = cards.filter(employee__employee_id=employee_id)
+    if unit is not None:
+        cards = cards.filter(unit__path__startswith=unit.path)
+    return (
+        cards.select_related("employee", "unit", "run__period", "run__version__scheme")
+        .prefetch_related(Prefetch("lines", queryset=ScoreLine.objects.order_by("position")))
+        .order_by("run__period__last_day", "rank", "employee__employee_id")
+    )
+
+
+def scorecard_get(*, user: User, card_id: int) -> Scorecard:
+    card = scorecard_list(user=user).filter(pk=card_id).first()
+    if card is None:
+        raise Http404
+    return card

@@ -1,4 +1,4 @@
-"""Writes of scoring (SPEC §5): scheme versions, period lifecycle and score runs.
+"""Score runs (SPEC §5): what computes the cards of a period, and what recomputes it.
 
 A score run goes through three steps, each a service the Celery tasks call by id:
 `score_run_start` records the run (one running run per period, in the database),
@@ -20,7 +20,6 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
-from pathlib import Path
 from typing import overload
 
 from django.conf import settings
@@ -30,189 +29,40 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import BatchStatus, ImportBatch
-from targets.models import Employee, OrgUnit, UnitMembership, User, scope_of
+from scorecards.engine import (
+    RANKED_SQL,
+    Card,
+    Fact,
+    Rules,
+    blend_year,
+    rank_sql,
+    rating_for,
+    score_card,
+    score_line,
+)
+from scorecards.models import (
+    Period,
+    PeriodStatus,
+    RunStatus,
+    Scorecard,
+    ScoreLine,
+    ScoreRun,
+    ScoreRunChunk,
+    ScoreRunGroup,
+)
+from scorecards.periods.services import period_get_or_create
+from scorecards.rules import rules_of, version_in_force
+from scorecards.runs.measures import Computation, shared_queries
+from targets.models import Employee, OrgUnit, UnitMembership, User
 from targets.plan.amounts import employee_target_amounts, is_flow
-from wealthscore.kernel.access import MAY, Action, Role
+from wealthscore.kernel.access import Role
 from wealthscore.kernel.audit import audit_record
-from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
+from wealthscore.kernel.errors import ConflictError, DomainError
 from wealthscore.kernel.jobs import enqueue, heartbeat
 from wealthscore.kernel.periods import Period as PeriodCode
-from wealthscore.kernel.periods import parse_period, period_from, with_dependents
-
-from scorecards.engine import HUNDRED, RANKED_SQL, Card, Fact, MeasureRule, Rules, blend_year, rank_sql, rating_for, score_card, score_line, weights_problem, weights_total
-from scorecards.measures import Computation, shared_queries
-from scorecards.models import Kpi, Period, PeriodStatus, RunStatus, SchemeMeasure, SchemeVersion, Scorecard, ScoreLine, ScoreRun, ScoreRunChunk, ScoreRunGroup
+from wealthscore.kernel.periods import parse_period, with_dependents
 
 log = logging.getLogger(__name__)
-DEFAULT_SCHEME = Path(settings.BASE_DIR) / "fixtures" / "default_scheme.json"
-
-
-class ScoringError(DomainError):
-    """A scoring rule refused the request."""
-
-
-# ---------------------------------------------------------------- scheme versions as rules
-# A published version never changes (scheme_version_update refuses it): its rules are read
-# once a process, not once a branch of every run.
-_published_rules: dict[tuple, Rules] = {}
-
-
-def rules_of(version: SchemeVersion) -> Rules:
-    """The version's KPIs and measures, frozen for scoring (two queries, once a process for a
-    published version)."""
-    key = (version.pk, version.published_at)  # the time too: ids of a deleted version recur
-    if version.status == SchemeVersion.Status.PUBLISHED and key in _published_rules:
-        return _published_rules[key]
-    rules = _read_rules(version)
-    if version.status == SchemeVersion.Status.PUBLISHED:
-        _published_rules[key] = rules
-    return rules
-
-
-def _read_rules(version: SchemeVersion) -> Rules:
-    measures = SchemeMeasure.objects.filter(kpi__version=version).select_related("kpi")
-    rules = tuple(
-        MeasureRule(
-            measure=m.measure,
-            kpi=m.kpi.code,
-            kpi_name=m.kpi.name,
-            dimension=m.kpi.dimension,
-            method=m.method,
-            window=m.window,
-            weight=m.kpi.weight * m.share / HUNDRED,
-            zero_at=m.zero_at,
-            zero_at_target=m.zero_at_target,
-            full_at=m.full_at,
-            full_at_target=m.full_at_target,
-            cap=m.cap,
-            max_points=m.max_points,
-            default_target=m.default_target,
-            default_target_prorated=m.default_target_prorated,
-        )
-        for m in measures.order_by("kpi__position", "kpi_id", "position", "id")
-    )
-    return Rules(
-        version_id=version.pk,
-        basis=version.attribution_basis,
-        rules=rules,
-        quarter_share=version.quarter_share,
-        review_share=version.review_share,
-        hnw_threshold=version.hnw_threshold,
-        affluent_threshold=version.affluent_threshold,
-        dormant_days=version.dormant_days,
-        rating_bands=(version.rating_a, version.rating_b, version.rating_c),
-    )
-
-
-def version_in_force(day: dt.date) -> SchemeVersion:
-    version = SchemeVersion.objects.in_force_on(day).select_related("scheme").first()
-    if version is None:
-        raise ScoringError(_("No published scheme is in force on %(day)s.") % {"day": day})
-    return version
-
-
-# ---------------------------------------------------------------- periods
-def period_get_or_create(code: str) -> Period:
-    parsed = period_from(code)
-    period, _created = Period.objects.get_or_create(
-        code=parsed.code,
-        defaults={
-            "kind": parsed.kind,
-            "year": parsed.year,
-            "first_day": parsed.first_day,
-            "last_day": parsed.last_day,
-        },
-    )
-    return period
-
-
-TRANSITIONS = {
-    # action: (from, to, roles)
-    "submit": ({PeriodStatus.OPEN}, PeriodStatus.IN_REVIEW, MAY[Action.SUBMIT_PERIOD]),
-    "approve": ({PeriodStatus.IN_REVIEW, PeriodStatus.OPEN}, PeriodStatus.APPROVED, {Role.ADMIN}),
-    "reopen": ({PeriodStatus.IN_REVIEW, PeriodStatus.APPROVED}, PeriodStatus.OPEN, {Role.ADMIN}),
-}
-
-
-@transaction.atomic
-def period_transition(*, period: Period, action: str, actor: User, reason: str = "") -> Period:
-    """open → in review → approved; an admin reopens with a reason. Audited."""
-    sources, target, roles = TRANSITIONS[action]
-    if scope_of(actor).role not in roles:
-        raise ForbiddenError(_("Your role may not %(action)s a period.") % {"action": action})
-    period = Period.objects.select_for_update().get(pk=period.pk)
-    if period.status not in sources:
-        done = {"submit": _("submitted"), "approve": _("approved"), "reopen": _("reopened")}
-        raise ConflictError(
-            _("Period %(period)s is %(status)s: it cannot be %(action)s.")
-            % {"period": period.code, "status": period.get_status_display(), "action": done[action]}
-        )
-    if action == "reopen" and not reason.strip():
-        raise DomainError(_("Reopening a period needs a reason."), field="reason")
-    if action == "approve" and period.current_run_id is None:
-        raise ConflictError(
-            _("Period %(period)s has no scores yet: recompute it before approving.")
-            % {"period": period.code}
-        )
-    if action == "approve":
-        _refuse_if_vetoes_changed(period)
-    before = period.status
-    period.status, period.changed_by, period.changed_at = target, actor, timezone.now()
-    period.save(update_fields=["status", "changed_by", "changed_at"])
-    audit_record(
-        actor=actor,
-        action=f"period.{action}",
-        object_type="period",
-        object_id=period.code,
-        before={"status": before},
-        after={"status": target},
-        reason=reason,
-    )
-    return period
-
-
-def _refuse_if_vetoes_changed(period: Period) -> None:
-    """A veto decided after the current run began is not on its cards: approving them would
-    lock the period without it (the recompute the decision started may not have run)."""
-    from compliance.selectors import veto_decisions_since
-
-    # Only called to approve, which is refused above without a current run.
-    assert period.current_run_id is not None
-    run = ScoreRun.objects.get(pk=period.current_run_id)
-    changed = veto_decisions_since(
-        first_day=period.first_day, last_day=period.last_day, since=run.created_at
-    )
-    if changed:
-        raise ConflictError(
-            _(
-                "A veto of incident %(ids)s was decided after the scores of %(period)s were "
-                "computed: recompute the period before approving it."
-            )
-            % {"ids": ", ".join(f"#{pk}" for pk in changed), "period": period.code},
-            code="vetoes_changed",
-        )
-
-
-def refuse_vetoes_in_approved_periods(*, period_codes: list[str], **_signal) -> None:
-    """`vetoes_changing` (compliance, before a decision): an approved period is reopened first."""
-    # Locked until our commit, so a period cannot be approved between this check and the
-    # decision (and approval refuses a period whose run predates a decision: see
-    # scorecards.services.period_transition).
-    approved = list(
-        Period.objects.select_for_update()
-        .filter(code__in=period_codes, status=PeriodStatus.APPROVED)
-        .order_by("last_day")
-        .values_list("code", flat=True)
-    )
-    if approved:
-        raise ConflictError(
-            _(
-                "Period %(periods)s is approved: an admin must reopen it before this "
-                "incident can be decided."
-            )
-            % {"periods": ", ".join(approved)},
-            code="period_approved",
-        )
 
 
 # ---------------------------------------------------------------- runs: start
@@ -829,299 +679,6 @@ def score_period_async(*, period_code: str, trigger: str, actor: User | None = N
         if created:
             enqueue("scorecards.prepare", run_id=run.pk)
     return run
-
-
-# ---------------------------------------------------------------- the default scheme
-def install_default_scheme(apps=None) -> None:
-    """Create the default scheme of SPEC §5 from fixtures/default_scheme.json, unless a
-    scheme exists. Called by migration 0003 (with its historical models) and by
-    wealthscore.defaults.install_defaults() after a flush."""
-    from scorecards import models as current
-
-    def model(name: str):
-        return apps.get_model("scorecards", name) if apps else getattr(current, name)
-
-    classes = {
-        "scorecards.scheme": model("Scheme"),
-        "scorecards.schemeversion": model("SchemeVersion"),
-        "scorecards.kpi": model("Kpi"),
-        "scorecards.schememeasure": model("SchemeMeasure"),
-    }
-    if classes["scorecards.scheme"].objects.exists():
-        return
-    # The fixture's keys only link its rows: the database numbers them, so that its
-    # sequences stay right.
-    created: dict[tuple[str, int], object] = {}
-    parents = {"scheme": "scorecards.scheme", "version": "scorecards.schemeversion",
-               "kpi": "scorecards.kpi"}  # fmt: skip
-    for row in json.loads(DEFAULT_SCHEME.read_text(encoding="utf-8")):
-        fields = {
-            name: created[(parents[name], value)] if name in parents else value
-            for name, value in row["fields"].items()
-        }
-        created[(row["model"], row["pk"])] = classes[row["model"]].objects.create(**fields)
-
-
-# ---------------------------------------------------------------- scheme versions: edit
-SETTINGS_FIELDS = (
-    "effective_from", "note", "attribution_basis", "quarter_share", "review_share",
-    "hnw_threshold", "affluent_threshold", "dormant_days", "rating_a", "rating_b", "rating_c",
-)  # fmt: skip
-MEASURE_FIELDS = (
-    "measure", "share", "method", "window", "zero_at", "zero_at_target", "full_at",
-    "full_at_target", "cap", "max_points", "default_target", "default_target_prorated",
-)  # fmt: skip
-
-
-def require_admin(actor: User) -> None:
-    if scope_of(actor).role != Role.ADMIN:
-        raise ForbiddenError(_("Only an administrator may change a scheme."))
-
-
-def version_snapshot(version: SchemeVersion) -> dict:
-    """The version as data: its settings and its KPIs with their measures (for audit, diffs
-    and copies)."""
-    data = {name: getattr(version, name) for name in SETTINGS_FIELDS}
-    data["effective_from"] = version.effective_from.isoformat()
-    data = {k: str(v) if isinstance(v, Decimal) else v for k, v in data.items()}
-    kpis = []
-    for kpi in version.kpis.order_by("position", "id").prefetch_related("measures"):
-        kpis.append(
-            {
-                "code": kpi.code,
-                "name": kpi.name,
-                "dimension": kpi.dimension,
-                "weight": str(kpi.weight),
-                "measures": [
-                    {
-                        name: str(v) if isinstance(v := getattr(m, name), Decimal) else v
-                        for name in MEASURE_FIELDS
-                    }
-                    for m in kpi.measures.order_by("position", "id")
-                ],
-            }
-        )
-    data["kpis"] = kpis
-    return data
-
-
-def _write_kpis(version: SchemeVersion, kpis: list[dict]) -> None:
-    version.kpis.all().delete()
-    for position, item in enumerate(kpis, start=1):
-        kpi = Kpi.objects.create(
-            version=version,
-            code=item["code"],
-            name=item.get("name") or item["code"],
-            dimension=item["dimension"],
-            weight=Decimal(str(item["weight"])),
-            position=position,
-        )
-        SchemeMeasure.objects.bulk_create(
-            [
-                SchemeMeasure(kpi=kpi, position=index, **_measure_fields(m))
-                for index, m in enumerate(item.get("measures", []), start=1)
-            ]
-        )
-
-
-TEXT_FIELDS = {"measure", "method", "window", "default_target_prorated"}
-
-
-def _measure_fields(data: dict) -> dict:
-    return {
-        name: data[name] if name in TEXT_FIELDS or data[name] is None else Decimal(str(data[name]))
-        for name in MEASURE_FIELDS
-        if name in data
-    }
-
-
-@transaction.atomic
-def scheme_draft_create(
-    *, base: SchemeVersion, actor: User, effective_from: dt.date | None = None, note: str = ""
-) -> SchemeVersion:
-    """A new draft: a copy of `base`, numbered after the scheme's last version."""
-    require_admin(actor)
-    number = (base.scheme.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-    data = version_snapshot(base)
-    settings_data = {name: data[name] for name in SETTINGS_FIELDS}
-    settings_data["effective_from"] = effective_from or base.effective_from
-    settings_data["note"] = note
-    draft = SchemeVersion.objects.create(
-        scheme=base.scheme, number=number, based_on=base, created_by=actor, **settings_data
-    )
-    _write_kpis(draft, data["kpis"])
-    audit_record(
-        actor=actor, action="scheme.draft", object_type="scheme_version", object_id=draft.code,
-        before=None, after=version_snapshot(draft),
-    )  # fmt: skip
-    return draft
-
-
-@transaction.atomic
-def scheme_version_update(*, version: SchemeVersion, actor: User, data: dict) -> SchemeVersion:
-    """Change a draft's settings and/or replace its KPIs. A published version is frozen."""
-    require_admin(actor)
-    version = SchemeVersion.objects.select_for_update().get(pk=version.pk)
-    if version.status != SchemeVersion.Status.DRAFT:
-        raise ConflictError(
-            _("Version %(v)s is published and frozen: start a new draft from it.")
-            % {"v": version.number}
-        )
-    before = version_snapshot(version)
-    for name in SETTINGS_FIELDS:
-        if name in data:
-            setattr(version, name, data[name])
-    try:
-        with transaction.atomic():
-            version.save()
-            if "kpis" in data:
-                _write_kpis(version, data["kpis"])
-    except IntegrityError as exc:
-        raise ScoringError(_("The scheme breaks a rule: %(error)s") % {"error": exc}) from exc
-    audit_record(
-        actor=actor, action="scheme.update", object_type="scheme_version",
-        object_id=version.code, before=before, after=version_snapshot(version),
-    )  # fmt: skip
-    return version
-
-
-def scheme_problems(version: SchemeVersion) -> list[str]:
-    """Why a version may not be published (empty when it may)."""
-    from wealthscore.kernel.catalog import (
-        COMPUTED_MEASURE_CODES,
-        MANUAL_MEASURE_CODES,
-        MEASURE_CODES,
-    )
-
-    problems = []
-    kpis = list(version.kpis.prefetch_related("measures"))
-    weights = weights_problem(weights_total((k.dimension, k.weight) for k in kpis))
-    if weights:
-        problems.append(weights)
-    seen: set[str] = set()
-    for kpi in kpis:
-        measures = list(kpi.measures.all())
-        if not measures:
-            problems.append(_("KPI %(kpi)s has no measure.") % {"kpi": kpi.code})
-            continue
-        shares = sum((m.share for m in measures), Decimal(0))
-        if shares != HUNDRED:
-            problems.append(
-                _("The measures of KPI %(kpi)s share %(total)s%%, not 100%%.")
-                % {"kpi": kpi.code, "total": f"{shares:.2f}"}
-            )
-        for m in measures:
-            if m.measure in seen:
-                problems.append(_("Measure %(m)s is in two KPIs.") % {"m": m.measure})
-            seen.add(m.measure)
-            if m.measure not in MEASURE_CODES:
-                problems.append(_("Unknown measure %(m)s.") % {"m": m.measure})
-            elif m.method == "manual" and m.measure not in MANUAL_MEASURE_CODES:
-                problems.append(_("Measure %(m)s is computed, not entered.") % {"m": m.measure})
-            elif m.method != "manual" and m.measure not in COMPUTED_MEASURE_CODES:
-                problems.append(_("Measure %(m)s is entered by hand: its method is manual.")
-                                % {"m": m.measure})  # fmt: skip
-            if (m.method == "bonus") != (kpi.dimension == "bonus"):
-                problems.append(_("Measure %(m)s: bonus measures belong to the bonus KPI.")
-                                % {"m": m.measure})  # fmt: skip
-            if m.default_target is not None and m.default_target < 0:
-                problems.append(_("Measure %(m)s: a target cannot be negative.")
-                                % {"m": m.measure})  # fmt: skip
-            if m.method == "linear" and (m.zero_at, m.zero_at_target) == (
-                m.full_at, m.full_at_target):  # fmt: skip
-                problems.append(_("Measure %(m)s gives 0 and 100 points at the same value.")
-                                % {"m": m.measure})  # fmt: skip
-    return problems
-
-
-@transaction.atomic
-def scheme_publish(*, version: SchemeVersion, actor: User) -> SchemeVersion:
-    """Publish a draft once its weights total exactly 100.00. Approved periods keep the cards
-    they have: only a recompute of an open period uses the new version."""
-    require_admin(actor)
-    version = SchemeVersion.objects.select_for_update().get(pk=version.pk)
-    if version.status != SchemeVersion.Status.DRAFT:
-        raise ConflictError(_("Version %(v)s is already published.") % {"v": version.number})
-    problems = scheme_problems(version)
-    if problems:
-        raise ScoringError(" ".join(problems), field="kpis")
-    version.status = SchemeVersion.Status.PUBLISHED
-    version.published_by, version.published_at = actor, timezone.now()
-    version.save(update_fields=["status", "published_by", "published_at"])
-    audit_record(
-        actor=actor, action="scheme.publish", object_type="scheme_version",
-        object_id=version.code, before={"status": "draft"}, after=version_snapshot(version),
-    )  # fmt: skip
-    return version
-
-
-# ---------------------------------------------------------------- what-if
-def scheme_preview(*, version: SchemeVersion, period_code: str) -> dict:
-    """Score `version` on a past period without saving anything: each RM's total and rank
-    now (the period's current run) and with the version."""
-    from scorecards.engine import competition_ranks
-
-    period = period_from(period_code)
-    rules = rules_of(version)
-    _computation, entries = _entries(period, rules)
-    after = {}
-    for key, entry in entries.items():
-        card = score_one(rules, period.kind, entry)
-        after[key] = card.total
-    stored = Period.objects.filter(code=period.code).first()
-    before = {
-        row["employee__employee_id"]: row
-        for row in Scorecard.objects.filter(run_id=getattr(stored, "current_run_id", None)).values(
-            "employee__employee_id", "total", "rank", "vetoed"
-        )
-    }
-    vetoed = {key for key, row in before.items() if row["vetoed"]}
-    ranks = competition_ranks([(key, total, key in vetoed) for key, total in after.items()])
-    names = dict(
-        Employee.objects.filter(employee_id__in=list(entries)).values_list("employee_id", "name")
-    )
-    rows = []
-    for key in sorted(entries):
-        old = before.get(key, {})
-        new_total = after[key]
-        old_total = old.get("total")
-        rows.append(
-            {
-                "employee_id": key,
-                "name": names.get(key, ""),
-                "total_before": old_total,
-                "rank_before": old.get("rank"),
-                "total_after": new_total,
-                "rank_after": ranks.get(key),
-                "change": None if old_total is None or new_total is None
-                else new_total - old_total,
-            }
-        )  # fmt: skip
-    return {"period": period.code, "version": version.pk, "rows": rows}
-
-
-# ---------------------------------------------------------------- the facts behind a line
-@transaction.atomic
-def scorecard_line_facts(*, card: Scorecard, measure: str, actor: User) -> dict:
-    """The facts one line was computed from, client names masked; the drill-down is audited
-    (SPEC §9). HR sees scores but no client-level data (SPEC §1)."""
-    from django.http import Http404
-
-    from scorecards.measures import line_facts
-
-    if scope_of(actor).role == Role.HR:
-        # For HR the facts do not exist (SPEC §1: out of scope is 404, never 403).
-        raise Http404
-    if not card.lines.filter(measure=measure).exists():
-        raise Http404
-    period = parse_period(card.run.period.code)
-    facts = line_facts(period, rules_of(card.run.version), measure, card.employee.employee_id)
-    audit_record(
-        actor=actor, action="scorecard.facts", object_type="scorecard", object_id=str(card.pk),
-        after={"measure": measure, "period": period.code, "rows": facts.get("count", 0),
-               "employee": card.employee.employee_id},
-    )  # fmt: skip
-    return facts
 
 
 # ---------------------------------------------------------------- what to recompute

@@ -12,15 +12,14 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from scorecards.models import ManualScore, Period, PeriodStatus, Scorecard
+from scorecards.rules import manual_measures_in_force, rules_of
+from scorecards.runs.services import recompute_periods
 from targets.models import Employee, User, scope_of
 from wealthscore.kernel.access import Action, Role, allows
 from wealthscore.kernel.audit import audit_record
 from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
 from wealthscore.kernel.periods import parse_period, period_from, periods_for_months
-
-from scorecards.models import ManualScore, Period, PeriodStatus
-from scorecards.services import recompute_periods
-from scorecards.team_selectors import manual_measures_in_force
 
 LOWEST, HIGHEST = Decimal(0), Decimal(100)
 
@@ -139,3 +138,27 @@ def manual_score_enter(
                 lambda: recompute_periods(codes=codes, trigger=trigger, actor=actor)
             )
     return row
+
+
+# ---------------------------------------------------------------- the facts behind a line
+@transaction.atomic
+def scorecard_line_facts(*, card: Scorecard, measure: str, actor: User) -> dict:
+    """The facts one line was computed from, client names masked; the drill-down is audited
+    (SPEC §9). HR sees scores but no client-level data (SPEC §1)."""
+    from django.http import Http404
+
+    from scorecards.runs.measures import line_facts
+
+    if scope_of(actor).role == Role.HR:
+        # For HR the facts do not exist (SPEC §1: out of scope is 404, never 403).
+        raise Http404
+    if not card.lines.filter(measure=measure).exists():
+        raise Http404
+    period = parse_period(card.run.period.code)
+    facts = line_facts(period, rules_of(card.run.version), measure, card.employee.employee_id)
+    audit_record(
+        actor=actor, action="scorecard.facts", object_type="scorecard", object_id=str(card.pk),
+        after={"measure": measure, "period": period.code, "rows": facts.get("count", 0),
+               "employee": card.employee.employee_id},
+    )  # fmt: skip
+    return facts

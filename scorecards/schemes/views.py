@@ -2,7 +2,7 @@
 version changed, a new draft, period control) and /schemes/<pk>/ (the weights editor of a
 draft, read-only for a published version, and the what-if preview on a past period).
 
-Every write goes through scorecards.services (the same calls as the API): the view parses
+Every write goes through scorecards.schemes.services (the same calls as the API): the view parses
 the form with the API's own serializers, calls the service and shows its DomainError next to
 the field it names. Everyone but an administrator gets 404.
 """
@@ -25,10 +25,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from scorecards import selectors, services
-from scorecards.api import ReasonSerializer, SchemeVersionSerializer, SchemeVersionWriteSerializer
 from scorecards.engine import weights_total
 from scorecards.models import Dimension, Method, Period, SchemeMeasure, SchemeVersion, Window
+from scorecards.periods import selectors as period_selectors
+from scorecards.periods import services as period_services
+from scorecards.periods.api import ReasonSerializer
+from scorecards.schemes import selectors as scheme_selectors
+from scorecards.schemes import services as scheme_services
+from scorecards.schemes.api import SchemeVersionSerializer, SchemeVersionWriteSerializer
 from targets.models import scope_of
 from wealthscore.kernel.access import Role
 from wealthscore.kernel.catalog import MEASURES
@@ -91,7 +95,7 @@ class Change:
     kind: str  # kpi | measure | setting
 
 
-MEASURE_PARAMETERS = [name for name in services.MEASURE_FIELDS if name != "measure"]
+MEASURE_PARAMETERS = [name for name in scheme_services.MEASURE_FIELDS if name != "measure"]
 CHOICE_LABELS = {"method": dict(Method.choices), "window": dict(Window.choices)}
 
 
@@ -121,7 +125,7 @@ def version_diff(before: dict, after: dict) -> list[Change]:
     def add(what: str, old: str, new: str, kind: str) -> None:
         changes.append(Change(what=what, before=old, after=new, kind=kind))
 
-    for name in services.SETTINGS_FIELDS:
+    for name in scheme_services.SETTINGS_FIELDS:
         if name != "note" and _number(before.get(name)) != _number(after.get(name)):
             add(_setting_label(name), _number(before.get(name)), _number(after.get(name)),
                 "setting")  # fmt: skip
@@ -189,10 +193,10 @@ class PeriodRow:
 
 def _version_rows(user: Any) -> tuple[list[VersionRow], SchemeVersion | None]:
     """Every version with what it changed against its base (a fixed number of queries)."""
-    versions = list(selectors.scheme_version_list(user=user).select_related("published_by"))
+    versions = list(scheme_selectors.scheme_version_list(user=user).select_related("published_by"))
     # The version in force, without its KPIs (they are in `versions` already).
     in_force = (
-        selectors.scheme_version_list(user=user)
+        scheme_selectors.scheme_version_list(user=user)
         .in_force_on(timezone.localdate())
         .prefetch_related(None)
         .first()
@@ -216,9 +220,9 @@ def _version_rows(user: Any) -> tuple[list[VersionRow], SchemeVersion | None]:
 def _period_rows(
     user: Any, *, error: DomainError | None = None, code: str = "", reason: str = ""
 ) -> list[PeriodRow]:
-    approvable, _to, _roles = services.TRANSITIONS["approve"]
-    reopenable, _to, _roles = services.TRANSITIONS["reopen"]
-    periods = selectors.period_list(user=user).select_related("current_run__version__scheme")
+    approvable, _to, _roles = period_services.TRANSITIONS["approve"]
+    reopenable, _to, _roles = period_services.TRANSITIONS["reopen"]
+    periods = period_selectors.period_list(user=user).select_related("current_run__version__scheme")
     rows = []
     for period in periods.order_by("-last_day", "kind"):
         row = PeriodRow(
@@ -272,10 +276,10 @@ def _new_draft(request: AuthedHttpRequest) -> HttpResponse:
     base_id = request.POST.get("base", "")
     base: SchemeVersion | None
     if base_id.isdigit():
-        base = selectors.scheme_version_get(user=request.user, version_id=int(base_id))
+        base = scheme_selectors.scheme_version_get(user=request.user, version_id=int(base_id))
     else:
         base = (
-            selectors.scheme_version_list(user=request.user)
+            scheme_selectors.scheme_version_list(user=request.user)
             .in_force_on(timezone.localdate())
             .first()
         )
@@ -284,7 +288,7 @@ def _new_draft(request: AuthedHttpRequest) -> HttpResponse:
                 request, status=409, top_error=_("No published version is in force today.")
             )
     try:
-        draft = services.scheme_draft_create(base=base, actor=request.user)
+        draft = scheme_services.scheme_draft_create(base=base, actor=request.user)
     except DomainError as exc:
         return _index(request, status=exc.status_code, top_error=str(exc.message))
     messages.success(
@@ -297,7 +301,7 @@ def _new_draft(request: AuthedHttpRequest) -> HttpResponse:
 
 def _period_action(request: AuthedHttpRequest, action: str) -> HttpResponse:
     code = request.POST.get("period", "")
-    period = selectors.period_get(user=request.user, code=code)
+    period = period_selectors.period_get(user=request.user, code=code)
     raw_reason = request.POST.get("reason", "")
     parsed = ReasonSerializer(data={"reason": raw_reason})
     if not parsed.is_valid():
@@ -305,7 +309,7 @@ def _period_action(request: AuthedHttpRequest, action: str) -> HttpResponse:
         return _index(request, status=400, period_error=error, period_code=code,
                       reason=raw_reason)  # fmt: skip
     try:
-        services.period_transition(
+        period_services.period_transition(
             period=period, action=action, actor=request.user, reason=parsed.validated_data["reason"]
         )
     except DomainError as exc:
@@ -407,7 +411,7 @@ def _editor_fields(version: SchemeVersion, typed: QueryDict | None, errors: dict
 def _parse(version: SchemeVersion, post: QueryDict) -> tuple[dict | None, dict[str, str]]:
     """The form as the API's PATCH payload: the version's KPIs and measures with the typed
     weights and shares. Parsed by the API's serializer; errors keyed by input name."""
-    snapshot = services.version_snapshot(version)
+    snapshot = scheme_services.version_snapshot(version)
     kpis = []
     for kpi in snapshot["kpis"]:
         measures = [
@@ -506,7 +510,7 @@ def _editor(
     editable = version.status == SchemeVersion.Status.DRAFT
     today = timezone.localdate()
     options = list(
-        selectors.period_list(user=request.user)
+        period_selectors.period_list(user=request.user)
         .filter(current_run__isnull=False, last_day__lt=today)
         .order_by("-last_day", "kind")
     )
@@ -518,7 +522,9 @@ def _editor(
             status = 400 if status == 200 else status
         else:
             try:
-                preview = _preview(services.scheme_preview(version=version, period_code=chosen))
+                preview = _preview(
+                    scheme_services.scheme_preview(version=version, period_code=chosen)
+                )
             except DomainError as exc:
                 preview_error = str(exc.message)
                 status = exc.status_code if status == 200 else status
@@ -526,7 +532,7 @@ def _editor(
         "version": version,
         "editable": editable,
         "form": _editor_fields(version, typed, errors),
-        "problems": services.scheme_problems(version) if editable and typed is None else [],
+        "problems": scheme_services.scheme_problems(version) if editable and typed is None else [],
         "period_options": options,
         "chosen": chosen,
         "preview": preview,
@@ -539,7 +545,7 @@ def _editor(
 @require_http_methods(["GET", "POST"])
 def scheme_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _admin_only(request)
-    version = selectors.scheme_version_get(user=request.user, version_id=pk)
+    version = scheme_selectors.scheme_version_get(user=request.user, version_id=pk)
     if request.method == "GET":
         return _editor(request, version)
     publish = request.POST.get("action") == "publish"
@@ -549,11 +555,13 @@ def scheme_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     try:
         # Publishing saves what the form holds, then publishes it: both or neither.
         with transaction.atomic():
-            version = services.scheme_version_update(version=version, actor=request.user, data=data)
+            version = scheme_services.scheme_version_update(
+                version=version, actor=request.user, data=data
+            )
             if publish:
-                version = services.scheme_publish(version=version, actor=request.user)
+                version = scheme_services.scheme_publish(version=version, actor=request.user)
     except DomainError as exc:
-        version = selectors.scheme_version_get(user=request.user, version_id=pk)
+        version = scheme_selectors.scheme_version_get(user=request.user, version_id=pk)
         key = exc.field if exc.field in ("effective_from",) else "top"
         return _editor(
             request, version, typed=request.POST, errors={key: str(exc.message)},

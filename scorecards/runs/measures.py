@@ -25,11 +25,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from crm.models import ClientSnapshot, FactMonth
+from scorecards.engine import HUNDRED, ZERO, Fact, Rules
 from wealthscore.kernel.catalog import STRATEGIC_TAG_CODES
 from wealthscore.kernel.identifiers import mask_name
 from wealthscore.kernel.periods import Period, parse_period, quarter_of
-
-from scorecards.engine import HUNDRED, ZERO, Fact, Rules
 
 TRANSACTION = "transaction"
 

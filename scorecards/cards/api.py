@@ -1,0 +1,240 @@
+"""API of scorecards (CONTRACT.md): the cards a user may see and the facts behind a line."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from scorecards.cards import selectors as card_selectors
+from scorecards.cards import services as card_services
+from scorecards.engine import annual_review, round_half_up
+from scorecards.models import (  # fmt: skip
+    Scorecard,
+    ScoreLine,
+)
+from targets.models import scope_of
+from targets.org.query import (  # fmt: skip
+    IdentifierParam,
+    Ordering,
+    PeriodParam,
+    query_params,
+    unit_param,
+)
+from wealthscore.kernel.access import Role
+from wealthscore.kernel.typing import AuthedRequest
+
+
+class TwoPlaces(serializers.DecimalField):
+    """Points and weights as shown: two places, half-up (kept to four in the database)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=12, decimal_places=2, read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        return super().to_representation(Decimal(value).quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
+# The few figures a line was computed from (counts, sums as strings, window dates), keyed by
+# name; which names depends on the measure (measures.py), their values are never nested.
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {
+            "anyOf": [{"type": "string"}, {"type": "integer"}],
+            "nullable": True,
+        },
+        "description": "the figures behind the value, by name (e.g. window, sales, amount)",
+    }
+)
+class LineInputsField(serializers.DictField):
+    pass
+
+
+class ScoreLineSerializer(serializers.ModelSerializer):
+    inputs = LineInputsField(read_only=True)
+    points = TwoPlaces(allow_null=True)
+    weight = TwoPlaces()
+    weighted = TwoPlaces(allow_null=True)
+
+    class Meta:
+        model = ScoreLine
+        fields = ["measure", "kpi", "dimension", "method", "value", "target", "points",
+                  "weight", "weighted", "applicable", "reason", "inputs"]  # fmt: skip
+
+
+class CardEmployeeSerializer(serializers.Serializer):
+    """The RM of a card, read from the card itself (`source="*"`): her unit is the card's."""
+
+    employee_id = serializers.CharField(source="employee.employee_id")
+    name = serializers.CharField(source="employee.name")
+    unit_code = serializers.CharField(source="unit.code")
+
+
+class ScorecardSerializer(serializers.ModelSerializer):
+    employee = CardEmployeeSerializer(source="*", read_only=True)
+    veto_reasons = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="the confirmed vetoing cases, as the card shows them",
+    )  # fmt: skip
+    period = serializers.CharField(source="run.period.code")
+    period_type = serializers.CharField(source="run.period.kind")
+    status = serializers.CharField(source="run.period.status")
+    scheme_version = serializers.SerializerMethodField()
+    run = serializers.IntegerField(source="run_id")
+    weighted_score = TwoPlaces(allow_null=True)
+    bonus = TwoPlaces()
+    quarters_mean = TwoPlaces(allow_null=True)
+    annual_review = serializers.SerializerMethodField()
+    lines = ScoreLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Scorecard
+        fields = ["id", "employee", "period", "period_type", "scheme_version", "run", "status",
+                  "total", "rating", "vetoed", "veto_reasons", "rank", "rank_of", "unit_rank",
+                  "unit_rank_of", "weighted_score", "bonus", "quarters_mean", "quarters_counted",
+                  "annual_review", "no_total_reason", "lines"]  # fmt: skip
+
+    def get_scheme_version(self, card: Scorecard) -> str:
+        return card.run.version.code
+
+    def get_annual_review(self, card: Scorecard) -> str | None:
+        """On a year card: the review score of its own lines, shown to 2 places."""
+        review = annual_review(card.weighted_score, card.bonus)
+        if card.run.period.kind != "year" or review is None:
+            return None
+        return str(round_half_up(review))
+
+
+class PresentOnly(serializers.Serializer):
+    """A row whose columns depend on its kind: only the keys it has are rendered (the schema
+    lists every column, none required)."""
+
+    def to_representation(self, row: dict) -> dict:
+        data = super().to_representation(row)
+        return {key: value for key, value in data.items() if key in row}
+
+
+def _text(help_text: str = "") -> serializers.CharField:
+    return serializers.CharField(required=False, allow_null=True, help_text=help_text)
+
+
+def _amount(help_text: str = "") -> serializers.DecimalField:
+    # Two places, as a string on every database (SQLite hands integers back for whole sums).
+    return serializers.DecimalField(
+        max_digits=20, decimal_places=2, required=False, allow_null=True, help_text=help_text
+    )
+
+
+class FactRowSerializer(PresentOnly):
+    """One fact behind a line. Sales: txn_id … keyed_by; clients: client_id, client_name,
+    balance_end, balance_start, client_risk; surveys, activities, recording checks and
+    complaints: date, client_id, client_name and their own columns; manual scores: period,
+    score, comment, entered_at. Client names are masked."""
+
+    txn_id = _text()
+    txn_date = serializers.DateField(required=False, allow_null=True)
+    date = serializers.DateField(required=False, allow_null=True)
+    client_id = _text()
+    client_name = _text("masked: 张**")
+    product_code = _text()
+    product_risk = _text("R1-R5")
+    client_risk = _text("C1-C5")
+    strategic_tag = _text()
+    amount = _amount()
+    fee_income = _amount()
+    keyed_by = _text("the employee ID on the transaction")
+    balance_end = _amount()
+    balance_start = _amount()
+    response_id = _text()
+    nps_score = serializers.IntegerField(required=False, allow_null=True)
+    activity_id = _text()
+    activity_type = _text()
+    check_id = _text()
+    compliant = serializers.BooleanField(required=False, allow_null=True)
+    complaint_id = _text()
+    resolved_date = serializers.DateField(required=False, allow_null=True)
+    period = _text()
+    score = _amount()
+    comment = _text()
+    entered_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class LineFactsSerializer(PresentOnly):
+    kind = serializers.ChoiceField(
+        choices=["none", "manual_scores", "sales", "clients", "surveys", "activities",
+                 "recording_checks", "complaints"],
+        help_text="which facts the rows are",
+    )  # fmt: skip
+    window = serializers.CharField(required=False, help_text="the days the facts were read from")
+    as_of = serializers.DateField(
+        required=False, allow_null=True, help_text="clients: the month-end snapshot read"
+    )
+    count = serializers.IntegerField(required=False, help_text="all rows, before truncation")
+    truncated = serializers.BooleanField(help_text="true when only the first rows are given")
+    rows = FactRowSerializer(many=True)
+
+
+class ScorecardQuery(serializers.Serializer):
+    period = PeriodParam(help_text="2026-10, 2026-Q3 or 2026")
+    employee = IdentifierParam(help_text="an employee ID")
+    unit = IdentifierParam(help_text="a unit code: its whole subtree")
+
+
+class ScorecardViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ScorecardSerializer
+    filter_backends = [Ordering]
+    ordering_fields = {
+        "period": "run__period__last_day",
+        "rank": "rank",
+        "total": "total",
+        "employee_id": "employee__employee_id",
+        "unit_code": "unit__code",
+    }
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)  # no one logged in: 401 first
+        authed: AuthedRequest = request  # type: ignore[assignment]  # signed in from here on
+        # HR sees scores, never the clients behind them (SPEC §1): for HR the facts of a line
+        # do not exist, on every method (OPTIONS is routed as "metadata", hence the kwarg).
+        if "measure" in kwargs and scope_of(authed.user).role == Role.HR:
+            raise Http404
+        # OPTIONS never reads the object: look it up, so that a card out of scope is 404 on
+        # every method, as for GET.
+        if request.method == "OPTIONS" and "pk" in kwargs:
+            self.get_object()
+
+    @extend_schema(parameters=[ScorecardQuery])
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = query_params(ScorecardQuery, self.request)
+        return card_selectors.scorecard_list(
+            user=self.request.user,
+            period=params.get("period"),
+            employee_id=params.get("employee"),
+            unit=unit_param(user=self.request.user, code=params.get("unit")),
+        )
+
+    def get_object(self) -> Scorecard:
+        try:
+            card_id = int(self.kwargs["pk"])
+        except ValueError:
+            card_id = 0
+        request: AuthedRequest = self.request  # type: ignore[assignment]  # IsAuthenticated
+        return card_selectors.scorecard_get(user=request.user, card_id=card_id)
+
+    @extend_schema(responses=LineFactsSerializer)
+    @action(detail=True, methods=["get"], url_path=r"lines/(?P<measure>[a-z_]+)/facts")
+    def facts(self, request: AuthedRequest, pk: str, measure: str) -> Response:
+        card = self.get_object()
+        facts = card_services.scorecard_line_facts(card=card, measure=measure, actor=request.user)
+        return Response(LineFactsSerializer(facts).data)
