@@ -282,7 +282,7 @@ def _fact_json(fact: Fact) -> list:
     return [None if fact.value is None else str(fact.value), fact.inputs, fact.reason]
 
 
-def _entries(
+def score_inputs(
     period: PeriodCode, rules: Rules, group_id: int | None = None
 ) -> tuple[Computation, dict[str, dict]]:
     """Every RM's facts, targets and (year) quarter totals: what her card is scored from."""
@@ -334,7 +334,7 @@ def score_run_prepare(
         return []
     period = parse_period(run.period.code)
     with heartbeat(lambda: _beat(run_id)):  # the set-based queries can take minutes
-        computation, entries = _entries(period, rules_of(run.version), run.group_id)
+        computation, entries = score_inputs(period, rules_of(run.version), run.group_id)
     branch_ids = dict(OrgUnit.objects.values_list("code", "id"))
     by_branch: dict[str, dict] = defaultdict(dict)
     for key, entry in entries.items():

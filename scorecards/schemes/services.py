@@ -27,7 +27,7 @@ from scorecards.models import (
     Scorecard,
 )
 from scorecards.rules import ScoringError, rules_of
-from scorecards.runs.services import _entries, score_one
+from scorecards.runs.services import score_inputs, score_one
 from targets.models import Employee, User, scope_of
 from wealthscore.kernel.access import Role
 from wealthscore.kernel.audit import audit_record
@@ -269,7 +269,7 @@ def scheme_preview(*, version: SchemeVersion, period_code: str) -> dict:
 
     period = period_from(period_code)
     rules = rules_of(version)
-    _computation, entries = _entries(period, rules)
+    _computation, entries = score_inputs(period, rules)
     after = {}
     for key, entry in entries.items():
         card = score_one(rules, period.kind, entry)

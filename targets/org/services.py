@@ -406,7 +406,7 @@ def staff_import(
     Returns (created, updated). Rows were validated (known units, positions, statuses, and
     `staff_row_refusals` for records with a login). That rule is applied again here, under
     the lock of the staff rows, to the records linked to a login in the meantime: a file can
-    never change a role (targets/roles.py, `scope_of`).
+    never change a role (wealthscore/kernel/access.py, `scope_of`).
     """
     today = timezone.localdate()
     units = dict(OrgUnit.objects.values_list("code", "pk"))
