@@ -266,7 +266,7 @@ def incident_decide(*, incident: Incident, actor: User, decision: str, reason: s
     with transaction.atomic():
         incident = (
             Incident.objects.select_for_update(of=("self",))
-            .select_related("type", "employee")
+            .select_related("type", "employee", "unit")
             .get(pk=incident.pk)
         )
         if incident.status == status:
@@ -279,8 +279,10 @@ def incident_decide(*, incident: Incident, actor: User, decision: str, reason: s
         veto = status == IncidentStatus.CONFIRMED and incident.type.is_veto
         changes_cards = veto or incident.veto
         codes = periods_of_day(incident.occurred_on)
-        if changes_cards:
-            events.vetoes_changing.send(sender=Incident, period_codes=codes)
+        events.vetoes_changing.send(
+            sender=Incident, period_codes=codes, unit_path=incident.unit.path,
+            changes_cards=bool(changes_cards),
+        )  # fmt: skip
         IncidentDecision.objects.create(
             incident=incident,
             status=status,

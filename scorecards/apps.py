@@ -6,9 +6,9 @@ class ScorecardsConfig(AppConfig):
 
     def ready(self) -> None:
         from scorecards.cards import loaders as loaders
-        from scorecards.periods.services import refuse_vetoes_in_approved_periods
+        from scorecards.periods.services import refuse_decisions_in_locked_periods
         from wealthscore.kernel import events
 
         events.vetoes_changing.connect(
-            refuse_vetoes_in_approved_periods, dispatch_uid="scorecards.approved_periods"
+            refuse_decisions_in_locked_periods, dispatch_uid="scorecards.approved_periods"
         )

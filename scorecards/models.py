@@ -342,6 +342,38 @@ class Period(models.Model):
         return self.code
 
 
+class PeriodUnit(models.Model):
+    """The review state of one branch (a unit directly under head office) for one period
+    (SPEC §5, per unit): its manager submits her subtree, an admin approves it or sends it
+    back. No row is an open unit. The period is approved when every branch is."""
+
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="units")
+    unit = models.ForeignKey("targets.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        _("status"), max_length=10, choices=PeriodStatus.choices, default=PeriodStatus.OPEN
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    # Why it was sent back or reopened, or why an admin approved it with open items.
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("unit of a period")
+        verbose_name_plural = _("units of a period")
+        ordering = ["period_id", "unit__path"]
+        constraints = [
+            models.UniqueConstraint(fields=["period", "unit"], name="periodunit_one_per_unit"),
+            models.CheckConstraint(
+                condition=Q(status__in=PeriodStatus.values), name="periodunit_status_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period_id} {self.unit_id} {self.status}"
+
+
 class RunStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
@@ -504,6 +536,9 @@ class Scorecard(models.Model):
     rank_of = models.PositiveIntegerField(null=True, blank=True)
     unit_rank = models.PositiveIntegerField(null=True, blank=True)
     unit_rank_of = models.PositiveIntegerField(null=True, blank=True)
+    # Copied unchanged from the period's previous current run: the RM's branch was in review
+    # or approved when the run was made (SPEC §5: a locked unit takes no recompute).
+    carried_over = models.BooleanField(_("carried over"), default=False)
 
     objects = ScorecardQuerySet.as_manager()
 

@@ -109,6 +109,18 @@ def scope_of(user: User | None) -> Scope:
 
 
 # ---------------------------------------------------------------- the org chart
+# A branch: a unit directly under head office. Periods are reviewed and approved branch by
+# branch (SPEC §5), and score runs are split by branch.
+BRANCH_DEPTH = 1
+
+
+def branch_code_of(path: str) -> str:
+    """The code of the branch a unit's materialised path lies in ("/HO/BJ/BJ01/" → "BJ");
+    head office's own code for head office."""
+    parts = path.strip("/").split("/")
+    return parts[BRANCH_DEPTH] if len(parts) > BRANCH_DEPTH else parts[0]
+
+
 class OrgUnitQuerySet(models.QuerySet):
     def subtree_of(self, unit: OrgUnit) -> OrgUnitQuerySet:
         return self.filter(path__startswith=unit.path)

@@ -260,6 +260,22 @@ def shared_by_the_module(build: Callable[[Path], T]) -> Callable[..., T]:
     return fixture
 
 
+def approve_period(period, admin):
+    """Approve a scored period as the close does: every branch submitted, then approved with
+    its open items confirmed (for tests that need an approved period)."""
+    from scorecards.periods.services import period_transition
+    from wealthscore.kernel.errors import ConflictError
+
+    try:
+        period_transition(period=period, action="submit", actor=admin)
+    except ConflictError as refused:
+        if refused.code != "conflict":  # anything but "every branch is submitted already"
+            raise
+    return period_transition(
+        period=period, action="approve", actor=admin, confirm=True, reason="test: approved"
+    )
+
+
 def database_url_for_subprocess() -> str:
     """A URL for the database the tests run on, for subprocesses (a worker, a server)."""
     settings = connection.settings_dict

@@ -93,6 +93,7 @@ urlpatterns = [
     path("", include("scorecards.team.views")),
     path("", include("scorecards.pay.views")),
     path("", include("scorecards.schemes.views")),
+    path("", include("scorecards.periods.views")),
     path("", include("compliance.views")),
     path("", include("crm.views")),
     path("", include("wealthscore.views")),

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from scorecards.models import ManualScore, Period, PeriodStatus, Scorecard
+from scorecards.periods.services import refuse_if_unit_locked
 from scorecards.rules import manual_measures_in_force, rules_of
 from scorecards.runs.services import recompute_periods
 from targets.models import Employee, User, scope_of
@@ -105,6 +106,11 @@ def manual_score_enter(
                   "change.") % {"period": parsed.code},
                 code="period_approved",
             )  # fmt: skip
+        unit = employee.unit_on(parsed.last_day)
+        if unit is not None:
+            refuse_if_unit_locked(
+                period_codes=[parsed.code], unit_path=unit.path, what=_("manual score")
+            )
         existing = (
             ManualScore.objects.select_for_update()
             .select_related("employee")

@@ -13,9 +13,9 @@ from decimal import Decimal
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from scorecards.models import PayPolicy, Period, PeriodStatus, Scorecard
+from scorecards.models import PayPolicy, Period, PeriodStatus, PeriodUnit, Scorecard
 from scorecards.pay.outcomes import Bands, adjusted_pay, band_of, is_failing, talent_placings
-from targets.models import OrgUnit, User
+from targets.models import BRANCH_DEPTH, OrgUnit, User, branch_code_of
 from wealthscore.kernel.access import Action, may
 from wealthscore.kernel.errors import DomainError
 from wealthscore.kernel.periods import parse_period, period_from, previous_code
@@ -94,10 +94,20 @@ def _cards(period: Period | None, unit: OrgUnit | None):
     return cards
 
 
-def _status(period: Period | None) -> str:
+def _status(period: Period | None, unit: OrgUnit | None = None) -> str:
+    """The period's status for an export of `unit`'s subtree: approved once every branch
+    the export covers is (SPEC §5, per unit), though another branch may still be open."""
     if period is None or period.current_run_id is None:
         return "unscored"
-    return period.status
+    if period.status == PeriodStatus.APPROVED or unit is None or unit.depth < BRANCH_DEPTH:
+        return period.status
+    branch = branch_code_of(unit.path)
+    state = (
+        PeriodUnit.objects.filter(period=period, unit__code=branch)
+        .values_list("status", flat=True)
+        .first()
+    )
+    return state or PeriodStatus.OPEN
 
 
 def pay_report(*, period_code: str, unit: OrgUnit | None = None) -> Report:
@@ -170,7 +180,7 @@ def pay_report(*, period_code: str, unit: OrgUnit | None = None) -> Report:
                 flags=flags,
             )  # fmt: skip
         )
-    return Report(parsed.code, _status(period), rows, unit, bands)
+    return Report(parsed.code, _status(period, unit), rows, unit, bands)
 
 
 def pay_adjustment_list(*, user: User, period_code: str, unit: OrgUnit | None = None) -> Report:
@@ -221,7 +231,7 @@ def talent_report(*, year: int, unit: OrgUnit | None = None) -> Report:
                 else "",
             )  # fmt: skip
         )
-    return Report(str(year), _status(period), rows, unit)
+    return Report(str(year), _status(period, unit), rows, unit)
 
 
 def talent_list(*, user: User, year: int, unit: OrgUnit | None = None) -> Report:

@@ -4,16 +4,19 @@ with a reason; a period's row on first use."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from scorecards.models import (
-    Period,
-    PeriodStatus,
-    ScoreRun,
+from scorecards.models import Period, PeriodStatus, PeriodUnit, ScoreRun
+from scorecards.periods.selectors import (
+    LOCKED,
+    review_units,
+    submittable_units,
+    unit_states,
 )
-from targets.models import User, scope_of
-from wealthscore.kernel.access import MAY, Action, Role
+from targets.models import BRANCH_DEPTH, OrgUnit, User, branch_code_of
+from wealthscore.kernel.access import Action, may
 from wealthscore.kernel.audit import audit_record
 from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
 from wealthscore.kernel.periods import period_from
@@ -34,49 +37,203 @@ def period_get_or_create(code: str) -> Period:
     return period
 
 
+# action: (from, to, who may); a unit with no row is open.
 TRANSITIONS = {
-    # action: (from, to, roles)
-    "submit": ({PeriodStatus.OPEN}, PeriodStatus.IN_REVIEW, MAY[Action.SUBMIT_PERIOD]),
-    "approve": ({PeriodStatus.IN_REVIEW, PeriodStatus.OPEN}, PeriodStatus.APPROVED, {Role.ADMIN}),
-    "reopen": ({PeriodStatus.IN_REVIEW, PeriodStatus.APPROVED}, PeriodStatus.OPEN, {Role.ADMIN}),
-}
+    "submit": ({PeriodStatus.OPEN}, PeriodStatus.IN_REVIEW, Action.SUBMIT_PERIOD),
+    "approve": ({PeriodStatus.IN_REVIEW}, PeriodStatus.APPROVED, Action.APPROVE_PERIOD),
+    "send_back": ({PeriodStatus.IN_REVIEW, PeriodStatus.APPROVED}, PeriodStatus.OPEN,
+                  Action.APPROVE_PERIOD),
+}  # fmt: skip
+# The period-level actions of the API act on the units they name: reopen is send back.
+PERIOD_ACTIONS = {"submit": "submit", "approve": "approve", "reopen": "send_back"}
+
+
+def _done(action: str) -> str:
+    return {"submit": _("submitted"), "approve": _("approved"), "send_back": _("sent back")}[action]
 
 
 @transaction.atomic
-def period_transition(*, period: Period, action: str, actor: User, reason: str = "") -> Period:
-    """open → in review → approved; an admin reopens with a reason. Audited."""
-    sources, target, roles = TRANSITIONS[action]
-    if scope_of(actor).role not in roles:
-        raise ForbiddenError(_("Your role may not %(action)s a period.") % {"action": action})
+def units_transition(
+    *,
+    period: Period,
+    unit_codes: list[str],
+    action: str,
+    actor: User,
+    reason: str = "",
+    confirm: bool = False,
+) -> list[PeriodUnit]:
+    """Move the named branches of `period` one step (SPEC §5, per unit): a manager submits
+    the branches of her subtree; an admin approves them (with open checklist items only when
+    she confirms, with a reason) or sends them back (with a reason). All or none; each move
+    audited; the period is approved when every branch is. A branch the actor cannot see is
+    404, a move the state does not allow 409."""
+    sources, target, may_do = TRANSITIONS[action]
+    if not may(actor, may_do):
+        raise ForbiddenError(_("Your role may not %(action)s a unit.") % {"action": action})
+    # The period's row first, as every writer that checks a unit's state (a manual score,
+    # an incident decision, a run's publication) locks it: no write slips in between.
     period = Period.objects.select_for_update().get(pk=period.pk)
-    if period.status not in sources:
+    visible = submittable_units(user=actor) if action == "submit" else review_units(user=actor)
+    units = list(visible.filter(code__in=unit_codes).order_by("path"))
+    if not units or len(units) != len(set(unit_codes)):
+        raise Http404
+    if action in {"submit", "approve"} and period.current_run_id is None:
+        raise ConflictError(
+            _("Period %(period)s has no scores yet: recompute it first.") % {"period": period.code},
+            code="no_scores",
+        )
+    if action == "send_back" and not reason.strip():
+        raise DomainError(_("Sending a unit back needs a reason."), field="reason")
+    for unit in units:  # rows for every named unit, locked
+        PeriodUnit.objects.get_or_create(period=period, unit=unit)
+    rows = {
+        row.unit_id: row
+        for row in PeriodUnit.objects.select_for_update().filter(period=period, unit__in=units)
+    }
+    refused = [u for u in units if rows[u.pk].status not in sources]
+    if refused:
+        raise ConflictError(
+            "; ".join(
+                _("%(unit)s is %(status)s for %(period)s: it cannot be %(action)s.")
+                % {
+                    "unit": u.name,
+                    "status": rows[u.pk].get_status_display(),
+                    "period": period.code,
+                    "action": _done(action),
+                }  # fmt: skip
+                for u in refused
+            ),
+            code="unit_state",
+        )
+    if action in {"submit", "approve"}:
+        # Neither hand on, nor lock, cards that miss a veto decided since they were made.
+        _refuse_if_vetoes_changed(period)
+    if action == "approve":
+        named = OrgUnit.objects.filter(pk__in=[u.pk for u in units])
+        states = unit_states(period=period, units=named)
+        open_items = [
+            f"{state.unit.name}: {', '.join(state.checklist.open_items())}"
+            for state in states
+            if state.checklist.open_items()
+        ]
+        if open_items and not confirm:
+            raise ConflictError(
+                _("Open items remain: %(items)s. Confirm the approval, with a reason, to "
+                  "approve anyway.") % {"items": "; ".join(open_items)},
+                code="open_items",
+            )  # fmt: skip
+        if open_items and not reason.strip():
+            raise DomainError(
+                _("Approving with open items needs a reason."), field="reason", code="open_items"
+            )
+    now = timezone.now()
+    for unit in units:
+        row = rows[unit.pk]
+        before = row.status
+        row.status, row.changed_by, row.changed_at, row.reason = target, actor, now, reason.strip()
+        row.save(update_fields=["status", "changed_by", "changed_at", "reason"])
+        audit_record(
+            actor=actor,
+            action=f"period_unit.{action}",
+            object_type="period_unit",
+            object_id=f"{period.code}/{unit.code}",
+            before={"status": before},
+            after={"status": target},
+            reason=reason,
+        )
+    _settle(period, actor, reason)
+    return [rows[u.pk] for u in units]
+
+
+def _settle(period: Period, actor: User, reason: str) -> None:
+    """The period's own status from its branches': approved when every branch is, in review
+    when every branch is submitted, else open. Audited when it changes."""
+    branches = OrgUnit.objects.filter(depth=BRANCH_DEPTH)
+    states = dict(PeriodUnit.objects.filter(period=period).values_list("unit_id", "status"))
+    every = [states.get(pk, PeriodStatus.OPEN) for pk in branches.values_list("pk", flat=True)]
+    if every and all(s == PeriodStatus.APPROVED for s in every):
+        status = PeriodStatus.APPROVED
+    elif every and all(s in LOCKED for s in every):
+        status = PeriodStatus.IN_REVIEW
+    else:
+        status = PeriodStatus.OPEN
+    if status == period.status:
+        return
+    before = period.status
+    period.status, period.changed_by, period.changed_at = status, actor, timezone.now()
+    period.save(update_fields=["status", "changed_by", "changed_at"])
+    audit_record(
+        actor=actor, action="period.status", object_type="period", object_id=period.code,
+        before={"status": before}, after={"status": status}, reason=reason,
+    )  # fmt: skip
+
+
+def period_transition(
+    *, period: Period, action: str, actor: User, reason: str = "", confirm: bool = False
+) -> Period:
+    """The period-level actions, over the branches they concern: submit every open branch
+    of the actor's subtree, approve every branch in review (refused while one is not yet
+    submitted), reopen (send back) every branch in review or approved."""
+    step = PERIOD_ACTIONS[action]
+    sources, _target, may_do = TRANSITIONS[step]
+    if not may(actor, may_do):
+        raise ForbiddenError(_("Your role may not %(action)s a period.") % {"action": action})
+    if action == "reopen" and not reason.strip():
+        raise DomainError(_("Reopening a period needs a reason."), field="reason")
+    units = submittable_units(user=actor) if step == "submit" else review_units(user=actor)
+    states = unit_states(period=period, units=units)
+    if step == "approve":
+        waiting = [s.unit.name for s in states if s.status == PeriodStatus.OPEN]
+        if waiting:
+            raise ConflictError(
+                _("Period %(period)s cannot be approved: %(units)s not yet submitted.")
+                % {"period": period.code, "units": ", ".join(waiting)},
+                code="not_submitted",
+            )
+    codes = [s.unit.code for s in states if s.status in sources]
+    if not codes:
         done = {"submit": _("submitted"), "approve": _("approved"), "reopen": _("reopened")}
         raise ConflictError(
             _("Period %(period)s is %(status)s: it cannot be %(action)s.")
-            % {"period": period.code, "status": period.get_status_display(), "action": done[action]}
+            % {
+                "period": period.code,
+                "status": period.get_status_display(),
+                "action": done[action],
+            }
         )
-    if action == "reopen" and not reason.strip():
-        raise DomainError(_("Reopening a period needs a reason."), field="reason")
-    if action == "approve" and period.current_run_id is None:
-        raise ConflictError(
-            _("Period %(period)s has no scores yet: recompute it before approving.")
-            % {"period": period.code}
+    with transaction.atomic():
+        units_transition(
+            period=period, unit_codes=codes, action=step, actor=actor, reason=reason,
+            confirm=confirm,
+        )  # fmt: skip
+        audit_record(
+            actor=actor, action=f"period.{action}", object_type="period", object_id=period.code,
+            before=None, after={"units": codes}, reason=reason,
+        )  # fmt: skip
+    return Period.objects.get(pk=period.pk)
+
+
+def refuse_if_unit_locked(*, period_codes: list[str], unit_path: str, what: str) -> None:
+    """409 when the branch of `unit_path` is in review or approved for one of the periods
+    (caller's transaction: the periods' rows are locked until its commit)."""
+    branch = branch_code_of(unit_path)
+    list(Period.objects.select_for_update().filter(code__in=period_codes).values_list("pk"))
+    locked = (
+        PeriodUnit.objects.filter(
+            period__code__in=period_codes, unit__code=branch, status__in=LOCKED
         )
-    if action == "approve":
-        _refuse_if_vetoes_changed(period)
-    before = period.status
-    period.status, period.changed_by, period.changed_at = target, actor, timezone.now()
-    period.save(update_fields=["status", "changed_by", "changed_at"])
-    audit_record(
-        actor=actor,
-        action=f"period.{action}",
-        object_type="period",
-        object_id=period.code,
-        before={"status": before},
-        after={"status": target},
-        reason=reason,
+        .select_related("period", "unit")
+        .order_by("period__last_day")
+        .first()
     )
-    return period
+    if locked is not None:
+        raise ConflictError(
+            _("%(unit)s is %(status)s for %(period)s: it takes no %(what)s until an admin "
+              "sends it back.")
+            % {"unit": locked.unit.name, "status": locked.get_status_display(),
+               "period": locked.period.code, "what": what},
+            code="unit_locked",
+        )  # fmt: skip
 
 
 def _refuse_if_vetoes_changed(period: Period) -> None:
@@ -101,18 +258,22 @@ def _refuse_if_vetoes_changed(period: Period) -> None:
         )
 
 
-def refuse_vetoes_in_approved_periods(*, period_codes: list[str], **_signal) -> None:
-    """`vetoes_changing` (compliance, before a decision): an approved period is reopened first."""
+def refuse_decisions_in_locked_periods(
+    *, period_codes: list[str], unit_path: str, changes_cards: bool = True, **_signal
+) -> None:
+    """`vetoes_changing` (compliance, before a decision on an incident of the unit at
+    `unit_path`): a decision that changes cards waits until an approved period is reopened,
+    and no decision is taken while the incident's branch is in review or approved."""
     # Locked until our commit, so a period cannot be approved between this check and the
     # decision (and approval refuses a period whose run predates a decision: see
-    # period_transition above).
+    # units_transition above).
     approved = list(
         Period.objects.select_for_update()
         .filter(code__in=period_codes, status=PeriodStatus.APPROVED)
         .order_by("last_day")
         .values_list("code", flat=True)
     )
-    if approved:
+    if approved and changes_cards:
         raise ConflictError(
             _(
                 "Period %(periods)s is approved: an admin must reopen it before this "
@@ -121,3 +282,6 @@ def refuse_vetoes_in_approved_periods(*, period_codes: list[str], **_signal) -> 
             % {"periods": ", ".join(approved)},
             code="period_approved",
         )
+    refuse_if_unit_locked(
+        period_codes=period_codes, unit_path=unit_path, what=_("incident decision")
+    )

@@ -50,10 +50,11 @@ from scorecards.models import (
     ScoreRunChunk,
     ScoreRunGroup,
 )
+from scorecards.periods.selectors import locked_branches
 from scorecards.periods.services import period_get_or_create
 from scorecards.rules import rules_of, version_in_force
 from scorecards.runs.measures import Computation, shared_queries
-from targets.models import Employee, OrgUnit, UnitMembership, User
+from targets.models import Employee, OrgUnit, UnitMembership, User, branch_code_of
 from targets.plan.amounts import employee_target_amounts, is_flow
 from wealthscore.kernel.access import Role
 from wealthscore.kernel.audit import audit_record
@@ -203,11 +204,6 @@ def _beat(run_id: int) -> None:
 
 
 # ---------------------------------------------------------------- runs: prepare
-def _branch_of(path: str) -> str:
-    parts = path.strip("/").split("/")
-    return parts[1] if len(parts) > 1 else parts[0]
-
-
 def _rms_of(period: PeriodCode) -> list[tuple[Employee, int, str]]:
     """(employee, unit id, branch code) of every RM who belonged to a unit on the last day."""
     day = period.last_day
@@ -217,7 +213,7 @@ def _rms_of(period: PeriodCode) -> list[tuple[Employee, int, str]]:
         .select_related("employee", "unit")
         .order_by("employee__employee_id")
     )
-    return [(m.employee, m.unit_id, _branch_of(m.unit.path)) for m in memberships]
+    return [(m.employee, m.unit_id, branch_code_of(m.unit.path)) for m in memberships]
 
 
 def _targets(
@@ -336,9 +332,14 @@ def score_run_prepare(
     with heartbeat(lambda: _beat(run_id)):  # the set-based queries can take minutes
         computation, entries = score_inputs(period, rules_of(run.version), run.group_id)
     branch_ids = dict(OrgUnit.objects.values_list("code", "id"))
+    # A branch in review or approved takes no recompute (SPEC §5): its cards are carried
+    # over from the current run, unchanged, and it gets no chunk.
+    locked = locked_branches(period_codes=[run.period.code]).get(run.period.code, set())
     by_branch: dict[str, dict] = defaultdict(dict)
     for key, entry in entries.items():
-        by_branch[entry.pop("branch")][key] = entry
+        branch = entry.pop("branch")
+        if branch not in locked:
+            by_branch[branch][key] = entry
     # Whole branches, in code order, gathered until a chunk holds enough RMs; a chunk is
     # named by its first branch.
     chunks: dict[str, dict] = {}
@@ -353,6 +354,7 @@ def score_run_prepare(
         run = ScoreRun.objects.select_for_update().select_related("period").get(pk=run_id)
         if run.status != RunStatus.RUNNING or run.chunks_total:
             return list(run.chunks.filter(done=False).values_list("id", flat=True))
+        _carry_over(run, locked)
         branches = sorted(chunks)
         created = ScoreRunChunk.objects.bulk_create(
             [
@@ -379,6 +381,64 @@ def score_run_prepare(
             _scored(run)
             return []
     return [chunk.pk for chunk in ScoreRunChunk.objects.filter(run=run).order_by("id")]
+
+
+# The columns a carried card and line keep as they are (all but their ids and their run).
+CARD_COLUMNS = [
+    f.column for f in Scorecard._meta.concrete_fields if f.name not in {"id", "run", "carried_over"}
+]
+LINE_KEPT = [f.column for f in ScoreLine._meta.concrete_fields if f.name not in {"id", "scorecard"}]
+
+
+def _carry_over(run: ScoreRun, locked: set[str]) -> int:
+    """Copy the locked branches' cards and lines of the period's current run into `run`
+    (two INSERT … SELECT): they are published with it exactly as they were."""
+    previous = run.period.current_run_id
+    if not locked or previous is None:
+        return 0
+    units = [pk for pk, path in OrgUnit.objects.values_list("pk", "path")
+             if branch_code_of(path) in locked]  # fmt: skip
+    if not units:
+        return 0
+    cards, lines = Scorecard._meta.db_table, ScoreLine._meta.db_table
+    kept = ", ".join(CARD_COLUMNS)
+    within = ", ".join(["%s"] * len(units))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {cards} (run_id, carried_over, {kept}) "
+            f"SELECT %s, %s, {kept} FROM {cards} WHERE run_id = %s AND unit_id IN ({within})",
+            [run.pk, True, previous, *units],
+        )
+        carried = cursor.rowcount
+        line_kept = ", ".join(LINE_KEPT)
+        line_from = ", ".join(f"l.{c}" for c in LINE_KEPT)
+        cursor.execute(
+            f"INSERT INTO {lines} (scorecard_id, {line_kept}) "
+            f"SELECT new.id, {line_from} FROM {lines} l "
+            f"JOIN {cards} old ON l.scorecard_id = old.id "
+            f"JOIN {cards} new ON new.run_id = %s AND new.employee_id = old.employee_id "
+            f"WHERE old.run_id = %s AND old.unit_id IN ({within})",
+            [run.pk, previous, *units],
+        )
+    return carried
+
+
+def _carry_late_locks(run: ScoreRun) -> None:
+    """A branch submitted while the run was computing keeps the cards its manager submitted:
+    the run's fresh cards of it give way to the current run's (caller's transaction, the
+    period's row locked, as the submission locks it)."""
+    locked = locked_branches(period_codes=[run.period.code]).get(run.period.code, set())
+    if not locked:
+        return
+    fresh = Scorecard.objects.filter(run=run, carried_over=False)
+    late = {branch_code_of(path) for path in fresh.values_list("unit__path", flat=True)} & locked
+    if not late:
+        return
+    units = [pk for pk, path in OrgUnit.objects.values_list("pk", "path")
+             if branch_code_of(path) in late]  # fmt: skip
+    ScoreLine.objects.filter(scorecard__run=run, scorecard__unit_id__in=units).delete()
+    Scorecard.objects.filter(run=run, unit_id__in=units).delete()
+    _carry_over(run, late)
 
 
 def _lock_group(group_id: int | None) -> ScoreRunGroup | None:
@@ -569,7 +629,7 @@ FROM (
   FROM scorecards_scorecard
   WHERE run_id = %s AND {RANKED_SQL}
 ) r
-WHERE scorecards_scorecard.id = r.id
+WHERE scorecards_scorecard.id = r.id AND NOT scorecards_scorecard.carried_over
 """
 
 
@@ -625,6 +685,8 @@ def _finish(run: ScoreRun) -> None:
         run.save(update_fields=["status", "error", "finished_at"])
         return
     previous = period.current_run_id
+    run.period = period
+    _carry_late_locks(run)
     run.status, run.finished_at = RunStatus.DONE, timezone.now()
     run.save(update_fields=["status", "finished_at"])
     period.current_run = run

@@ -184,7 +184,6 @@ class VersionRow:
 @dataclass
 class PeriodRow:
     period: Period
-    can_approve: bool
     can_reopen: bool
     error: str = ""
     error_field: str = ""
@@ -220,16 +219,12 @@ def _version_rows(user: Any) -> tuple[list[VersionRow], SchemeVersion | None]:
 def _period_rows(
     user: Any, *, error: DomainError | None = None, code: str = "", reason: str = ""
 ) -> list[PeriodRow]:
-    approvable, _to, _roles = period_services.TRANSITIONS["approve"]
-    reopenable, _to, _roles = period_services.TRANSITIONS["reopen"]
     periods = period_selectors.period_list(user=user).select_related("current_run__version__scheme")
+    # Reopening sends back every branch in review or approved (one query for all periods).
+    locked = period_selectors.periods_with_locked_units()
     rows = []
     for period in periods.order_by("-last_day", "kind"):
-        row = PeriodRow(
-            period=period,
-            can_approve=period.status in approvable,
-            can_reopen=period.status in reopenable,
-        )
+        row = PeriodRow(period=period, can_reopen=period.code in locked)
         if period.code == code:
             row.reason = reason
             if error is not None:
@@ -267,7 +262,7 @@ def schemes(request: AuthedHttpRequest) -> HttpResponse:
     action = request.POST.get("action", "")
     if action == "new_draft":
         return _new_draft(request)
-    if action in ("approve", "reopen"):
+    if action == "reopen":
         return _period_action(request, action)
     return _index(request, status=400, top_error=_("Unknown action."))
 
@@ -315,11 +310,7 @@ def _period_action(request: AuthedHttpRequest, action: str) -> HttpResponse:
     except DomainError as exc:
         return _index(request, status=exc.status_code, period_error=exc, period_code=code,
                       reason=raw_reason)  # fmt: skip
-    done = {
-        "approve": _("Period %(period)s is approved and locked."),
-        "reopen": _("Period %(period)s is open again."),
-    }
-    messages.success(request, done[action] % {"period": period.code})
+    messages.success(request, _("Period %(period)s is open again.") % {"period": period.code})
     return redirect("schemes")
 
 

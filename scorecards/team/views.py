@@ -151,6 +151,10 @@ def _context(
         }
         for employee_id, name, items in team_selectors.team_warnings(user=user, unit=unit)
     ]
+    # The branches' review states (no checklist: that is the admin's close board).
+    states = period_selectors.unit_states(
+        period=period, units=period_selectors.review_units(user=user), checklists=False
+    )
     manual_codes = card_selectors.manual_periods(period.code)
     measures = manual_measures_in_force(period.last_day)
     values = context["manual"]["values"]
@@ -163,7 +167,11 @@ def _context(
         manual_periods=manual_codes,
         manual_measures=[(code, measure_name(code)) for code in measures],
         manual_rms=team_selectors.team_rms(user=user, unit=unit),
-        can_submit=period.status == PeriodStatus.OPEN,
+        unit_states=states,
+        can_submit=any(
+            state.status == PeriodStatus.OPEN and period_selectors.may_submit(user, state.unit)
+            for state in states
+        ),
     )
     return context
 
@@ -279,6 +287,11 @@ def team_submit(request: AuthedHttpRequest) -> HttpResponse:
         raise Http404
     period = period_selectors.period_get(user=request.user, code=period_code)
     try:
+        if request.POST.get("confirm") != "on":
+            raise DomainError(
+                _("Tick the box to confirm that your branch's scores are ready for approval."),
+                field="confirm",
+            )
         period_services.period_transition(period=period, action="submit", actor=request.user)
     except DomainError as error:
         context = _context(
@@ -286,7 +299,9 @@ def team_submit(request: AuthedHttpRequest) -> HttpResponse:
         )
         return render(request, "scorecards/team.html", context, status=error.status_code)
     messages.success(
-        request, _("Period %(period)s was submitted for approval.") % {"period": period.code}
+        request,
+        _("Your branch's cards of %(period)s were submitted for approval.")
+        % {"period": period.code},
     )
     return HttpResponseRedirect(_team_url(period_code, unit_code))
 

@@ -15,6 +15,7 @@ from scorecards.models import ManualScore, Period, Scorecard
 from scorecards.periods import services as period_services
 from scorecards.runs import services as run_services
 from scorecards.schemes import services as scheme_services
+from tests.conftest import approve_period
 from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
 from wealthscore.models import AuditEntry
 
@@ -169,8 +170,7 @@ def test_the_veto_flag_is_taken_when_the_case_is_confirmed(scored):
 def test_a_decision_on_an_approved_period_is_refused_until_an_admin_reopens_it(scored):
     bank = scored
     admin = bank.users["admin"]
-    period_services.period_transition(period=Period.objects.get(code="2026-Q3"), action="approve",
-                              actor=admin)  # fmt: skip
+    approve_period(Period.objects.get(code="2026-Q3"), admin)  # fmt: skip
     before = card_state("2026-Q3")
     incident = record(bank)
     with pytest.raises(ConflictError) as refused:
@@ -202,12 +202,10 @@ def test_approval_is_refused_while_a_veto_is_not_on_the_cards(scored, monkeypatc
     )
     period = Period.objects.get(code="2026-Q3")
     with pytest.raises(ConflictError) as refused:
-        period_services.period_transition(
-            period=period, action="approve", actor=bank.users["admin"]
-        )
+        approve_period(period, bank.users["admin"])
     assert f"#{incident.pk}" in str(refused.value.message)
     run_services.score_period(period_code="2026-Q3", trigger="test")
-    period_services.period_transition(period=period, action="approve", actor=bank.users["admin"])
+    approve_period(period, bank.users["admin"])
     assert cards("2026-Q3")[ALICE].vetoed
 
 

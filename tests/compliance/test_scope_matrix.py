@@ -11,10 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from compliance import services
 from compliance.models import Incident
 from scorecards.models import Period
-from scorecards.periods import services as period_services
 from scorecards.runs import services as run_services
 from scorecards.schemes import services as scheme_services
-from tests.conftest import WHO
+from tests.conftest import WHO, approve_period
 
 DECIDERS = {"compliance", "admin"}
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -188,8 +187,7 @@ def test_only_compliance_and_admins_send_evidence(bank, cases, who):
 
 def test_deciding_on_an_approved_period_says_it_must_be_reopened(bank, cases):
     run_services.score_period(period_code="2026-Q3", trigger="test")
-    period_services.period_transition(period=Period.objects.get(code="2026-Q3"), action="approve",
-                              actor=bank.users["admin"])  # fmt: skip
+    approve_period(Period.objects.get(code="2026-Q3"), bank.users["admin"])  # fmt: skip
     response = bank.client("compliance").post(
         f"/api/v1/compliance/incidents/{cases['alice_open']}/confirm/", {"reason": "属实"},
         format="json", HTTP_ACCEPT_LANGUAGE="en",

@@ -54,8 +54,10 @@ APPROVE_SCRIPT = """
 from scorecards.models import Period
 from scorecards.periods.services import period_transition
 from targets.models import User
-period_transition(period=Period.objects.get(code="2026-Q3"), action="approve",
-                  actor=User.objects.get(username="admin"))
+admin, period = User.objects.get(username="admin"), Period.objects.get(code="2026-Q3")
+period_transition(period=period, action="submit", actor=admin)
+period_transition(period=period, action="approve", actor=admin, confirm=True,
+                  reason="e2e: approved")
 """
 
 

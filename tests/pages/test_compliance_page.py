@@ -18,7 +18,7 @@ from django.utils import timezone
 from compliance import services
 from compliance.models import Incident, IncidentDecision, IncidentSource, IncidentType
 from scorecards.models import Period
-from scorecards.periods import services as period_services
+from tests.conftest import approve_period
 from tests.pages.html import parse
 from tests.scorecards.test_pay import publish_cards
 from wealthscore.models import AuditEntry
@@ -359,8 +359,7 @@ def test_a_decision_without_a_reason_is_refused_at_its_form(cases):
 def test_an_approved_period_refuses_a_veto_and_the_reason_is_kept(cases):
     veto = record(cases, "rm_bob", "misleading_sales", "2026-08-14")
     publish_cards("2026-Q3", {"000201": ("80.00", False)})
-    period_services.period_transition(period=Period.objects.get(code="2026-Q3"), action="approve",
-                              actor=cases.users["admin"])  # fmt: skip
+    approve_period(Period.objects.get(code="2026-Q3"), cases.users["admin"])  # fmt: skip
     client = page_client(cases, "compliance")
     back = "/compliance/?status=open"
     data = {"decision": "confirm", "reason": "录音证实误导", "next": back}

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from scorecards.models import Period
 from scorecards.periods import services as period_services
-from tests.conftest import make_person
+from tests.conftest import approve_period, make_person
 from tests.pages.html import parse
 from tests.scorecards.test_pay import add_staff, publish_cards
 from wealthscore.kernel.access import Role
@@ -160,7 +160,7 @@ def test_the_provisional_banner_shows_until_the_quarter_is_approved(scored):
     assert banner.attrs["class"] == "banner provisional"
     assert "PROVISIONAL" in banner.text
     period = Period.objects.get(code="2026-Q3")
-    period_services.period_transition(period=period, action="approve", actor=scored.users["admin"])
+    approve_period(period, scored.users["admin"])
     doc = parse(client.get(URL, {"period": "2026-Q3"}))
     assert not doc.select(data_testid="provisional-banner")
     assert doc.one("span", data_testid="period-status").attrs["data-status"] == "approved"

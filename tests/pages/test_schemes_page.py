@@ -22,7 +22,8 @@ from scorecards.models import (
 from scorecards.periods import services as period_services
 from scorecards.runs import services as run_services
 from scorecards.schemes import services as scheme_services
-from tests.conftest import WHO
+from tests.conftest import WHO, approve_period
+from wealthscore.kernel.errors import ConflictError
 from wealthscore.models import AuditEntry
 
 # Manual scores that rank the three RMs one way under the default weights and another way
@@ -90,22 +91,29 @@ def test_schemes_pages_exist_for_admins_only(bank, scored, who):
             f"/schemes/{scored['draft'].pk}/?period=2026-09"]  # fmt: skip
     codes = [client.get(url).status_code for url in urls]
     new_draft = client.post("/schemes/", {"action": "new_draft"})
-    approve = client.post("/schemes/", {"action": "approve", "period": "2026-09"})
+    urls.append("/schemes/periods/2026-09/")
+    codes.append(client.get(urls[-1]).status_code)
+    period_services.units_transition(
+        period=Period.objects.get(code="2026-09"), unit_codes=["A", "B"], action="submit",
+        actor=bank.users["admin"],
+    )  # fmt: skip
+    confirmed = {"action": "approve", "unit": ["A", "B"], "confirm": "on", "reason": "委员会已确认"}
+    approve = client.post("/schemes/periods/2026-09/", confirmed)
     save = client.post(f"/schemes/{scored['draft'].pk}/", {**weights_of(scored["draft"]),
                                                             "action": "publish"})  # fmt: skip
     if who == "anonymous":
-        assert codes == [302] * 4
+        assert codes == [302] * 5
         assert client.get("/schemes/")["Location"].startswith("/login/")
         assert {new_draft.status_code, approve.status_code, save.status_code} == {302}
     elif who == "admin":
-        assert codes == [200] * 4
+        assert codes == [200] * 5
         assert (new_draft.status_code, approve.status_code, save.status_code) == (302, 302, 302)
     else:
-        assert codes == [404] * 4
+        assert codes == [404] * 5
         assert (new_draft.status_code, approve.status_code, save.status_code) == (404, 404, 404)
     changed = who == "admin"
     assert SchemeVersion.objects.count() == (3 if changed else 2)
-    assert Period.objects.get(code="2026-09").status == ("approved" if changed else "open")
+    assert Period.objects.get(code="2026-09").status == ("approved" if changed else "in_review")
     assert SchemeVersion.objects.get(pk=scored["draft"].pk).status == (
         "published" if changed else "draft"
     )
@@ -315,17 +323,39 @@ def test_the_preview_refuses_a_period_without_scores(bank, scored):
 
 
 # ---------------------------------------------------------------- period control
-def test_approve_then_reopen_with_a_reason(bank, scored):
+def _submit_all(bank, code: str = "2026-09") -> None:
+    period_services.units_transition(
+        period=Period.objects.get(code=code), unit_codes=["A", "B"], action="submit",
+        actor=bank.users["admin"],
+    )  # fmt: skip
+
+
+def _board_row(html: str, unit: str) -> str:
+    return html.split(f'data-unit="{unit}"')[1].split("</tr>")[0]
+
+
+def test_the_close_board_approves_the_branches_then_the_period_reopens_with_a_reason(bank, scored):
     client = page_client(bank, "admin")
     html = client.get("/schemes/").content.decode()
-    assert 'data-testid="periods"' in html and 'data-testid="approve-2026-09"' in html
-    assert client.post("/schemes/", {"action": "approve", "period": "2026-09"}).status_code == 302
+    assert 'data-testid="periods"' in html and 'data-testid="board-2026-09"' in html
+    _submit_all(bank)
+    board = client.get("/schemes/periods/2026-09/").content.decode()
+    assert 'data-testid="close-board"' in board and 'data-testid="last-import"' in board
+    # The checklist: three RMs, each with manual measures the scheme has but SCORES lacks.
+    row = _board_row(board, "A")
+    assert 'data-status="in_review"' in row and 'data-testid="select-A"' in row
+    blind = client.post("/schemes/periods/2026-09/", {"action": "approve", "unit": ["A"]})
+    assert blind.status_code == 409
+    assert "Open items remain" in blind.content.decode()
+    assert 'data-testid="board-error"' in blind.content.decode()
+    confirmed = {"action": "approve", "unit": ["A", "B"], "confirm": "on", "reason": "委员会已确认"}
+    done = client.post("/schemes/periods/2026-09/", confirmed)
+    assert done.status_code == 302
     period = Period.objects.get(code="2026-09")
     assert period.status == "approved" and period.changed_by == bank.users["admin"]
     html = client.get("/schemes/").content.decode()
     row = html[html.index('data-period="2026-09"') :].split("</tr>")[0]
     assert 'data-status="approved"' in row and 'data-testid="reopen-2026-09"' in row
-    assert 'data-testid="approve-2026-09"' not in row
 
     refused = client.post("/schemes/", {"action": "reopen", "period": "2026-09", "reason": " "})
     assert refused.status_code == 400
@@ -341,6 +371,21 @@ def test_approve_then_reopen_with_a_reason(bank, scored):
     assert entry.reason == reason and entry.actor == bank.users["admin"]
 
 
+def test_a_branch_is_sent_back_from_the_board_with_a_reason(bank, scored):
+    client = page_client(bank, "admin")
+    _submit_all(bank)
+    refused = client.post("/schemes/periods/2026-09/", {"action": "send_back", "unit": "A",
+                                                        "reason": ""})  # fmt: skip
+    assert refused.status_code == 400
+    done = client.post("/schemes/periods/2026-09/", {"action": "send_back", "unit": "A",
+                                                     "reason": "营销积分未录入"})  # fmt: skip
+    assert done.status_code == 302
+    board = client.get("/schemes/periods/2026-09/").content.decode()
+    row = _board_row(board, "A")
+    assert 'data-status="open"' in row and "营销积分未录入" in row
+    assert 'data-status="in_review"' in _board_row(board, "B")
+
+
 def test_a_refused_transition_is_shown_at_its_row_and_keeps_the_reason(bank, scored):
     client = page_client(bank, "admin")
     response = client.post(
@@ -350,7 +395,7 @@ def test_a_refused_transition_is_shown_at_its_row_and_keeps_the_reason(bank, sco
     row = response.content.decode().split('data-period="2026-09"')[1].split("</tr>")[0]
     assert 'data-testid="period-error"' in row and "2026-09 is Open" in row
     # An approved period whose reason is too long: refused at the row, what was typed kept.
-    client.post("/schemes/", {"action": "approve", "period": "2026-09"})
+    approve_period(Period.objects.get(code="2026-09"), bank.users["admin"])
     reason = "查 <b>复核</b>" + "。" * 2000
     response = client.post("/schemes/", {"action": "reopen", "period": "2026-09", "reason": reason})
     assert response.status_code == 400
@@ -360,20 +405,20 @@ def test_a_refused_transition_is_shown_at_its_row_and_keeps_the_reason(bank, sco
     assert Period.objects.get(code="2026-09").status == "approved"
 
 
-def test_a_period_without_scores_cannot_be_approved(bank, scored):
-    period_services.period_get_or_create("2026-08")
-    response = page_client(bank, "admin").post(
-        "/schemes/", {"action": "approve", "period": "2026-08"}
-    )
-    assert response.status_code == 409
-    row = response.content.decode().split('data-period="2026-08"')[1].split("</tr>")[0]
-    assert "has no scores yet" in row
+def test_a_period_without_scores_cannot_be_submitted(bank, scored):
+    period = period_services.period_get_or_create("2026-08")
+    with pytest.raises(ConflictError) as refused:
+        period_services.units_transition(
+            period=period, unit_codes=["A"], action="submit", actor=bank.users["manager_a"]
+        )
+    assert refused.value.code == "no_scores"
     assert Period.objects.get(code="2026-08").status == "open"
 
 
 def test_an_unknown_period_is_404(bank, scored):
-    response = page_client(bank, "admin").post("/schemes/", {"action": "approve", "period": "1999"})
-    assert response.status_code == 404
+    client = page_client(bank, "admin")
+    assert client.get("/schemes/periods/1999/").status_code == 404
+    assert client.post("/schemes/", {"action": "reopen", "period": "1999"}).status_code == 404
 
 
 # ---------------------------------------------------------------- queries
@@ -383,7 +428,11 @@ def test_the_pages_read_in_a_bounded_number_of_queries(bank, scored, django_asse
         scheme_services.scheme_draft_create(base=scored["published"], actor=bank.users["admin"])
     for code in ("2026-07", "2026-08", "2026-10"):
         period_services.period_get_or_create(code)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):  # 12, and the periods with a branch locked
         assert client.get("/schemes/").status_code == 200
+    # The board: a fixed number, whatever the number of branches and RMs
+    # (tests/scorecards/test_period_units.py counts them for more branches).
+    with django_assert_max_num_queries(16):
+        assert client.get("/schemes/periods/2026-09/").status_code == 200
     with django_assert_max_num_queries(14):
         assert client.get(f"/schemes/{scored['draft'].pk}/").status_code == 200

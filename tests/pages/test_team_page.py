@@ -19,6 +19,7 @@ from scorecards.models import (
     ManualScore,
     Period,
     PeriodStatus,
+    PeriodUnit,
     SchemeMeasure,
     SchemeVersion,
     Scorecard,
@@ -498,11 +499,21 @@ def test_the_manual_score_service_refuses_what_it_must(bank):
 # ---------------------------------------------------------------- submit for approval
 def test_submit_the_period_for_approval_then_a_second_time_is_refused(bank, september):
     client = page_client(bank, "manager_a")
-    response = client.post("/team/submit/", {"period": "2026-09"})
+    unconfirmed = client.post("/team/submit/", {"period": "2026-09"})
+    assert unconfirmed.status_code == 400  # the box that confirms the submission is unticked
+    assert 'data-testid="submit-error"' in unconfirmed.content.decode()
+    response = client.post("/team/submit/", {"period": "2026-09", "confirm": "on"})
     assert response.status_code == 302
-    assert Period.objects.get(code="2026-09").status == PeriodStatus.IN_REVIEW
+    # Her branch is in review; the other branch is open, so the period is not.
+    states = dict(PeriodUnit.objects.values_list("unit__code", "status"))
+    assert states == {"A": PeriodStatus.IN_REVIEW}
+    assert Period.objects.get(code="2026-09").status == PeriodStatus.OPEN
     assert AuditEntry.objects.filter(action="period.submit", object_id="2026-09").count() == 1
-    again = client.post("/team/submit/", {"period": "2026-09"})
+    page = client.get("/team/", {"period": "2026-09"}).content.decode()
+    row = page.split('data-unit="A"')[1].split("</tr>")[0]
+    assert 'data-status="in_review"' in row
+    assert 'data-testid="submit-period"' not in page
+    again = client.post("/team/submit/", {"period": "2026-09", "confirm": "on"})
     assert again.status_code == 409
     assert "2026-09" in again.context["submit_error"]
     assert 'data-testid="submit-error"' in again.content.decode()
@@ -646,4 +657,4 @@ def test_the_page_costs_the_same_queries_for_50_and_500_rms(bank):
         assert any(row["flags"] for row in rows)
         counts[size] = len(queries.captured_queries)
     assert counts["50"] == counts["500"], counts
-    assert counts["500"] <= 20, counts
+    assert counts["500"] <= 22, counts  # 20, and the branches' review states

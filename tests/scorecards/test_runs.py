@@ -14,11 +14,10 @@ from django.db import IntegrityError, transaction
 from crm import sample
 from crm.services import run_nightly
 from scorecards.models import Period, RunStatus, Scorecard, ScoreRun
-from scorecards.periods import services as period_services
 from scorecards.runs import services as run_services
 from scorecards.schemes import services as scheme_services
 from targets.models import Employee, User
-from tests.conftest import database_url_for_subprocess
+from tests.conftest import approve_period, database_url_for_subprocess
 from tests.worker import celery_worker
 from wealthscore.celery import in_process_tasks
 from wealthscore.models import AuditEntry
@@ -112,7 +111,7 @@ def test_a_run_that_fails_half_way_leaves_the_previous_cards_current(sample_bank
 def test_approved_periods_are_skipped_by_the_nightly_recompute(sample_bank):
     admin = User.objects.create_superuser(username="root", password="x")
     period = Period.objects.get(code="2026-09")
-    period_services.period_transition(period=period, action="approve", actor=admin)
+    approve_period(period, admin)
     runs = run_services.recompute_periods(codes=["2026-09", "2026-Q3"], trigger="test")
     assert runs["2026-09"] is None and runs["2026-Q3"].status == RunStatus.DONE
     assert Period.objects.get(code="2026-09").current_run_id == period.current_run_id

@@ -8,10 +8,9 @@ from decimal import Decimal
 import pytest
 
 from scorecards.models import ManualScore, Period, SchemeVersion, Scorecard
-from scorecards.periods import services as period_services
 from scorecards.runs import services as run_services
 from scorecards.schemes import services as scheme_services
-from tests.conftest import WHO
+from tests.conftest import WHO, approve_period
 
 RMS = {"000101", "000102", "000201"}
 VISIBLE_CARDS = {
@@ -175,12 +174,13 @@ def test_periods(bank, scored, who):
     assert client.get("/api/v1/periods/2026-08/").status_code == 404
     submit, approve, reopen = PERIOD_ACTIONS[who]
     assert client.post("/api/v1/periods/2026-09/submit/").status_code == submit
-    assert client.post("/api/v1/periods/2026-09/approve/").status_code == approve
+    # Open items remain (manual measures not all entered): approving confirms them.
+    confirmed = {"confirm": True, "reason": "委员会已确认"}
+    approved = client.post("/api/v1/periods/2026-09/approve/", confirmed, format="json")
+    assert approved.status_code == approve
     period = Period.objects.get(code="2026-09")
     if period.status != "approved":
-        period_services.period_transition(
-            period=period, action="approve", actor=bank.users["admin"]
-        )
+        approve_period(period, bank.users["admin"])
     without_reason = client.post("/api/v1/periods/2026-09/reopen/", {}, format="json")
     assert without_reason.status_code == (400 if who == "admin" else reopen)
     response = client.post("/api/v1/periods/2026-09/reopen/", {"reason": "补录投诉"}, format="json")

@@ -39,7 +39,6 @@ from scorecards.models import (
     ScoreLine,
     ScoreRun,
 )
-from scorecards.periods.services import period_transition
 from scorecards.rules import ScoringError
 from scorecards.runs.services import score_period
 from scorecards.schemes.services import (
@@ -52,7 +51,7 @@ from scorecards.schemes.services import (
 )
 from targets.models import Employee
 from targets.plan import services as plan_services
-from tests.conftest import make_person
+from tests.conftest import approve_period, make_person
 from wealthscore.kernel.access import Role
 from wealthscore.kernel.errors import ConflictError
 
@@ -836,7 +835,7 @@ def test_an_approved_period_is_not_recomputed_even_under_a_new_version(bank, boo
     rich_book(bank, book)
     run = score()
     period = Period.objects.get(code=Q3)
-    period_transition(period=period, action="approve", actor=bank.users["admin"])
+    approve_period(period, bank.users["admin"])
     every_row = stored_rows(run)
     runs = ScoreRun.objects.count()
     # A new version moves 10 points from sales to AUM: it would change every total.

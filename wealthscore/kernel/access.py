@@ -52,8 +52,10 @@ class Action(enum.StrEnum):
     TEAM = "team"
     #: Entering the committee's manual scores of a team's RMs.
     ENTER_MANUAL_SCORES = "enter_manual_scores"
-    #: Submitting a period for review (approving and reopening it are an admin's alone).
+    #: Submitting a branch's period for review (its manager, or an admin).
     SUBMIT_PERIOD = "submit_period"
+    #: Approving a branch's period, or sending it back: an admin's alone.
+    APPROVE_PERIOD = "approve_period"
     #: Splitting a unit's annual target over its children or its RMs.
     SPLIT_TARGETS = "split_targets"
     #: Recording and deciding incidents, and seeing every one of them.
@@ -72,6 +74,7 @@ MAY: Mapping[Action, frozenset[Role]] = {
     Action.TEAM: frozenset({Role.MANAGER, Role.ADMIN}),
     Action.ENTER_MANUAL_SCORES: frozenset({Role.MANAGER, Role.ADMIN}),
     Action.SUBMIT_PERIOD: frozenset({Role.MANAGER, Role.ADMIN}),
+    Action.APPROVE_PERIOD: frozenset({Role.ADMIN}),
     Action.SPLIT_TARGETS: frozenset({Role.ADMIN, Role.MANAGER}),
     Action.DECIDE_INCIDENTS: frozenset({Role.COMPLIANCE, Role.ADMIN}),
     Action.COMPLIANCE_PAGES: frozenset({Role.COMPLIANCE, Role.ADMIN, Role.MANAGER}),
