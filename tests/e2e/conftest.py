@@ -45,8 +45,11 @@ rm = rms[0]
 other = next(e for e in rms if branch(e) != branch(rm))
 manager = next(e for e in Employee.objects.filter(position="manager").select_related("user")
                if e.unit_on(today).code == branch(rm))
+other_manager = next(e for e in Employee.objects.filter(position="manager").select_related("user")
+                     if e.unit_on(today).code == branch(other))
 print(json.dumps({"rm": login(rm), "rm_id": rm.employee_id, "other_rm_id": other.employee_id,
-                  "manager": login(manager), "quarter": "2026-Q3",
+                  "manager": login(manager), "other_manager": login(other_manager),
+                  "branch": branch(rm), "other_branch": branch(other), "quarter": "2026-Q3",
                   "periods": list(Period.objects.values_list("code", flat=True))}))
 """
 

@@ -180,6 +180,7 @@ WHO_MAY = {  # SPEC §1: unchanged by the table
     Action.TEAM: {Role.MANAGER, Role.ADMIN},
     Action.ENTER_MANUAL_SCORES: {Role.MANAGER, Role.ADMIN},
     Action.SUBMIT_PERIOD: {Role.MANAGER, Role.ADMIN},
+    Action.APPROVE_PERIOD: {Role.ADMIN},  # issue 17: approving or sending back a branch
     Action.SPLIT_TARGETS: {Role.MANAGER, Role.ADMIN},
     Action.DECIDE_INCIDENTS: {Role.COMPLIANCE, Role.ADMIN},
     Action.COMPLIANCE_PAGES: {Role.COMPLIANCE, Role.ADMIN, Role.MANAGER},
