@@ -338,3 +338,41 @@ class FactMonth(models.Model):
     class Meta:
         verbose_name = _("fact month")
         verbose_name_plural = _("fact months")
+
+
+class NightlyRun(models.Model):
+    """One night's inbox run (`run_nightly`): when, what it loaded and rejected, what it
+    recomputed, and how it ended. Written when the run starts and when it ends, so that a run
+    that died shows as running with no end (the run history, issue 17)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    trigger = models.CharField(_("trigger"), max_length=100)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.RUNNING
+    )
+    files_loaded = models.PositiveIntegerField(_("files loaded"), default=0)
+    files_unchanged = models.PositiveIntegerField(_("files unchanged"), default=0)
+    files_rejected = models.PositiveIntegerField(_("files rejected"), default=0)
+    batch_ids = models.JSONField(_("import batches"), default=list, blank=True)
+    recomputed = models.JSONField(_("periods recomputed"), default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("nightly run")
+        verbose_name_plural = _("nightly runs")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["running", "done", "failed"]),
+                name="nightlyrun_status_known",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"nightly #{self.pk} {self.status}"

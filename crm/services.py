@@ -33,7 +33,7 @@ from wealthscore.kernel.locks import try_lock
 
 from .kinds import KINDS, LOAD_ORDER, kind_from_file_name
 from .loaders import LOADERS, Loaded
-from .models import BatchStatus, FactMonth, ImportBatch, Product
+from .models import BatchStatus, FactMonth, ImportBatch, NightlyRun, Product
 from .readers import FileRejected, RawTable
 from .sandbox import read_file
 from .validation import Checked, References, check
@@ -413,29 +413,55 @@ def run_nightly(
             log.info("run_nightly: another run holds the lock; this one does nothing")
             return NightlyResult(ran=False)
         result = NightlyResult(ran=True)
-        processed, rejected = inbox / "processed", inbox / "rejected"
-        processed.mkdir(parents=True, exist_ok=True)
-        rejected.mkdir(parents=True, exist_ok=True)
-        files = sorted(
-            (p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")),
-            key=_inbox_order,
-        )
-        from .sandbox import warm_up
-
-        warm_up()
-        for path in files:
+        record = NightlyRun.objects.create(trigger=actor_label[:100])
+        try:
+            _run_inbox(inbox, result, actor_label)
+        except BaseException as exc:
             try:
-                _nightly_file(path, result, processed, rejected, actor_label)
-            except TRANSIENT:
-                raise  # the database is gone: the task retries the night (crm.tasks)
-            except Exception as exc:
-                # One file's failure (a reader's crash, a bug, a constraint) rejects that
-                # file and the night goes on with the next ones and the recompute.
-                log.exception("run_nightly: %s failed", path.name)
-                _nightly_failed(path, rejected, exc, result)
-        result.recomputed = _recompute(result.touched_months, actor_label)
-        files_purge(inbox=inbox)
+                NightlyRun.objects.filter(pk=record.pk).update(
+                    status=NightlyRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000],
+                    finished_at=timezone.now(), **_nightly_counts(result),
+                )  # fmt: skip
+            except TRANSIENT:  # the database is gone: the row stays "running", with no end
+                log.warning("run_nightly: its outcome could not be recorded")
+            raise
+        NightlyRun.objects.filter(pk=record.pk).update(
+            status=NightlyRun.Status.DONE, finished_at=timezone.now(), **_nightly_counts(result)
+        )
         return result
+
+
+def _nightly_counts(result: NightlyResult) -> dict:
+    loaded = len(result.loaded) - len(result.unchanged)
+    return {"files_loaded": loaded, "files_unchanged": len(result.unchanged),
+            "files_rejected": len(result.rejected), "batch_ids": result.batches,
+            "recomputed": result.recomputed}  # fmt: skip
+
+
+def _run_inbox(inbox: Path, result: NightlyResult, actor_label: str) -> None:
+    """The night's files in dependency order, then the recompute and the purge."""
+    processed, rejected = inbox / "processed", inbox / "rejected"
+    processed.mkdir(parents=True, exist_ok=True)
+    rejected.mkdir(parents=True, exist_ok=True)
+    files = sorted(
+        (p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")),
+        key=_inbox_order,
+    )
+    from .sandbox import warm_up
+
+    warm_up()
+    for path in files:
+        try:
+            _nightly_file(path, result, processed, rejected, actor_label)
+        except TRANSIENT:
+            raise  # the database is gone: the task retries the night (crm.tasks)
+        except Exception as exc:
+            # One file's failure (a reader's crash, a bug, a constraint) rejects that
+            # file and the night goes on with the next ones and the recompute.
+            log.exception("run_nightly: %s failed", path.name)
+            _nightly_failed(path, rejected, exc, result)
+    result.recomputed = _recompute(result.touched_months, actor_label)
+    files_purge(inbox=inbox)
 
 
 def _nightly_file(

@@ -299,7 +299,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1/",
-    "ENUM_NAME_OVERRIDES": {"IncidentStatusEnum": "compliance.models.IncidentStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "compliance.models.IncidentStatus",
+        "PeriodStatusEnum": "scorecards.models.PeriodStatus",
+        "RunStatusEnum": "scorecards.models.RunStatus",
+    },
     # The error envelope on every operation (wealthscore/schema.py), after the enum hook.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

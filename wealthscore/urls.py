@@ -12,6 +12,7 @@ from crm import api as crm_api
 from scorecards.cards import api as cards_api
 from scorecards.pay import api as pay_api
 from scorecards.periods import api as periods_api
+from scorecards.runs import api as runs_api
 from scorecards.schemes import api as schemes_api
 from targets.org import api as targets_api
 from targets.org import views as targets_views
@@ -59,6 +60,7 @@ api_urls = [
     path("talent-lists/export/", pay_api.TalentExportView.as_view(), name="api-talent-export"),
     path("compliance/board/", compliance_api.BoardView.as_view(), name="api-compliance-board"),
     path("audit/", audit_api.AuditEntryListView.as_view(), name="api-audit-list"),
+    path("score-runs/", runs_api.RunHistoryView.as_view(), name="api-score-runs"),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves its script as a file (no inline script); Swagger UI's page keeps
     # a <style> block of its own, so that page alone allows inline styles.
@@ -94,6 +96,7 @@ urlpatterns = [
     path("", include("scorecards.pay.views")),
     path("", include("scorecards.schemes.views")),
     path("", include("scorecards.periods.views")),
+    path("", include("scorecards.runs.views")),
     path("", include("compliance.views")),
     path("", include("crm.views")),
     path("", include("wealthscore.views")),

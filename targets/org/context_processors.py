@@ -14,6 +14,7 @@ def role(request: HttpRequest) -> dict:
         "compliance": allows(scope.role, Action.COMPLIANCE_PAGES),
         "imports": allows(scope.role, Action.IMPORT),
         "audit": allows(scope.role, Action.AUDIT),
+        "runs": allows(scope.role, Action.RUN_HISTORY),
     }
     return {
         "ws_role": scope.role,

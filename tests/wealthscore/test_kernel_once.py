@@ -185,6 +185,7 @@ WHO_MAY = {  # SPEC §1: unchanged by the table
     Action.DECIDE_INCIDENTS: {Role.COMPLIANCE, Role.ADMIN},
     Action.COMPLIANCE_PAGES: {Role.COMPLIANCE, Role.ADMIN, Role.MANAGER},
     Action.AUDIT: {Role.ADMIN, Role.COMPLIANCE},
+    Action.RUN_HISTORY: {Role.ADMIN},  # issue 17: score runs and nightly jobs
 }
 ROLE_SETS = {
     "ORG_WIDE_ROLES": {Role.ADMIN, Role.HR, Role.COMPLIANCE},
@@ -242,7 +243,8 @@ def test_the_navigation_links_the_pages_the_role_sets_open(role):
         "compliance": role in WHO_MAY[Action.COMPLIANCE_PAGES],
         "imports": role in WHO_MAY[Action.IMPORT],
         "audit": role in WHO_MAY[Action.AUDIT],
+        "runs": role in WHO_MAY[Action.RUN_HISTORY],  # issue 17: the run history
     }
     assert sum(may.values()) == {
-        Role.RM: 0, Role.MANAGER: 2, Role.HR: 2, Role.COMPLIANCE: 2, Role.ADMIN: 5, None: 0
+        Role.RM: 0, Role.MANAGER: 2, Role.HR: 2, Role.COMPLIANCE: 2, Role.ADMIN: 6, None: 0
     }[role]  # fmt: skip

@@ -64,6 +64,8 @@ class Action(enum.StrEnum):
     COMPLIANCE_PAGES = "compliance_pages"
     #: The audit log.
     AUDIT = "audit"
+    #: The history of score runs and nightly jobs.
+    RUN_HISTORY = "run_history"
 
 
 #: Who may do what: the one table.
@@ -79,6 +81,7 @@ MAY: Mapping[Action, frozenset[Role]] = {
     Action.DECIDE_INCIDENTS: frozenset({Role.COMPLIANCE, Role.ADMIN}),
     Action.COMPLIANCE_PAGES: frozenset({Role.COMPLIANCE, Role.ADMIN, Role.MANAGER}),
     Action.AUDIT: frozenset({Role.ADMIN, Role.COMPLIANCE}),
+    Action.RUN_HISTORY: frozenset({Role.ADMIN}),
 }
 
 
