@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -9,6 +11,7 @@ from rest_framework.request import Request
 from scorecards.models import RunStatus
 from scorecards.runs.selectors import KINDS, STATUSES, run_history
 from wealthscore.kernel.errors import validated_input
+from wealthscore.kernel.typing import AuthedRequest
 
 
 class RunEntrySerializer(serializers.Serializer):
@@ -41,13 +44,15 @@ class RunHistoryView(generics.ListAPIView):
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)  # 401 for no one logged in comes first
-        run_history(user=request.user)  # then 404 on every method for anyone but an admin
+        # then 404 on every method for anyone but an admin
+        run_history(user=cast(AuthedRequest, request).user)
 
     def get_queryset(self):  # a lazy merged list (RunHistory), paged by the paginator
         query = validated_input(RunQuery, self.request.query_params)
         return run_history(
-            user=self.request.user, kind=query.get("kind"), status=query.get("status")
-        )
+            user=cast(AuthedRequest, self.request).user, kind=query.get("kind"),
+            status=query.get("status"),
+        )  # fmt: skip
 
     @extend_schema(
         parameters=[
