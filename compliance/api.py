@@ -81,6 +81,20 @@ class IncidentQuery(serializers.Serializer):
         return code
 
 
+class BulkDecisionSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=5000,
+        help_text="the incidents to decide, all or none",
+    )  # fmt: skip
+    decision = serializers.ChoiceField(choices=["confirm", "dismiss"])
+    reason = serializers.CharField(max_length=2000, help_text="one reason for every case")
+
+
+class BulkDecisionResultSerializer(serializers.Serializer):
+    decided = serializers.ListField(child=serializers.IntegerField())
+    status = serializers.CharField()
+
+
 class DecisionReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
@@ -153,6 +167,18 @@ class IncidentViewSet(
         )
         incident = selectors.incident_get(user=request.user, incident_id=incident.pk)
         return Response(IncidentSerializer(incident).data)
+
+    @extend_schema(request=BulkDecisionSerializer, responses=BulkDecisionResultSerializer)
+    @action(detail=False, methods=["post"], url_path="decide", filter_backends=[])
+    def decide(self, request: AuthedRequest) -> Response:
+        """Confirm or dismiss many cases with one reason (triage), all or none."""
+        data = validated_input(BulkDecisionSerializer, request.data)
+        decided = services.incidents_decide(
+            incident_ids=data["ids"], actor=request.user, decision=data["decision"],
+            reason=data["reason"],
+        )  # fmt: skip
+        status = services.DECISIONS[data["decision"]]
+        return Response({"decided": [i.pk for i in decided], "status": status})
 
     @extend_schema(request=DecisionReasonSerializer, responses=IncidentSerializer)
     @action(detail=True, methods=["post"])

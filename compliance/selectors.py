@@ -18,7 +18,7 @@ from wealthscore.kernel.periods import parse_period
 
 from .models import Incident, IncidentDecision, IncidentStatus, SaleCheck
 
-# Age of an open case since it was raised: (label, fewest days, most days).
+# Age of an open case since its event's date: (label, fewest days, most days).
 AGE_BUCKETS = [("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), ("31+", 31, None)]
 
 
@@ -175,11 +175,11 @@ def warning_board(*, user: User, month: str | None = None, top: int = 50) -> dic
     today = timezone.localdate()
     ages = {}
     for label, fewest, most in AGE_BUCKETS:
-        raised_by = dt.datetime.combine(today - dt.timedelta(days=fewest), dt.time.max)
-        condition = Q(created_at__lte=timezone.make_aware(raised_by))
+        # Counted from the event (its date), not from when an import raised it: a case
+        # of 3 January raised by March's import is two months old (issue 17).
+        condition = Q(occurred_on__lte=today - dt.timedelta(days=fewest))
         if most is not None:
-            raised_after = dt.datetime.combine(today - dt.timedelta(days=most), dt.time.min)
-            condition &= Q(created_at__gte=timezone.make_aware(raised_after))
+            condition &= Q(occurred_on__gte=today - dt.timedelta(days=most))
         ages[label] = Count("id", filter=condition)
     totals = open_cases.aggregate(total=Count("id"), oldest=Min("occurred_on"), **ages)
     by_type = list(

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -254,75 +255,114 @@ def periods_of_day(day: dt.date) -> list[str]:
     return [period.code for period in periods_containing(month_of(day))]
 
 
+DECISIONS = {"confirm": IncidentStatus.CONFIRMED, "dismiss": IncidentStatus.DISMISSED}
+
+
 def incident_decide(*, incident: Incident, actor: User, decision: str, reason: str) -> Incident:
     """Confirm or dismiss an incident, or reverse an earlier decision (a new event).
 
     A decision that makes or unmakes a veto recomputes the open periods of its date.
     """
-    status = {"confirm": IncidentStatus.CONFIRMED, "dismiss": IncidentStatus.DISMISSED}[decision]
+    return incidents_decide(
+        incident_ids=[incident.pk], actor=actor, decision=decision, reason=reason
+    )[0]
+
+
+def incidents_decide(
+    *, incident_ids: list[int], actor: User, decision: str, reason: str
+) -> list[Incident]:
+    """Confirm or dismiss several incidents with one reason (compliance triage), all or none:
+    a case the actor cannot see, or one already so decided, refuses the whole batch. Each
+    decision is its own row and audit entry; the periods whose cards they change are
+    recomputed once, after the commit."""
+    status = DECISIONS[decision]
     require_decider(actor)
     if not reason.strip():
         raise ComplianceError(_("A decision needs a reason."), field="reason")
+    wanted = sorted(set(incident_ids))
+    if not wanted:
+        raise ComplianceError(_("Choose at least one incident."), field="ids")
+    months: set[str] = set()
     with transaction.atomic():
-        incident = (
-            Incident.objects.select_for_update(of=("self",))
+        incidents = list(
+            Incident.objects.visible_to(actor)
+            .select_for_update(of=("self",))
             .select_related("type", "employee", "unit")
-            .get(pk=incident.pk)
+            .filter(pk__in=wanted)
+            .order_by("pk")
         )
-        if incident.status == status:
+        if len(incidents) != len(wanted):
+            raise Http404  # out of scope is not found, and nothing changes
+        decided = [i for i in incidents if i.status == status]
+        if decided:
             raise ConflictError(
-                _("Incident #%(id)s is already %(status)s.")
-                % {"id": incident.pk, "status": incident.get_status_display()},
+                _("Incident %(ids)s is already %(status)s.")
+                % {
+                    "ids": ", ".join(f"#{i.pk}" for i in decided),
+                    "status": decided[0].get_status_display(),
+                },  # fmt: skip
                 code="already_decided",
             )
-        before = _snapshot(incident)
-        veto = status == IncidentStatus.CONFIRMED and incident.type.is_veto
-        changes_cards = veto or incident.veto
-        codes = periods_of_day(incident.occurred_on)
-        events.vetoes_changing.send(
-            sender=Incident, period_codes=codes, unit_path=incident.unit.path,
-            changes_cards=bool(changes_cards),
-        )  # fmt: skip
-        IncidentDecision.objects.create(
-            incident=incident,
-            status=status,
-            previous_status=incident.status,
-            veto=veto,
-            previous_veto=incident.veto,
-            reason=reason.strip(),
-            actor=actor,
-        )
-        incident.status, incident.veto = status, veto
-        incident.decided_by, incident.decided_at = actor, timezone.now()
-        incident.decision_reason = reason.strip()
-        incident.save(
-            update_fields=["status", "veto", "decided_by", "decided_at", "decision_reason"]
-        )
-        audit_record(
-            actor=actor,
-            action=f"incident.{decision}",
-            object_type="incident",
-            object_id=str(incident.pk),
-            before=before,
-            after=_snapshot(incident),
-            reason=reason.strip(),
-        )
-    if changes_cards:
-        _recompute(codes, incident, actor)
-    return incident
+        for incident in incidents:
+            if _decide_one(incident, actor=actor, status=status, decision=decision,
+                           reason=reason.strip()):  # fmt: skip
+                months.add(month_of(incident.occurred_on).code)
+    if months:  # after the decisions commit (a caller's transaction defers it further)
+        _recompute(months, wanted, actor)
+    return incidents
 
 
-def _recompute(codes: list[str], incident: Incident, actor: User) -> None:
+def _decide_one(
+    incident: Incident, *, actor: User, status: str, decision: str, reason: str
+) -> bool:
+    """Record one decision (caller's transaction, the incident's row locked): True when it
+    makes or unmakes a veto, so that its periods' cards change."""
+    before = _snapshot(incident)
+    veto = status == IncidentStatus.CONFIRMED and incident.type.is_veto
+    changes_cards = veto or incident.veto
+    events.vetoes_changing.send(
+        sender=Incident, period_codes=periods_of_day(incident.occurred_on),
+        unit_path=incident.unit.path, changes_cards=bool(changes_cards),
+    )  # fmt: skip
+    IncidentDecision.objects.create(
+        incident=incident,
+        status=status,
+        previous_status=incident.status,
+        veto=veto,
+        previous_veto=incident.veto,
+        reason=reason,
+        actor=actor,
+    )
+    incident.status, incident.veto = status, veto
+    incident.decided_by, incident.decided_at = actor, timezone.now()
+    incident.decision_reason = reason
+    incident.save(update_fields=["status", "veto", "decided_by", "decided_at", "decision_reason"])
+    audit_record(
+        actor=actor,
+        action=f"incident.{decision}",
+        object_type="incident",
+        object_id=str(incident.pk),
+        before=before,
+        after=_snapshot(incident),
+        reason=reason,
+    )
+    return bool(changes_cards)
+
+
+def _recompute(months: set[str], incident_ids: list[int], actor: User) -> None:
     from wealthscore.kernel.jobs import enqueue
     from wealthscore.kernel.periods import periods_for_months
 
     # Only periods that have ended (or the year to date); a month still running picks the
-    # veto up when it is scored at its end. Asked for by task name: compliance does not
-    # import the scoring services, and the request outlives a broker that is down.
+    # veto up when it is scored at its end. Asked for by task name (after the commit):
+    # compliance does not import the scoring services, and the request outlives a broker
+    # that is down. One recompute for a whole batch of decisions.
+    first = incident_ids[0]
+    trigger = f"incident:{first}" if len(incident_ids) == 1 else f"incidents:{first}+"
     enqueue(
         "scorecards.recompute",
-        codes=periods_for_months({codes[0]}),
-        trigger=f"incident:{incident.pk}",
+        codes=periods_for_months(months),
+        trigger=trigger,
         actor_id=actor.pk,
     )
 

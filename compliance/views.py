@@ -78,17 +78,28 @@ def _board(user, month: str) -> tuple[dict, str | None]:
         return selectors.warning_board(user=user, month=None), exc.message
 
 
+def _filters(params: QueryDict) -> dict[str, str]:
+    status = params.get("status", "").strip()
+    return {
+        "status": status if status in IncidentStatus.values else "",
+        "type": params.get("type", "").strip(),
+        "unit": params.get("unit", "").strip(),
+    }
+
+
+def _filtered(user, filters: dict[str, str]):
+    unit_code = filters["unit"]
+    unit = org_selectors.org_unit_get(user=user, code=unit_code) if unit_code else None
+    return selectors.incident_list(
+        user=user, status=filters["status"] or None, type_code=filters["type"] or None,
+        unit=unit,
+    )  # fmt: skip
+
+
 def _incidents(user, params: QueryDict) -> dict[str, Any]:
     """The filtered incidents, open first, one page of them."""
-    status = params.get("status", "").strip()
-    if status not in IncidentStatus.values:
-        status = ""
-    type_code = params.get("type", "").strip()
-    unit_code = params.get("unit", "").strip()
-    unit = org_selectors.org_unit_get(user=user, code=unit_code) if unit_code else None
-    incidents = selectors.incident_list(
-        user=user, status=status or None, type_code=type_code or None, unit=unit
-    ).order_by(
+    filters = _filters(params)
+    incidents = _filtered(user, filters).order_by(
         Case(When(status=IncidentStatus.OPEN, then=Value(0)), default=Value(1),
              output_field=IntegerField()),
         "-occurred_on",
@@ -101,7 +112,6 @@ def _incidents(user, params: QueryDict) -> dict[str, Any]:
             incident.type_id, incident.type.name, incident.type.name_en
         )
         incident.source_label = SOURCE_LABELS.get(incident.source, incident.source)
-    filters = {"status": status, "type": type_code, "unit": unit_code}
     kept = {**filters, "month": params.get("month", "").strip()}
     query = urlencode({key: value for key, value in kept.items() if value})
     return {
@@ -124,6 +134,7 @@ def _render(
     *,
     form: dict[str, Any] | None = None,
     decide: dict[str, Any] | None = None,
+    bulk: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     user = request.user
@@ -157,6 +168,7 @@ def _render(
         "statuses": IncidentStatus.choices,
         "form": form or {"values": {}, "errors": {}, "top_error": None},
         "decide": decide or {},
+        "bulk": bulk or {},
         "return_to": _page_url(params),
         "today": timezone.localdate().isoformat(),
         **_incidents(user, params),
@@ -225,6 +237,45 @@ def incident_decide(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         else _("Incident #%(id)s dismissed.")
     )
     messages.success(request, text % {"id": incident.pk})
+    return HttpResponseRedirect(back)
+
+
+# A triage decision reads at most this many cases matching the filters at once.
+BULK_LIMIT = 5000
+
+
+@login_required
+@require_POST
+def incidents_bulk_decide(request: AuthedHttpRequest) -> HttpResponse:
+    """Confirm or dismiss the ticked cases, or every open case the filters match, with one
+    reason (compliance triage): all or none, through services.incidents_decide."""
+    _require_decider(request.user)
+    back = _back(request)
+    params = _params_of(back)
+    decision = request.POST.get("decision", "")
+    reason = request.POST.get("reason", "")
+    matching = request.POST.get("matching") == "on"
+    ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
+    try:
+        if decision not in DECISIONS:
+            raise DomainError(_("Choose to confirm or to dismiss the incidents."), field="decision")
+        if matching:
+            open_cases = _filtered(request.user, _filters(params)).filter(
+                status=IncidentStatus.OPEN
+            )
+            ids = list(open_cases.order_by("pk").values_list("pk", flat=True)[:BULK_LIMIT])
+        decided = services.incidents_decide(
+            incident_ids=ids, actor=request.user, decision=decision, reason=reason
+        )
+    except DomainError as exc:
+        bulk = {"decision": decision, "reason": reason, "ids": ids, "matching": matching,
+                "message": exc.message}  # fmt: skip
+        return _render(request, params, bulk=bulk, status=exc.status_code)
+    text = (
+        _("%(n)s incident(s) confirmed.") if decision == "confirm"
+        else _("%(n)s incident(s) dismissed.")
+    )  # fmt: skip
+    messages.success(request, text % {"n": len(decided)})
     return HttpResponseRedirect(back)
 
 
@@ -297,4 +348,5 @@ urlpatterns = [
     path("compliance/", compliance_page, name="compliance"),
     path("compliance/incidents/new/", incident_new, name="compliance-new"),
     path("compliance/incidents/<int:pk>/decide/", incident_decide, name="compliance-decide"),
+    path("compliance/incidents/decide/", incidents_bulk_decide, name="compliance-bulk-decide"),
 ]
