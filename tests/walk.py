@@ -357,6 +357,7 @@ class Walk:
             "/schemes/": self.check_schemes,
             "/imports/": self.check_imports,
             "/audit/": self.check_audit,
+            "/runs/": self.check_runs,
             "/password/": self.check_password,
         }.get(path)
         if check is None:
@@ -485,6 +486,15 @@ class Walk:
         rows = [tr for tr in table.select("tr") if tr.select("td")] if table else []
         if not rows:
             self.problem(login, "/audit/", "shows no audit entry")
+
+    def check_runs(self, *, login, doc, **_) -> None:
+        table = doc.first("table", data_testid="runs")
+        rows = table.select("tr", data_kind="score_run") if table else []
+        if not rows:
+            self.problem(login, "/runs/", "shows no score run")
+        failed = [tr for tr in rows if tr.attrs.get("data-status") == "failed"]
+        if failed:  # the demo's own recomputes never fail
+            self.problem(login, "/runs/", f"shows {len(failed)} failed score run(s)")
 
     def check_password(self, *, login, doc, **_) -> None:
         if doc.first("input", name="new_password1") is None:
