@@ -38,6 +38,12 @@ class IncidentSerializer(serializers.ModelSerializer):
     unit_code = serializers.CharField(source="unit.code")
     created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
     decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True)
+    assignee = serializers.CharField(
+        source="assignee.username", default=None, allow_null=True,
+        help_text="the officer who works the case; null when no one does",
+    )  # fmt: skip
+    due_on = serializers.DateField(help_text="the day raised plus the type's SLA days")
+    overdue = serializers.BooleanField(help_text="open past its due day")
     has_evidence = serializers.SerializerMethodField()
     decisions = DecisionSerializer(many=True, read_only=True)
 
@@ -46,7 +52,8 @@ class IncidentSerializer(serializers.ModelSerializer):
         fields = ["id", "type", "type_name", "employee_id", "employee_name", "unit_code",
                   "occurred_on", "description", "source", "status", "veto", "client_id",
                   "txn_id", "has_evidence", "evidence_name", "created_by", "created_at",
-                  "decided_by", "decided_at", "decision_reason", "decisions"]  # fmt: skip
+                  "decided_by", "decided_at", "decision_reason", "assignee", "due_on",
+                  "overdue", "decisions"]  # fmt: skip
         read_only_fields = fields
 
     def get_has_evidence(self, incident: Incident) -> bool:
@@ -88,6 +95,20 @@ class BulkDecisionSerializer(serializers.Serializer):
     )  # fmt: skip
     decision = serializers.ChoiceField(choices=["confirm", "dismiss"])
     reason = serializers.CharField(max_length=2000, help_text="one reason for every case")
+
+
+class AssignSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=5000
+    )
+    assignee = serializers.CharField(
+        allow_null=True, max_length=150, help_text="a username; null to unassign"
+    )
+
+
+class AssignResultSerializer(serializers.Serializer):
+    assigned = serializers.ListField(child=serializers.IntegerField())
+    assignee = serializers.CharField(allow_null=True)
 
 
 class BulkDecisionResultSerializer(serializers.Serializer):
@@ -179,6 +200,16 @@ class IncidentViewSet(
         )  # fmt: skip
         status = services.DECISIONS[data["decision"]]
         return Response({"decided": [i.pk for i in decided], "status": status})
+
+    @extend_schema(request=AssignSerializer, responses=AssignResultSerializer)
+    @action(detail=False, methods=["post"], url_path="assign", filter_backends=[])
+    def assign(self, request: AuthedRequest) -> Response:
+        """Give cases to an officer (or to no one), all or none."""
+        data = validated_input(AssignSerializer, request.data)
+        assigned = services.incidents_assign(
+            incident_ids=data["ids"], assignee=data["assignee"], actor=request.user
+        )
+        return Response({"assigned": [i.pk for i in assigned], "assignee": data["assignee"]})
 
     @extend_schema(request=DecisionReasonSerializer, responses=IncidentSerializer)
     @action(detail=True, methods=["post"])
@@ -275,8 +306,9 @@ class SuitabilitySerializer(serializers.Serializer):
 
 class BoardSerializer(serializers.Serializer):
     open = serializers.IntegerField(help_text="open cases the reader may see")
+    overdue = serializers.IntegerField(help_text="open cases past their type's SLA")
     oldest = serializers.DateField(allow_null=True)
-    by_age = BoardAgeSerializer(many=True, help_text="days since each open case was raised")
+    by_age = BoardAgeSerializer(many=True, help_text="days since each open case's event")
     by_type = BoardTypeSerializer(many=True)
     by_unit = BoardUnitSerializer(many=True)
     by_rm = BoardRmSerializer(many=True, help_text="the 50 RMs with most open cases")

@@ -10,9 +10,12 @@ changes a decided case silently.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -28,6 +31,9 @@ class IncidentType(models.Model):
     name_en = models.CharField(_("English name"), max_length=60)
     is_veto = models.BooleanField(_("one-vote veto"), default=False)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
+    # Days a case of this type may wait for a decision after it is raised (admin-set):
+    # past them an open case is overdue, flagged on the list and counted on the board.
+    sla_days = models.PositiveSmallIntegerField(_("days to decide"), default=5)
 
     class Meta:
         verbose_name = _("incident type")
@@ -108,6 +114,11 @@ class Incident(models.Model):
     )  # fmt: skip
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_reason = models.TextField(_("reason"), blank=True)
+    # The compliance officer (or admin) who works the case.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name=_("assigned to"),
+    )  # fmt: skip
 
     objects = IncidentQuerySet.as_manager()
 
@@ -135,6 +146,16 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.type_id} {self.employee_id} {self.occurred_on} {self.status}"
+
+    @property
+    def due_on(self) -> dt.date:
+        """The day a decision is due: the day the case was raised plus its type's SLA."""
+        raised = timezone.localdate(self.created_at) if self.created_at else timezone.localdate()
+        return raised + dt.timedelta(days=self.type.sla_days)
+
+    @property
+    def overdue(self) -> bool:
+        return self.status == IncidentStatus.OPEN and timezone.localdate() > self.due_on
 
 
 class DecisionQuerySet(models.QuerySet):

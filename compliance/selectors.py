@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from targets.models import OrgUnit, User, scope_of
-from wealthscore.kernel.access import Action, Role, allows
+from wealthscore.kernel.access import MAY, Action, Role, allows
 from wealthscore.kernel.errors import DomainError
 from wealthscore.kernel.periods import parse_period
 
-from .models import Incident, IncidentDecision, IncidentStatus, SaleCheck
+from .models import Incident, IncidentDecision, IncidentStatus, IncidentType, SaleCheck
 
 # Age of an open case since its event's date: (label, fewest days, most days).
 AGE_BUCKETS = [("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), ("31+", 31, None)]
@@ -44,8 +44,17 @@ def incident_list(
         incidents = incidents.filter(source=source)
     decisions = IncidentDecision.objects.select_related("actor").order_by("at", "id")
     return incidents.select_related(
-        "type", "employee", "unit", "created_by", "decided_by"
+        "type", "employee", "unit", "created_by", "decided_by", "assignee"
     ).prefetch_related(Prefetch("decisions", queryset=decisions))
+
+
+def decider_usernames() -> list[str]:
+    """The active users who decide incidents (compliance officers and admins): whom a case
+    may be assigned to. Roles set in the app or a superuser's (never from a staff file)."""
+    users = User.objects.filter(is_active=True).filter(
+        Q(is_superuser=True) | Q(role__in=sorted(MAY[Action.DECIDE_INCIDENTS]))
+    )
+    return list(users.order_by("username").values_list("username", flat=True))
 
 
 def incident_get(*, user: User, incident_id: int) -> Incident:
@@ -162,6 +171,17 @@ def suitability_by_unit(*, user: User, month: str | None = None) -> dict:
     }
 
 
+def _overdue() -> Q:
+    """Open cases raised more than their type's SLA days ago (Incident.overdue, in SQL:
+    one condition a type, of which there are a handful)."""
+    today = timezone.localdate()
+    condition = Q(pk__in=[])
+    for code, days in IncidentType.objects.values_list("code", "sla_days"):
+        due_after = dt.datetime.combine(today - dt.timedelta(days=days), dt.time.min)
+        condition |= Q(type_id=code, created_at__lt=timezone.make_aware(due_after))
+    return condition & Q(status=IncidentStatus.OPEN)
+
+
 def warning_board(*, user: User, month: str | None = None, top: int = 50) -> dict:
     """The open cases the user may see by age, type, unit and RM, and the units whose
     suitability match rate fell against the previous month (SPEC §6)."""
@@ -181,7 +201,10 @@ def warning_board(*, user: User, month: str | None = None, top: int = 50) -> dic
         if most is not None:
             condition &= Q(occurred_on__gte=today - dt.timedelta(days=most))
         ages[label] = Count("id", filter=condition)
-    totals = open_cases.aggregate(total=Count("id"), oldest=Min("occurred_on"), **ages)
+    totals = open_cases.aggregate(
+        total=Count("id"), oldest=Min("occurred_on"), overdue=Count("id", filter=_overdue()),
+        **ages,
+    )  # fmt: skip
     by_type = list(
         open_cases.values("type_id", "type__name", "type__name_en", "type__is_veto")
         .annotate(count=Count("id"), oldest=Min("occurred_on"))
@@ -199,6 +222,7 @@ def warning_board(*, user: User, month: str | None = None, top: int = 50) -> dic
     )
     return {
         "open": totals["total"],
+        "overdue": totals["overdue"],
         "oldest": totals["oldest"],
         "by_age": [{"age_days": label, "count": totals[label]} for label, *_ in AGE_BUCKETS],
         "by_type": [

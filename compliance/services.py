@@ -11,6 +11,7 @@ import hashlib
 import logging
 import uuid
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -309,6 +310,52 @@ def incidents_decide(
                 months.add(month_of(incident.occurred_on).code)
     if months:  # after the decisions commit (a caller's transaction defers it further)
         _recompute(months, wanted, actor)
+    return incidents
+
+
+def incidents_assign(
+    *, incident_ids: list[int], assignee: str | None, actor: User
+) -> list[Incident]:
+    """Give cases to a compliance officer or an admin, by username (None: to no one), all or
+    none; one audit entry a case whose assignee changes."""
+    require_decider(actor)
+    user: User | None = None
+    if assignee is not None:
+        user = User.objects.filter(username=assignee, is_active=True).first()
+        if user is None:
+            raise ComplianceError(_("No user %(user)s.") % {"user": assignee}, field="assignee")
+    if user is not None and not may(user, Action.DECIDE_INCIDENTS):
+        raise ComplianceError(
+            _("%(user)s does not decide incidents: assign cases to a compliance officer or an "
+              "administrator.") % {"user": user.username},
+            field="assignee",
+        )  # fmt: skip
+    wanted = sorted(set(incident_ids))
+    if not wanted:
+        raise ComplianceError(_("Choose at least one incident."), field="ids")
+    with transaction.atomic():
+        incidents = list(
+            Incident.objects.visible_to(actor)
+            .select_for_update(of=("self",))
+            .select_related("assignee")
+            .filter(pk__in=wanted)
+            .order_by("pk")
+        )
+        if len(incidents) != len(wanted):
+            raise Http404  # out of scope is not found, and nothing changes
+        name = user.username if user else None
+        moved = [i for i in incidents if i.assignee_id != (user.pk if user else None)]
+        changes: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]] = [
+            (str(i.pk), {"assignee": i.assignee.username if i.assignee else None},
+             {"assignee": name})
+            for i in moved
+        ]  # fmt: skip
+        Incident.objects.filter(pk__in=[i.pk for i in moved]).update(assignee=user)
+        if changes:
+            audit_bulk(actor=actor, action="incident.assign", object_type="incident",
+                       changes=changes)  # fmt: skip
+        for incident in incidents:
+            incident.assignee = user
     return incidents
 
 

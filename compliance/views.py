@@ -36,7 +36,7 @@ from .models import IncidentSource, IncidentStatus, IncidentType
 
 PER_PAGE = 50
 DECISIONS = ("confirm", "dismiss")
-FILTERS = ("status", "type", "unit")
+FILTERS = ("status", "type", "unit", "assignee")
 FORM_FIELDS = ("employee_id", "type", "occurred_on", "description", "evidence")
 SOURCE_LABELS = {
     IncidentSource.MANUAL: pgettext_lazy("incident source", "Manual"),
@@ -80,20 +80,27 @@ def _board(user, month: str) -> tuple[dict, str | None]:
 
 def _filters(params: QueryDict) -> dict[str, str]:
     status = params.get("status", "").strip()
+    assignee = params.get("assignee", "").strip()
     return {
         "status": status if status in IncidentStatus.values else "",
         "type": params.get("type", "").strip(),
         "unit": params.get("unit", "").strip(),
+        "assignee": assignee if assignee in ("me", "none") else "",
     }
 
 
 def _filtered(user, filters: dict[str, str]):
     unit_code = filters["unit"]
     unit = org_selectors.org_unit_get(user=user, code=unit_code) if unit_code else None
-    return selectors.incident_list(
+    incidents = selectors.incident_list(
         user=user, status=filters["status"] or None, type_code=filters["type"] or None,
         unit=unit,
     )  # fmt: skip
+    if filters["assignee"] == "me":
+        incidents = incidents.filter(assignee=user)
+    elif filters["assignee"] == "none":
+        incidents = incidents.filter(assignee__isnull=True)
+    return incidents
 
 
 def _incidents(user, params: QueryDict) -> dict[str, Any]:
@@ -169,6 +176,7 @@ def _render(
         "form": form or {"values": {}, "errors": {}, "top_error": None},
         "decide": decide or {},
         "bulk": bulk or {},
+        "deciders": selectors.decider_usernames() if can_decide else [],
         "return_to": _page_url(params),
         "today": timezone.localdate().isoformat(),
         **_incidents(user, params),
@@ -252,24 +260,33 @@ def incidents_bulk_decide(request: AuthedHttpRequest) -> HttpResponse:
     _require_decider(request.user)
     back = _back(request)
     params = _params_of(back)
+    step = request.POST.get("action", "decide")
     decision = request.POST.get("decision", "")
     reason = request.POST.get("reason", "")
+    assignee = request.POST.get("assignee", "") or None
     matching = request.POST.get("matching") == "on"
     ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
     try:
-        if decision not in DECISIONS:
-            raise DomainError(_("Choose to confirm or to dismiss the incidents."), field="decision")
         if matching:
             open_cases = _filtered(request.user, _filters(params)).filter(
                 status=IncidentStatus.OPEN
             )
             ids = list(open_cases.order_by("pk").values_list("pk", flat=True)[:BULK_LIMIT])
+        if step == "assign":
+            assigned = services.incidents_assign(
+                incident_ids=ids, assignee=assignee, actor=request.user
+            )
+            messages.success(request, _("%(n)s incident(s) assigned to %(user)s.")
+                             % {"n": len(assigned), "user": assignee or _("no one")})  # fmt: skip
+            return HttpResponseRedirect(back)
+        if decision not in DECISIONS:
+            raise DomainError(_("Choose to confirm or to dismiss the incidents."), field="decision")
         decided = services.incidents_decide(
             incident_ids=ids, actor=request.user, decision=decision, reason=reason
         )
     except DomainError as exc:
         bulk = {"decision": decision, "reason": reason, "ids": ids, "matching": matching,
-                "message": exc.message}  # fmt: skip
+                "assignee": assignee, "message": exc.message}  # fmt: skip
         return _render(request, params, bulk=bulk, status=exc.status_code)
     text = (
         _("%(n)s incident(s) confirmed.") if decision == "confirm"

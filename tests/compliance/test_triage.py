@@ -9,9 +9,10 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from compliance import selectors, services
-from compliance.models import Incident, IncidentDecision
+from compliance.models import Incident, IncidentDecision, IncidentType
 from scorecards.models import ManualScore, Scorecard, ScoreRunGroup
 from scorecards.runs import services as run_services
 from scorecards.schemes import services as scheme_services
@@ -129,3 +130,58 @@ def test_the_board_ages_a_case_from_its_event(cases):
     ages = {row["age_days"]: row["count"] for row in board["by_age"]}
     # September 2026 events, read in December: all older than 30 days.
     assert ages["31+"] == 5 and ages["0-1"] == 0
+
+
+def test_a_case_past_its_types_days_to_decide_is_overdue_on_the_list_and_the_board(cases):
+    bank, ids = cases
+    IncidentType.objects.filter(code="complaint").update(sla_days=3)
+    old = timezone.now() - dt.timedelta(days=4)
+    Incident.objects.filter(pk=ids[3]).update(created_at=old)  # raised 4 days ago: overdue
+    Incident.objects.filter(pk=ids[4]).update(created_at=timezone.now() - dt.timedelta(days=2))
+    board = selectors.warning_board(user=bank.users["compliance"])
+    assert board["overdue"] == 1
+    rows = {r["id"]: r for r in bank.client("compliance").get(
+        "/api/v1/compliance/incidents/", {"type": "complaint"}).data["results"]}  # fmt: skip
+    assert rows[ids[3]]["overdue"] and not rows[ids[4]]["overdue"]
+    assert rows[ids[3]]["due_on"] == (timezone.localdate(old) + dt.timedelta(days=3)).isoformat()
+    page = Client(headers={"accept-language": "en"})
+    page.force_login(bank.users["compliance"])
+    html = page.get("/compliance/").content.decode()
+    row = html.split(f'data-incident-id="{ids[3]}"')[1].split("</tr>")[0]
+    assert 'data-overdue="1"' in row and "overdue" in row
+    # Decided, it is overdue no more.
+    case = Incident.objects.get(pk=ids[3])
+    services.incident_decide(
+        incident=case, actor=bank.users["compliance"], decision="dismiss", reason="x"
+    )
+    assert selectors.warning_board(user=bank.users["compliance"])["overdue"] == 0
+
+
+def test_cases_are_assigned_to_an_officer_and_filtered_by_assignee(cases):
+    bank, ids = cases
+    client = bank.client("compliance")
+    assigned = client.post("/api/v1/compliance/incidents/assign/",
+                           {"ids": ids[:2], "assignee": "compliance"}, format="json")  # fmt: skip
+    assert assigned.status_code == 200, assigned.content
+    assert assigned.data == {"assigned": ids[:2], "assignee": "compliance"}
+    assert AuditEntry.objects.filter(action="incident.assign").count() == 2
+    to_an_rm = client.post("/api/v1/compliance/incidents/assign/",
+                           {"ids": ids[2:3], "assignee": "rm_alice"}, format="json")  # fmt: skip
+    assert to_an_rm.status_code == 400 and to_an_rm.data["fields"]["assignee"]
+    assert Incident.objects.get(pk=ids[2]).assignee is None
+    manager = bank.client("manager_a").post(
+        "/api/v1/compliance/incidents/assign/", {"ids": ids[:1], "assignee": None}, format="json"
+    )
+    assert manager.status_code == 403
+    page = Client()
+    page.force_login(bank.users["compliance"])
+    html = page.get("/compliance/", {"assignee": "me"}).content.decode()
+    shown = {pk for pk in ids if f'data-incident-id="{pk}"' in html}
+    assert shown == set(ids[:2])
+    done = page.post("/compliance/incidents/decide/", {"action": "assign", "ids": [ids[2]],
+                                                       "assignee": "admin"})  # fmt: skip
+    assert done.status_code == 302
+    assert Incident.objects.get(pk=ids[2]).assignee == bank.users["admin"]
+    unassign = client.post("/api/v1/compliance/incidents/assign/",
+                           {"ids": ids[:1], "assignee": None}, format="json")  # fmt: skip
+    assert unassign.status_code == 200 and Incident.objects.get(pk=ids[0]).assignee is None
