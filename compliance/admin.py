@@ -16,8 +16,8 @@ from .models import Incident, IncidentType
 
 @admin.register(IncidentType)
 class IncidentTypeAdmin(AdminRoleMixin, admin.ModelAdmin):
-    list_display = ["code", "name", "name_en", "is_veto", "position"]
-    list_editable = ["is_veto"]
+    list_display = ["code", "name", "name_en", "is_veto", "sla_days", "position"]
+    list_editable = ["is_veto", "sla_days"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["code"] if obj is not None else []

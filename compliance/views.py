@@ -296,6 +296,17 @@ def incidents_bulk_decide(request: AuthedHttpRequest) -> HttpResponse:
     return HttpResponseRedirect(back)
 
 
+@login_required
+@require_GET
+def employee_options(request: AuthedHttpRequest) -> HttpResponse:
+    """The <option>s of the incident form's RM lookup (htmx): by ID or name, in scope."""
+    _require_decider(request.user)
+    # htmx sends the input's own value, under its name.
+    text = request.GET.get("employee_id") or request.GET.get("q", "")
+    found = org_selectors.employee_search(user=request.user, text=text)
+    return render(request, "compliance/_employee_options.html", {"found": found})
+
+
 def _parse_incident_form(request: HttpRequest) -> tuple[dict[str, Any], dict[str, str]]:
     """The typed values and the errors of what cannot even be passed to the service."""
     values: dict[str, Any] = {name: request.POST.get(name, "").strip() for name in FORM_FIELDS[:-1]}
@@ -366,4 +377,5 @@ urlpatterns = [
     path("compliance/incidents/new/", incident_new, name="compliance-new"),
     path("compliance/incidents/<int:pk>/decide/", incident_decide, name="compliance-decide"),
     path("compliance/incidents/decide/", incidents_bulk_decide, name="compliance-bulk-decide"),
+    path("compliance/employees/", employee_options, name="compliance-employees"),
 ]

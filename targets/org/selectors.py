@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from targets.models import Employee, OrgUnit, User
@@ -25,6 +25,20 @@ def employee_list(*, user: User, unit: OrgUnit | None = None) -> QuerySet[Employ
     if unit is not None:
         employees = employees.in_subtree(unit)
     return employees.with_unit_on().select_related("user")
+
+
+def employee_search(*, user: User, text: str, limit: int = 20) -> list[tuple[str, str]]:
+    """(employee ID, name) of the RMs in the user's scope whose ID starts with `text` or
+    whose name contains it, by ID: a form's lookup (one query, at most `limit` rows)."""
+    text = text.strip()[:50]
+    if not text:
+        return []
+    found = (
+        Employee.objects.visible_to(user)
+        .filter(position="rm")
+        .filter(Q(employee_id__startswith=text) | Q(name__contains=text))
+    )
+    return list(found.order_by("employee_id").values_list("employee_id", "name")[:limit])
 
 
 def employee_get(*, user: User, employee_id: str) -> Employee:

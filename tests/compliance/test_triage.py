@@ -185,3 +185,22 @@ def test_cases_are_assigned_to_an_officer_and_filtered_by_assignee(cases):
     unassign = client.post("/api/v1/compliance/incidents/assign/",
                            {"ids": ids[:1], "assignee": None}, format="json")  # fmt: skip
     assert unassign.status_code == 200 and Incident.objects.get(pk=ids[0]).assignee is None
+
+
+@pytest.mark.parametrize("who", ["anonymous", "rm_alice", "manager_a", "hr", "compliance", "admin"])
+def test_the_incident_form_finds_an_rm_by_id_or_name(cases, who):
+    bank, _ids = cases
+    page = Client()
+    if who != "anonymous":
+        page.force_login(bank.users[who])
+    by_id = page.get("/compliance/employees/", {"employee_id": "0001"})
+    if who not in ("compliance", "admin"):
+        assert by_id.status_code == (302 if who == "anonymous" else 404)
+        return
+    options = by_id.content.decode()
+    assert 'value="000101"' in options and 'value="000102"' in options
+    assert 'value="000201"' not in options  # "0001" is not how 000201 starts
+    name = bank.employees["rm_bob"].name
+    by_name = page.get("/compliance/employees/", {"employee_id": name[-2:]}).content.decode()
+    assert 'value="000201"' in by_name
+    assert page.get("/compliance/employees/", {"employee_id": ""}).content.decode().strip() == ""
