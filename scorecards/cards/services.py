@@ -18,7 +18,7 @@ from scorecards.rules import manual_measures_in_force, rules_of
 from scorecards.runs.services import recompute_periods
 from targets.models import Employee, User, scope_of
 from wealthscore.kernel.access import Action, Role, allows
-from wealthscore.kernel.audit import audit_record
+from wealthscore.kernel.audit import audit_bulk, audit_record
 from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
 from wealthscore.kernel.periods import parse_period, period_from, periods_for_months
 
@@ -52,6 +52,31 @@ def _periods_to_recompute(code: str) -> list[str]:
     return [c for c in codes if c not in approved]
 
 
+def _manual_period(code: str):
+    parsed = period_from(code.strip())
+    if parsed.kind == "month":
+        raise DomainError(
+            _("Manual scores are entered for a quarter or a year, not for month %(p)s.")
+            % {"p": parsed.code},
+            field="period",
+        )
+    return parsed
+
+
+def parse_score(value: object) -> Decimal:
+    """A manual score as entered: a number from 0 to 100 with at most two decimals."""
+    try:
+        score = Decimal(str(value).strip()) if isinstance(value, str) else Decimal(value)  # type: ignore[arg-type]
+        valid = score.is_finite() and LOWEST <= score <= HIGHEST
+    except (InvalidOperation, TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise DomainError(_("A score is a number from 0 to 100."), field="score")
+    if score != score.quantize(Decimal("0.01")):
+        raise DomainError(_("A score has at most two decimal places."), field="score")
+    return score
+
+
 def manual_score_enter(
     *,
     actor: User,
@@ -73,22 +98,8 @@ def manual_score_enter(
             _("%(id)s is not a relationship manager of your team.") % {"id": employee.employee_id},
             field="employee",
         )
-    parsed = period_from(period.strip())
-    if parsed.kind == "month":
-        raise DomainError(
-            _("Manual scores are entered for a quarter or a year, not for month %(p)s.")
-            % {"p": parsed.code},
-            field="period",
-        )
-    try:
-        score = Decimal(score)
-        valid = score.is_finite() and LOWEST <= score <= HIGHEST
-    except (InvalidOperation, TypeError, ValueError):
-        valid = False
-    if not valid:
-        raise DomainError(_("A score is a number from 0 to 100."), field="score")
-    if score != score.quantize(Decimal("0.01")):
-        raise DomainError(_("A score has at most two decimal places."), field="score")
+    parsed = _manual_period(period)
+    score = parse_score(score)
     manual = manual_measures_in_force(parsed.last_day)
     if measure not in manual:
         raise DomainError(
@@ -144,6 +155,115 @@ def manual_score_enter(
                 lambda: recompute_periods(codes=codes, trigger=trigger, actor=actor)
             )
     return row
+
+
+class GridRefused(DomainError):
+    """A grid save with bad cells: nothing is saved; `cells` maps "employee_id/measure" to
+    what is wrong with that cell."""
+
+    def __init__(self, cells: dict[str, str]) -> None:
+        super().__init__(
+            _("%(n)s cell(s) cannot be saved: nothing was saved.") % {"n": len(cells)},
+            field="cells",
+        )
+        self.cells = cells
+
+
+def manual_scores_save(*, actor: User, period: str, cells: dict[tuple[str, str], str]) -> int:
+    """Save a grid of manual scores (RM × measure) for one quarter or year, all or none:
+    every cell is checked as one entry is (0–100, two decimals, an RM of the actor's team,
+    a manual measure in force, her branch not in review), and any bad cell saves nothing.
+    Blank cells are left as they are. One audit entry a changed cell; the open periods they
+    change are recomputed once, after the commit. Returns how many cells changed."""
+    scope = scope_of(actor)
+    if not allows(scope.role, Action.ENTER_MANUAL_SCORES):
+        raise ForbiddenError(_("Only managers and administrators enter manual scores."))
+    parsed = _manual_period(period)
+    manual = set(manual_measures_in_force(parsed.last_day))
+    wanted = {key: text.strip() for key, text in cells.items() if text.strip()}
+    employees = {
+        e.employee_id: e
+        for e in Employee.objects.visible_to(actor).filter(
+            position=Role.RM, employee_id__in={employee for employee, _m in wanted}
+        )
+    }
+    errors: dict[str, str] = {}
+    scores: dict[tuple[str, str], Decimal] = {}
+    for (employee_id, measure), text in wanted.items():
+        key = f"{employee_id}/{measure}"
+        if employee_id not in employees:
+            errors[key] = _("%(id)s is not a relationship manager of your team.") % {
+                "id": employee_id
+            }
+        elif measure not in manual:
+            errors[key] = _("%(m)s is not a manually scored measure of the scheme in force "
+                            "for %(p)s.") % {"m": measure, "p": parsed.code}  # fmt: skip
+        else:
+            try:
+                scores[(employee_id, measure)] = parse_score(text)
+            except DomainError as exc:
+                errors[key] = str(exc.message)
+    with transaction.atomic():
+        locked = Period.objects.select_for_update().filter(code=parsed.code).first()
+        if locked is not None and locked.status == PeriodStatus.APPROVED:
+            raise ConflictError(
+                _("Period %(period)s is approved: an admin must reopen it before its scores "
+                  "change.") % {"period": parsed.code},
+                code="period_approved",
+            )  # fmt: skip
+        for employee_id in {employee for employee, _m in scores}:
+            unit = employees[employee_id].unit_on(parsed.last_day)
+            try:
+                if unit is not None:
+                    refuse_if_unit_locked(
+                        period_codes=[parsed.code], unit_path=unit.path, what=_("manual score")
+                    )
+            except ConflictError as exc:
+                for employee, measure in scores:
+                    if employee == employee_id:
+                        errors[f"{employee}/{measure}"] = str(exc.message)
+        if errors:
+            raise GridRefused(errors)
+        existing = {
+            (row.employee.employee_id, row.measure): row
+            for row in ManualScore.objects.select_for_update()
+            .select_related("employee")
+            .filter(period=parsed.code, employee__employee_id__in=list(employees))
+        }
+        changed = {k: v for k, v in scores.items() if k not in existing or existing[k].score != v}
+        ManualScore.objects.bulk_create(
+            [
+                ManualScore(
+                    period=parsed.code,
+                    employee=employees[e],
+                    measure=m,
+                    score=v,
+                    entered_by=actor,
+                    batch=None,
+                )  # fmt: skip
+                for (e, m), v in changed.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["period", "employee", "measure"],
+            update_fields=["score", "entered_by", "batch", "entered_at"],
+        )
+        if changed:
+            audit_bulk(
+                actor=actor, action="manual_score.enter", object_type="manual_score",
+                changes=[
+                    (f"{parsed.code}/{e}/{m}",
+                     {"score": f"{existing[(e, m)].score:.2f}"} if (e, m) in existing else None,
+                     {"period": parsed.code, "employee": e, "measure": m, "score": f"{v:.2f}"})
+                    for (e, m), v in sorted(changed.items())
+                ],
+            )  # fmt: skip
+            codes = _periods_to_recompute(parsed.code)
+            trigger = f"manual_scores:{parsed.code}:{len(changed)}"
+            if codes:
+                transaction.on_commit(
+                    lambda: recompute_periods(codes=codes, trigger=trigger, actor=actor)
+                )
+    return len(changed)
 
 
 # ---------------------------------------------------------------- the facts behind a line

@@ -20,7 +20,7 @@ from django.http import Http404
 from compliance.models import IncidentStatus
 from compliance.selectors import incident_list
 from scorecards.engine import competition_ranks
-from scorecards.models import Period, Scorecard, ScoreLine
+from scorecards.models import ManualScore, Period, Scorecard, ScoreLine
 from targets.models import Employee, OrgUnit, User, scope_of
 from targets.org import selectors as org_selectors
 from wealthscore.kernel.access import Action, Role, allows
@@ -77,6 +77,42 @@ def team_rms(*, user: User, unit: OrgUnit | None) -> list[tuple[str, str]]:
         .order_by("employee_id")
         .values_list("employee_id", "name")
     )
+
+
+# ---------------------------------------------------------------- the manual-score grid
+@dataclass(frozen=True)
+class GridCell:
+    value: str  # "80.00", or "" when no score is entered
+    entered_by: str  # a username, or "import" for a file's row, or ""
+    entered_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class GridRow:
+    employee_id: str
+    name: str
+    cells: list[tuple[str, GridCell]]  # (measure, cell) in the scheme's order
+
+
+def manual_grid(
+    *, user: User, unit: OrgUnit | None, period: str, measures: list[str]
+) -> list[GridRow]:
+    """The team's RMs × the manual measures of `period` (a quarter or a year), each cell with
+    its current score and who entered it when (two queries, whatever the team's size)."""
+    rms = team_rms(user=user, unit=unit)
+    rows = ManualScore.objects.filter(
+        period=period, measure__in=measures, employee__employee_id__in=[e for e, _n in rms]
+    ).values_list("employee__employee_id", "measure", "score", "entered_by__username",
+                  "batch_id", "entered_at")  # fmt: skip
+    found = {
+        (employee, measure): GridCell(f"{score:.2f}", by or ("import" if batch else ""), at)
+        for employee, measure, score, by, batch, at in rows
+    }
+    empty = GridCell("", "", None)
+    return [
+        GridRow(employee_id, name, [(m, found.get((employee_id, m), empty)) for m in measures])
+        for employee_id, name in rms
+    ]
 
 
 # ---------------------------------------------------------------- the dashboard

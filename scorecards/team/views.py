@@ -22,10 +22,10 @@ from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from scorecards.cards import selectors as card_selectors
-from scorecards.cards.services import manual_score_enter
+from scorecards.cards.services import GridRefused, manual_score_enter, manual_scores_save
 from scorecards.models import Period, PeriodStatus, Rating
 from scorecards.periods import selectors as period_selectors
 from scorecards.periods import services as period_services
@@ -37,6 +37,7 @@ from wealthscore.kernel.access import Role
 from wealthscore.kernel.catalog import measure_name
 from wealthscore.kernel.errors import DomainError
 from wealthscore.kernel.formats import score as score_text
+from wealthscore.kernel.periods import parse_period, quarter_of, quarters_of
 from wealthscore.kernel.typing import AuthedHttpRequest
 
 KIND_LABELS = {
@@ -306,8 +307,112 @@ def team_submit(request: AuthedHttpRequest) -> HttpResponse:
     return HttpResponseRedirect(_team_url(period_code, unit_code))
 
 
+# ---------------------------------------------------------------- the manual-score grid
+CELL = "cell:"  # a grid input's name: "cell:<employee ID>:<measure>"
+
+
+def _grid_context(
+    request: AuthedHttpRequest,
+    *,
+    period_code: str,
+    unit_code: str | None,
+    typed: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    error: str = "",
+) -> dict[str, Any]:
+    user = request.user
+    unit = team_selectors.team_unit(user=user, code=unit_code)
+    parsed = parse_period(period_code)
+    if parsed.kind == "month":  # a month's manual scores are its quarter's
+        parsed = quarter_of(parsed)
+    measures = manual_measures_in_force(parsed.last_day)
+    rows = team_selectors.manual_grid(user=user, unit=unit, period=parsed.code,
+                                      measures=measures)  # fmt: skip
+    typed, errors = typed or {}, errors or {}
+    table = [
+        {
+            "employee_id": row.employee_id,
+            "name": row.name,
+            "cells": [
+                {
+                    "name": f"{CELL}{row.employee_id}:{measure}",
+                    "measure": measure,
+                    "original": cell.value,
+                    "value": typed.get(f"{row.employee_id}/{measure}", cell.value),
+                    "entered_by": cell.entered_by,
+                    "entered_at": cell.entered_at,
+                    "error": errors.get(f"{row.employee_id}/{measure}", ""),
+                }
+                for measure, cell in row.cells
+            ],
+        }
+        for row in rows
+    ]
+    return {
+        "unit": unit,
+        "unit_code": unit.code if unit is not None and unit_code else "",
+        "units": team_selectors.team_units(user=user),
+        "period": parsed,
+        "choices": [q.code for q in quarters_of(parsed.year)] + [str(parsed.year)],
+        "measures": [(code, measure_name(code)) for code in measures],
+        "rows": table,
+        "error": error,
+        "error_count": len(errors),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_manual_grid(request: AuthedHttpRequest) -> HttpResponse:
+    params = request.POST if request.method == "POST" else request.GET
+    period_code = (params.get("period") or "").strip()
+    unit_code = _unit_code(params)
+    team_selectors.team_unit(user=request.user, code=unit_code)  # 404 outside the roles
+    try:
+        parse_period(period_code)
+    except DomainError:
+        raise Http404 from None
+    if request.method == "GET":
+        context = _grid_context(request, period_code=period_code, unit_code=unit_code)
+        return render(request, "scorecards/manual_grid.html", context)
+    cells: dict[tuple[str, str], str] = {}
+    for name in request.POST:
+        if name.startswith(CELL) and name.count(":") == 2:
+            employee_id, measure = name[len(CELL) :].split(":", 1)
+            cells[(employee_id, measure)] = request.POST.get(name, "")
+    # What the page showed (a hidden "was:" field a cell): only what was changed is saved.
+    changed = {
+        key: value
+        for key, value in cells.items()
+        if value.strip() != request.POST.get(f"was:{key[0]}:{key[1]}", "").strip()
+    }
+    typed = {f"{e}/{m}": v for (e, m), v in cells.items()}
+    try:
+        saved = manual_scores_save(actor=request.user, period=period_code, cells=changed)
+    except GridRefused as refused:
+        context = _grid_context(
+            request, period_code=period_code, unit_code=unit_code, typed=typed,
+            errors=refused.cells, error=str(refused.message),
+        )  # fmt: skip
+        return render(request, "scorecards/manual_grid.html", context, status=400)
+    except DomainError as refused:
+        context = _grid_context(
+            request, period_code=period_code, unit_code=unit_code, typed=typed,
+            error=str(refused.message),
+        )  # fmt: skip
+        return render(request, "scorecards/manual_grid.html", context, status=refused.status_code)
+    messages.success(
+        request,
+        _("%(n)s score(s) saved for %(period)s. The open periods they change are being "
+          "recomputed.") % {"n": saved, "period": period_code},
+    )  # fmt: skip
+    query = {key: value for key, value in (("period", period_code), ("unit", unit_code)) if value}
+    return HttpResponseRedirect("/team/manual-scores/?" + urlencode(query))
+
+
 urlpatterns = [
     path("team/", team, name="team"),
     path("team/manual-score/", team_manual_score, name="team-manual-score"),
     path("team/submit/", team_submit, name="team-submit"),
+    path("team/manual-scores/", team_manual_grid, name="team-manual-grid"),
 ]
