@@ -148,6 +148,8 @@ class SchemeVersion(models.Model):
         _("affluent from (元)"), max_digits=18, decimal_places=2, default=Decimal("500000.00")
     )
     dormant_days = models.PositiveSmallIntegerField(_("dormant after (days)"), default=180)
+    # SPEC §8: an RM may question a line for this many days after the period's cards appear.
+    inquiry_days = models.PositiveSmallIntegerField(_("inquiry window (days)"), default=10)
     rating_a = models.DecimalField(_("A from"), max_digits=5, decimal_places=2, default=90)
     rating_b = models.DecimalField(_("B from"), max_digits=5, decimal_places=2, default=75)
     rating_c = models.DecimalField(_("C from"), max_digits=5, decimal_places=2, default=60)
@@ -588,6 +590,89 @@ class ScoreLine(models.Model):
                 name="scoreline_applicable_has_points",
             ),
         ]
+
+
+class InquiryStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("inquiry status", "Open")
+    ACCEPTED = "accepted", pgettext_lazy("inquiry status", "Accepted")
+    REJECTED = "rejected", pgettext_lazy("inquiry status", "Rejected")
+
+
+class InquiryOutcome(models.TextChoices):
+    NONE = "", _("None")
+    MANUAL_SCORE = "manual_score", _("Corrected manual score")
+    REOPENED = "reopened", _("Unit reopened")
+    DATA_CORRECTION = "data_correction", _("Data correction")
+
+
+class InquiryQuerySet(models.QuerySet):
+    def visible_to(self, user) -> InquiryQuerySet:
+        """An RM her own; a manager her subtree's (by the card's unit); compliance and admins
+        all; HR none (an inquiry is about the facts behind a number)."""
+        scope = scope_of(user)
+        if scope.org_wide and scope.role != Role.HR:
+            return self.all()
+        if scope.role == Role.MANAGER and scope.unit is not None:
+            return self.filter(unit__path__startswith=scope.unit.path)
+        if scope.role == Role.RM and scope.employee is not None:
+            return self.filter(employee=scope.employee)
+        return self.none()
+
+
+class Inquiry(models.Model):
+    """An RM's question on one line of her published card (申诉, SPEC §8), and its answer.
+    Held by (period, RM, measure), not by card: a recompute does not lose it."""
+
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="inquiries")
+    employee = models.ForeignKey(
+        "targets.Employee", on_delete=models.PROTECT, related_name="inquiries"
+    )
+    # The unit of her card (her unit on the period's last day): who sees and answers it.
+    unit = models.ForeignKey("targets.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    measure = models.CharField(_("measure"), max_length=40)
+    text = models.TextField(_("question"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=InquiryStatus.choices, default=InquiryStatus.OPEN
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    raised_at = models.DateTimeField(_("raised at"), auto_now_add=True)
+    answer = models.TextField(_("answer"), blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=InquiryOutcome.choices, blank=True, default=""
+    )
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    objects = InquiryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("inquiry")
+        verbose_name_plural = _("inquiries")
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            # One open question a line: a second waits for the first's answer.
+            models.UniqueConstraint(
+                fields=["period", "employee", "measure"],
+                condition=Q(status="open"),
+                name="inquiry_one_open_a_line",
+            ),  # fmt: skip
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(answered_by__isnull=False),
+                name="inquiry_answered_has_answerer",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="accepted") | ~Q(outcome=""),
+                name="inquiry_accepted_has_outcome",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"inquiry #{self.pk} {self.period_id} {self.employee_id} {self.measure}"
 
 
 class PayPolicy(models.Model):

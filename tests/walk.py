@@ -358,6 +358,7 @@ class Walk:
             "/imports/": self.check_imports,
             "/audit/": self.check_audit,
             "/runs/": self.check_runs,
+            "/inquiries/": self.check_inquiries,
             "/password/": self.check_password,
         }.get(path)
         if check is None:
@@ -495,6 +496,11 @@ class Walk:
         failed = [tr for tr in rows if tr.attrs.get("data-status") == "failed"]
         if failed:  # the demo's own recomputes never fail
             self.problem(login, "/runs/", f"shows {len(failed)} failed score run(s)")
+
+    def check_inquiries(self, *, login, doc, **_) -> None:
+        # The demo raises no inquiry: the page shows its (empty) table and its filter.
+        if doc.first("table", data_testid="inquiries") is None:
+            self.problem(login, "/inquiries/", "shows no inquiries table")
 
     def check_password(self, *, login, doc, **_) -> None:
         if doc.first("input", name="new_password1") is None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import cast
 
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +16,9 @@ from scorecards.cards import selectors as card_selectors
 from scorecards.cards import services as card_services
 from scorecards.engine import annual_review, round_half_up
 from scorecards.models import (  # fmt: skip
+    Inquiry,
+    InquiryOutcome,
+    InquiryStatus,
     Scorecard,
     ScoreLine,
 )
@@ -27,6 +31,7 @@ from targets.org.query import (  # fmt: skip
     unit_param,
 )
 from wealthscore.kernel.access import Role
+from wealthscore.kernel.errors import validated_input
 from wealthscore.kernel.typing import AuthedRequest
 
 
@@ -238,3 +243,82 @@ class ScorecardViewSet(viewsets.ReadOnlyModelViewSet):
         card = self.get_object()
         facts = card_services.scorecard_line_facts(card=card, measure=measure, actor=request.user)
         return Response(LineFactsSerializer(facts).data)
+
+
+# ---------------------------------------------------------------- inquiries (SPEC §8)
+class InquirySerializer(serializers.ModelSerializer):
+    period = serializers.CharField(source="period.code")
+    employee_id = serializers.CharField(source="employee.employee_id")
+    employee_name = serializers.CharField(source="employee.name")
+    unit_code = serializers.CharField(source="unit.code")
+    raised_by = serializers.CharField(source="raised_by.username")
+    answered_by = serializers.CharField(
+        source="answered_by.username", default=None, allow_null=True
+    )
+
+    class Meta:
+        model = Inquiry
+        fields = ["id", "period", "employee_id", "employee_name", "unit_code", "measure",
+                  "text", "status", "raised_by", "raised_at", "answer", "outcome",
+                  "answered_by", "answered_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class InquiryCreateSerializer(serializers.Serializer):
+    period = serializers.CharField(max_length=10, help_text="the card's period: 2026-Q3")
+    measure = serializers.CharField(max_length=40, help_text="the line's measure code")
+    text = serializers.CharField(max_length=4000, help_text="what is wrong with the line")
+
+
+class InquiryAnswerSerializer(serializers.Serializer):
+    accepted = serializers.BooleanField()
+    answer = serializers.CharField(max_length=4000)
+    outcome = serializers.ChoiceField(
+        choices=[o.value for o in InquiryOutcome if o.value], required=False, default="",
+        help_text="what corrects the number, for an accepted inquiry",
+    )  # fmt: skip
+
+
+class InquiryQuery(serializers.Serializer):
+    period = serializers.CharField(required=False, max_length=10)
+    status = serializers.ChoiceField(choices=InquiryStatus.choices, required=False)
+    employee = serializers.CharField(required=False, max_length=32)
+
+
+class InquiryViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    serializer_class = InquirySerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        query = validated_input(InquiryQuery, self.request.query_params)
+        return card_selectors.inquiry_list(
+            user=cast(AuthedRequest, self.request).user, period=query.get("period"),
+            status=query.get("status"), employee_id=query.get("employee"),
+        ).order_by("-raised_at", "-id")  # fmt: skip
+
+    @extend_schema(parameters=[InquiryQuery])
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=InquiryCreateSerializer, responses={201: InquirySerializer})
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        data = validated_input(InquiryCreateSerializer, request.data)
+        inquiry = card_services.inquiry_raise(
+            actor=cast(AuthedRequest, request).user, period_code=data["period"],
+            measure=data["measure"], text=data["text"],
+        )  # fmt: skip
+        return Response(InquirySerializer(inquiry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=InquiryAnswerSerializer, responses=InquirySerializer)
+    @action(detail=True, methods=["post"])
+    def answer(self, request: AuthedRequest, pk: str) -> Response:
+        inquiry = self.get_object()
+        data = validated_input(InquiryAnswerSerializer, request.data)
+        inquiry = card_services.inquiry_answer(
+            actor=request.user, inquiry=inquiry, accepted=data["accepted"],
+            answer=data["answer"], outcome=data["outcome"],
+        )  # fmt: skip
+        return Response(InquirySerializer(inquiry).data)

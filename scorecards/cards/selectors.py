@@ -14,7 +14,15 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
-from scorecards.models import Dimension, Kpi, PeriodStatus, SchemeVersion, Scorecard, ScoreLine
+from scorecards.models import (
+    Dimension,
+    Inquiry,
+    Kpi,
+    PeriodStatus,
+    SchemeVersion,
+    Scorecard,
+    ScoreLine,
+)
 from targets.models import OrgUnit, User
 from wealthscore.kernel.periods import parse_period, quarter_of, quarters_of
 
@@ -187,3 +195,27 @@ def scorecard_get(*, user: User, card_id: int) -> Scorecard:
     if card is None:
         raise Http404
     return card
+
+
+# ---------------------------------------------------------------- inquiries (SPEC §8)
+def inquiry_list(
+    *, user: User, period: str | None = None, status: str | None = None,
+    employee_id: str | None = None,
+) -> QuerySet[Inquiry]:  # fmt: skip
+    inquiries = Inquiry.objects.visible_to(user).select_related(
+        "period", "employee", "unit", "raised_by", "answered_by"
+    )
+    if period:
+        inquiries = inquiries.filter(period__code=period)
+    if status:
+        inquiries = inquiries.filter(status=status)
+    if employee_id:
+        inquiries = inquiries.filter(employee__employee_id=employee_id)
+    return inquiries
+
+
+def inquiry_get(*, user: User, inquiry_id: int) -> Inquiry:
+    inquiry = inquiry_list(user=user).filter(pk=inquiry_id).first()
+    if inquiry is None:
+        raise Http404
+    return inquiry

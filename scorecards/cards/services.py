@@ -7,17 +7,31 @@ write of the team page, audited, followed by a recompute of the open periods it 
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.db.models import Min
+from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from scorecards.models import ManualScore, Period, PeriodStatus, Scorecard
+from scorecards.models import (
+    Inquiry,
+    InquiryOutcome,
+    InquiryStatus,
+    ManualScore,
+    Period,
+    PeriodStatus,
+    RunStatus,
+    Scorecard,
+    ScoreRun,
+)
 from scorecards.periods.services import refuse_if_unit_locked
 from scorecards.rules import manual_measures_in_force, rules_of
 from scorecards.runs.services import recompute_periods
 from targets.models import Employee, User, scope_of
-from wealthscore.kernel.access import Action, Role, allows
+from wealthscore.kernel.access import Action, Role, allows, may
 from wealthscore.kernel.audit import audit_bulk, audit_record
 from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
 from wealthscore.kernel.periods import parse_period, period_from, periods_for_months
@@ -288,3 +302,88 @@ def scorecard_line_facts(*, card: Scorecard, measure: str, actor: User) -> dict:
                "employee": card.employee.employee_id},
     )  # fmt: skip
     return facts
+
+
+# ---------------------------------------------------------------- inquiries (申诉, SPEC §8)
+def inquiry_window_closes(period: Period, days: int) -> dt.datetime | None:
+    """When the RMs' inquiry window of a period closes: `days` after its cards first
+    appeared (its first published run); None before they appear."""
+    first = ScoreRun.objects.filter(period=period, status=RunStatus.DONE).aggregate(
+        at=Min("finished_at")
+    )["at"]
+    return None if first is None else first + dt.timedelta(days=days)
+
+
+@transaction.atomic
+def inquiry_raise(*, actor: User, period_code: str, measure: str, text: str) -> Inquiry:
+    """An RM questions a line of her published card, within the scheme's inquiry window
+    (default 10 days after the period's cards appear). Audited."""
+    scope = scope_of(actor)
+    if scope.role != Role.RM or scope.employee is None:
+        raise ForbiddenError(_("Only an RM raises an inquiry, on her own card."))
+    if not text.strip():
+        raise DomainError(_("Say what is wrong with the line."), field="text")
+    period = Period.objects.filter(code=period_from(period_code).code).first()
+    if period is None or period.current_run_id is None:
+        raise Http404
+    card = (
+        Scorecard.objects.filter(run_id=period.current_run_id, employee=scope.employee)
+        .select_related("run__version")
+        .first()
+    )
+    if card is None or not card.lines.filter(measure=measure).exists():
+        raise Http404
+    closes = inquiry_window_closes(period, card.run.version.inquiry_days)
+    if closes is not None and timezone.now() > closes:
+        raise ConflictError(
+            _("The inquiry window of %(period)s closed on %(day)s.")
+            % {"period": period.code, "day": timezone.localtime(closes).date()},
+            code="inquiry_window_closed",
+        )
+    if Inquiry.objects.filter(period=period, employee=scope.employee, measure=measure,
+                              status=InquiryStatus.OPEN).exists():  # fmt: skip
+        raise ConflictError(
+            _("This line already has an open inquiry: wait for its answer."), code="inquiry_open"
+        )
+    inquiry = Inquiry.objects.create(
+        period=period, employee=scope.employee, unit=card.unit, measure=measure,
+        text=text.strip(), raised_by=actor,
+    )  # fmt: skip
+    audit_record(
+        actor=actor, action="inquiry.raise", object_type="inquiry", object_id=str(inquiry.pk),
+        after={"period": period.code, "measure": measure, "text": inquiry.text},
+    )  # fmt: skip
+    return inquiry
+
+
+@transaction.atomic
+def inquiry_answer(
+    *, actor: User, inquiry: Inquiry, accepted: bool, answer: str, outcome: str = ""
+) -> Inquiry:
+    """Her manager, compliance or an admin answers an open inquiry; an accepted one names
+    what corrects the number (a manual score, a reopened unit, a data correction). Audited;
+    the RM sees the answer on the line."""
+    if not may(actor, Action.ANSWER_INQUIRIES):
+        raise ForbiddenError(_("Your role does not answer inquiries."))
+    locked = Inquiry.objects.visible_to(actor).select_for_update().filter(pk=inquiry.pk).first()
+    if locked is None:
+        raise Http404
+    inquiry = locked
+    if inquiry.status != InquiryStatus.OPEN:
+        raise ConflictError(
+            _("Inquiry #%(id)s is answered already.") % {"id": inquiry.pk}, code="inquiry_answered"
+        )
+    if not answer.strip():
+        raise DomainError(_("An answer needs a text."), field="answer")
+    if accepted and outcome not in {o.value for o in InquiryOutcome if o.value}:
+        raise DomainError(_("An accepted inquiry says what corrects the number."), field="outcome")
+    inquiry.status = InquiryStatus.ACCEPTED if accepted else InquiryStatus.REJECTED
+    inquiry.outcome = outcome if accepted else ""
+    inquiry.answer, inquiry.answered_by, inquiry.answered_at = answer.strip(), actor, timezone.now()
+    inquiry.save(update_fields=["status", "outcome", "answer", "answered_by", "answered_at"])
+    audit_record(
+        actor=actor, action="inquiry.answer", object_type="inquiry", object_id=str(inquiry.pk),
+        before={"status": InquiryStatus.OPEN},
+        after={"status": inquiry.status, "outcome": inquiry.outcome, "answer": inquiry.answer},
+    )  # fmt: skip
+    return inquiry

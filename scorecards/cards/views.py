@@ -11,25 +11,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from crm.models import ActivityType
 from scorecards.cards import selectors as card_selectors
 from scorecards.cards import services as card_services
 from scorecards.cards.api import ScorecardSerializer
-from scorecards.models import Dimension, Scorecard, ScoreLine
+from scorecards.models import (
+    Dimension,
+    Inquiry,
+    InquiryOutcome,
+    InquiryStatus,
+    Scorecard,
+    ScoreLine,
+)
 from targets.models import User, scope_of
 from targets.org import selectors as org_selectors
-from wealthscore.kernel.access import Action, Role, may
+from wealthscore.kernel.access import Action, Role, may, require
 from wealthscore.kernel.catalog import MEASURES, measure_name
+from wealthscore.kernel.errors import DomainError
 from wealthscore.kernel.formats import pct, score, yuan
 from wealthscore.kernel.typing import AuthedHttpRequest
 
@@ -69,6 +80,7 @@ class LineRow:
     value: str
     target: str
     dimension: str
+    inquiry: Inquiry | None = None  # the line's latest inquiry (SPEC §8)
 
     @property
     def bonus(self) -> bool:
@@ -165,6 +177,14 @@ def _period_groups(periods: list[card_selectors.CardPeriod]) -> list[tuple[str, 
 
 def _card_context(request: AuthedHttpRequest, card: Scorecard) -> dict[str, Any]:
     lines = list(card.lines.all())
+    # Each line's latest inquiry, newest last so that it wins (one query).
+    inquiries = {
+        inquiry.measure: inquiry
+        for inquiry in card_selectors.inquiry_list(
+            user=request.user, period=card.run.period.code,
+            employee_id=card.employee.employee_id,
+        ).order_by("raised_at", "id")
+    }  # fmt: skip
     names = card_selectors.kpi_names(version_id=card.run.version_id)
     dimensions = dict(Dimension.choices)
     rows = [
@@ -175,6 +195,7 @@ def _card_context(request: AuthedHttpRequest, card: Scorecard) -> dict[str, Any]
             value=measure_value(line.measure, line.value),
             target=measure_value(line.measure, line.target),
             dimension=str(dimensions.get(line.dimension, line.dimension)),
+            inquiry=inquiries.get(line.measure),
         )
         for line in lines
     ]
@@ -212,8 +233,15 @@ def _card_context(request: AuthedHttpRequest, card: Scorecard) -> dict[str, Any]
             "quarter_share": version.quarter_share,
             "review_share": version.review_share,
         }
+    # The inquiry form is the RM's own (her /me/ page): only she needs its window.
+    own = scope_of(request.user).employee == card.employee
+    window = (
+        card_services.inquiry_window_closes(period, card.run.version.inquiry_days) if own else None
+    )
     return {
         "rows": rows,
+        "inquiry_closes": window,
+        "inquiry_open": window is None or timezone.now() <= window,
         "period": period,
         "year": year,
         "charts": charts,
@@ -305,8 +333,65 @@ def card_facts(request: AuthedHttpRequest, card_id: int, measure: str) -> HttpRe
     return render(request, "scorecards/card_facts.html", context)
 
 
+@login_required
+@require_POST
+def inquiry_raise(request: AuthedHttpRequest) -> HttpResponse:
+    """The RM's question on a line of her card (/me/): raised, or refused with the reason."""
+    period = request.POST.get("period", "")
+    try:
+        card_services.inquiry_raise(
+            actor=request.user, period_code=period, measure=request.POST.get("measure", ""),
+            text=request.POST.get("text", ""),
+        )  # fmt: skip
+    except DomainError as refused:
+        messages.error(request, str(refused.message))
+    else:
+        messages.success(request, _("Your inquiry was sent: its answer will show on the line."))
+    return HttpResponseRedirect(reverse("me") + "?" + urlencode({"period": period}))
+
+
+@login_required
+@require_GET
+def inquiries_page(request: AuthedHttpRequest) -> HttpResponse:
+    """The inquiries the user answers (her subtree's, or all for compliance and admins),
+    open ones first; 404 for anyone who does not answer them."""
+    require(request.user, Action.ANSWER_INQUIRIES)
+    status = request.GET.get("status", InquiryStatus.OPEN)
+    status = status if status in InquiryStatus.values or status == "all" else InquiryStatus.OPEN
+    inquiries = card_selectors.inquiry_list(
+        user=request.user, status=None if status == "all" else status
+    ).order_by("raised_at", "id")
+    page = Paginator(inquiries, 50).get_page(request.GET.get("page"))
+    rows = [(inquiry, measure_name(inquiry.measure)) for inquiry in page.object_list]
+    context = {"page": page, "rows": rows, "status": status,
+               "statuses": InquiryStatus.choices,
+               "outcomes": [o for o in InquiryOutcome.choices if o[0]]}  # fmt: skip
+    return render(request, "scorecards/inquiries.html", context)
+
+
+@login_required
+@require_POST
+def inquiry_answer(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    require(request.user, Action.ANSWER_INQUIRIES)
+    inquiry = card_selectors.inquiry_get(user=request.user, inquiry_id=pk)
+    try:
+        card_services.inquiry_answer(
+            actor=request.user, inquiry=inquiry,
+            accepted=request.POST.get("accepted") == "yes",
+            answer=request.POST.get("answer", ""), outcome=request.POST.get("outcome", ""),
+        )  # fmt: skip
+    except DomainError as refused:
+        messages.error(request, f"#{pk}: {refused.message}")
+    else:
+        messages.success(request, _("Inquiry #%(id)s answered.") % {"id": pk})
+    return HttpResponseRedirect(reverse("inquiries"))
+
+
 urlpatterns = [
     path("me/", me, name="me"),
+    path("me/inquiries/", inquiry_raise, name="inquiry-raise"),
+    path("inquiries/", inquiries_page, name="inquiries"),
+    path("inquiries/<int:pk>/answer/", inquiry_answer, name="inquiry-answer"),
     path("cards/<str:employee_id>/", card, name="card"),
     path("cards/<int:card_id>/lines/<str:measure>/facts/", card_facts, name="card-facts"),
 ]

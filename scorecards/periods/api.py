@@ -48,6 +48,7 @@ class ChecklistSerializer(serializers.Serializer):
     missing_manual_scores = serializers.IntegerField()
     rms_without_card = serializers.IntegerField()
     rms = serializers.IntegerField()
+    open_inquiries = serializers.IntegerField()
     open_items = serializers.ListField(child=serializers.CharField())
 
 
@@ -68,6 +69,7 @@ class PeriodUnitSerializer(serializers.Serializer):
             "missing_manual_scores": checklist.missing_manual_scores,
             "rms_without_card": checklist.rms_without_card,
             "rms": checklist.rms,
+            "open_inquiries": checklist.open_inquiries,
             "open_items": checklist.open_items(),
         }
 

@@ -11,7 +11,15 @@ from django.db.models import Max, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from scorecards.models import ManualScore, Period, PeriodStatus, PeriodUnit, Scorecard
+from scorecards.models import (
+    Inquiry,
+    InquiryStatus,
+    ManualScore,
+    Period,
+    PeriodStatus,
+    PeriodUnit,
+    Scorecard,
+)
 from scorecards.rules import manual_measures_in_force
 from targets.models import BRANCH_DEPTH, OrgUnit, UnitMembership, User, branch_code_of, scope_of
 from wealthscore.kernel.access import Role
@@ -80,6 +88,7 @@ class Checklist:
     missing_manual_scores: int
     rms_without_card: int
     rms: int
+    open_inquiries: int = 0
 
     def open_items(self) -> list[str]:
         items = []
@@ -89,6 +98,8 @@ class Checklist:
             items.append(_("%(n)s missing manual score(s)") % {"n": self.missing_manual_scores})
         if self.rms_without_card:
             items.append(_("%(n)s RM(s) without a card") % {"n": self.rms_without_card})
+        if self.open_inquiries:
+            items.append(_("%(n)s open inquiry(ies)") % {"n": self.open_inquiries})
         return items
 
 
@@ -178,6 +189,12 @@ def _checklists(period: Period, branch_codes: list[str]) -> dict[str, Checklist]
             status=IncidentStatus.OPEN, occurred_on__range=(period.first_day, period.last_day)
         ).values_list("unit__path", flat=True)
     )
+    inquiries = Counter(
+        branch_code_of(path)
+        for path in Inquiry.objects.filter(period=period, status=InquiryStatus.OPEN).values_list(
+            "unit__path", flat=True
+        )
+    )
     missing: Counter[str] = Counter()
     # A month's cards take the manual scores of its quarter.
     code = quarter_of(parse_period(period.code)).code if period.kind == "month" else period.code
@@ -196,6 +213,7 @@ def _checklists(period: Period, branch_codes: list[str]) -> dict[str, Checklist]
             missing_manual_scores=missing[code],
             rms_without_card=without_card[code],
             rms=counted[code],
+            open_inquiries=inquiries[code],
         )
         for code in branch_codes
     }

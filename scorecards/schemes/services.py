@@ -72,6 +72,7 @@ def install_default_scheme(apps=None) -> None:
 SETTINGS_FIELDS = (
     "effective_from", "note", "attribution_basis", "quarter_share", "review_share",
     "hnw_threshold", "affluent_threshold", "dormant_days", "rating_a", "rating_b", "rating_c",
+    "inquiry_days",
 )  # fmt: skip
 MEASURE_FIELDS = (
     "measure", "share", "method", "window", "zero_at", "zero_at_target", "full_at",

@@ -15,6 +15,7 @@ def role(request: HttpRequest) -> dict:
         "imports": allows(scope.role, Action.IMPORT),
         "audit": allows(scope.role, Action.AUDIT),
         "runs": allows(scope.role, Action.RUN_HISTORY),
+        "inquiries": allows(scope.role, Action.ANSWER_INQUIRIES),
     }
     return {
         "ws_role": scope.role,

@@ -186,6 +186,7 @@ WHO_MAY = {  # SPEC §1: unchanged by the table
     Action.COMPLIANCE_PAGES: {Role.COMPLIANCE, Role.ADMIN, Role.MANAGER},
     Action.AUDIT: {Role.ADMIN, Role.COMPLIANCE},
     Action.RUN_HISTORY: {Role.ADMIN},  # issue 17: score runs and nightly jobs
+    Action.ANSWER_INQUIRIES: {Role.MANAGER, Role.COMPLIANCE, Role.ADMIN},  # issue 17
 }
 ROLE_SETS = {
     "ORG_WIDE_ROLES": {Role.ADMIN, Role.HR, Role.COMPLIANCE},
@@ -244,7 +245,8 @@ def test_the_navigation_links_the_pages_the_role_sets_open(role):
         "imports": role in WHO_MAY[Action.IMPORT],
         "audit": role in WHO_MAY[Action.AUDIT],
         "runs": role in WHO_MAY[Action.RUN_HISTORY],  # issue 17: the run history
+        "inquiries": role in WHO_MAY[Action.ANSWER_INQUIRIES],  # issue 17: inquiries
     }
     assert sum(may.values()) == {
-        Role.RM: 0, Role.MANAGER: 2, Role.HR: 2, Role.COMPLIANCE: 2, Role.ADMIN: 6, None: 0
+        Role.RM: 0, Role.MANAGER: 3, Role.HR: 2, Role.COMPLIANCE: 3, Role.ADMIN: 7, None: 0
     }[role]  # fmt: skip

@@ -66,6 +66,8 @@ class Action(enum.StrEnum):
     AUDIT = "audit"
     #: The history of score runs and nightly jobs.
     RUN_HISTORY = "run_history"
+    #: Answering an RM's inquiry on a line (her manager, compliance, an admin).
+    ANSWER_INQUIRIES = "answer_inquiries"
 
 
 #: Who may do what: the one table.
@@ -82,6 +84,7 @@ MAY: Mapping[Action, frozenset[Role]] = {
     Action.COMPLIANCE_PAGES: frozenset({Role.COMPLIANCE, Role.ADMIN, Role.MANAGER}),
     Action.AUDIT: frozenset({Role.ADMIN, Role.COMPLIANCE}),
     Action.RUN_HISTORY: frozenset({Role.ADMIN}),
+    Action.ANSWER_INQUIRIES: frozenset({Role.MANAGER, Role.COMPLIANCE, Role.ADMIN}),
 }
 
 
