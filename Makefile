@@ -29,7 +29,7 @@ demo: setup
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py demo --reset
 	@echo "Serving the demo on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
-	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+	WEALTHSCORE_BACKGROUND_TASKS=1 $(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

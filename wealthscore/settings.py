@@ -124,7 +124,12 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several users and the in-process tasks share one file: wait for the lock, don't fail.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # WAL: the pages read while a background recompute writes (the demo, issue 17).
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -351,6 +356,10 @@ WEALTHSCORE_OUTBOX_SECONDS = float(os.environ.get("WEALTHSCORE_OUTBOX_SECONDS", 
 WEALTHSCORE_OUTBOX_GRACE_SECONDS = float(os.environ.get("WEALTHSCORE_OUTBOX_GRACE_SECONDS", "5"))
 # A year run waits at most this long for quarter runs of other recomputes; then it fails and
 # is recomputed by the reaper.
+# Without a broker (the demo), run the tasks in-process but on a background thread of the web
+# process, so that a page that asks for a recompute answers at once (issue 17). Off by
+# default: tests and commands run them inline, after the commit.
+WEALTHSCORE_BACKGROUND_TASKS = os.environ.get("WEALTHSCORE_BACKGROUND_TASKS", "") == "1"
 WEALTHSCORE_RUN_WAIT_SECONDS = int(os.environ.get("WEALTHSCORE_RUN_WAIT_SECONDS", "1800"))
 # Transient database errors (OperationalError, InterfaceError) are retried this many times,
 # waiting 2, 4, 8 … s up to the cap (with jitter).

@@ -29,11 +29,11 @@ from scorecards.models import (
 )
 from scorecards.periods.services import refuse_if_unit_locked
 from scorecards.rules import manual_measures_in_force, rules_of
-from scorecards.runs.services import recompute_periods
 from targets.models import Employee, User, scope_of
 from wealthscore.kernel.access import Action, Role, allows, may
 from wealthscore.kernel.audit import audit_bulk, audit_record
 from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
+from wealthscore.kernel.jobs import enqueue
 from wealthscore.kernel.periods import parse_period, period_from, periods_for_months
 
 LOWEST, HIGHEST = Decimal(0), Decimal(100)
@@ -165,9 +165,9 @@ def manual_score_enter(
         codes = _periods_to_recompute(parsed.code)
         trigger = f"manual_score:{row.pk}"
         if codes:
-            transaction.on_commit(
-                lambda: recompute_periods(codes=codes, trigger=trigger, actor=actor)
-            )
+            # After the commit, by task name: on a worker, or (the demo) on the web process's
+            # background thread, so that the page answers at once (kernel.jobs).
+            enqueue("scorecards.recompute", codes=codes, trigger=trigger, actor_id=actor.pk)
     return row
 
 
@@ -274,9 +274,7 @@ def manual_scores_save(*, actor: User, period: str, cells: dict[tuple[str, str],
             codes = _periods_to_recompute(parsed.code)
             trigger = f"manual_scores:{parsed.code}:{len(changed)}"
             if codes:
-                transaction.on_commit(
-                    lambda: recompute_periods(codes=codes, trigger=trigger, actor=actor)
-                )
+                enqueue("scorecards.recompute", codes=codes, trigger=trigger, actor_id=actor.pk)
     return len(changed)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 
 from crm.models import NightlyRun
-from scorecards.models import RunStatus, ScoreRun
+from scorecards.models import RunStatus, ScoreRun, ScoreRunGroup
 from targets.models import User
 from wealthscore.kernel.access import Action, require
 
@@ -96,3 +96,32 @@ class RunHistory:
 def run_history(*, user: User, kind: str | None = None, status: str | None = None) -> RunHistory:
     require(user, Action.RUN_HISTORY)  # 404 for anyone but an admin
     return RunHistory(kind=kind, status=status)
+
+
+# ---------------------------------------------------------------- the user's own recompute
+RECENT = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class RecomputeState:
+    status: str  # running | done | failed
+    periods: list[str]
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    error: str
+
+
+def my_recompute(*, user: User) -> RecomputeState | None:
+    """The state of the last recompute the user asked for (a manual score, a grid, a
+    decision) in the last 15 minutes: what her page says while it runs. One query."""
+    from django.utils import timezone
+
+    group = (
+        ScoreRunGroup.objects.filter(actor_id=user.pk, created_at__gte=timezone.now() - RECENT)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if group is None:
+        return None
+    return RecomputeState(group.status, list(group.codes), group.created_at, group.finished_at,
+                          group.error)  # fmt: skip

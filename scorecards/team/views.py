@@ -30,6 +30,7 @@ from scorecards.models import Period, PeriodStatus, Rating
 from scorecards.periods import selectors as period_selectors
 from scorecards.periods import services as period_services
 from scorecards.rules import manual_measures_in_force
+from scorecards.runs import selectors as run_selectors
 from scorecards.team import selectors as team_selectors
 from targets.models import OrgUnit, scope_of
 from targets.org import selectors as org_selectors
@@ -307,6 +308,21 @@ def team_submit(request: AuthedHttpRequest) -> HttpResponse:
     return HttpResponseRedirect(_team_url(period_code, unit_code))
 
 
+# ---------------------------------------------------------------- a recompute's progress
+@login_required
+@require_GET
+def recompute_status(request: AuthedHttpRequest) -> HttpResponse:
+    """The state of the user's last recompute, polled by htmx while it runs; once it is
+    done, the page that saw it running reloads to show the new numbers (HX-Refresh)."""
+    state = run_selectors.my_recompute(user=request.user)
+    was_running = request.GET.get("was") == "running"
+    response = render(request, "scorecards/_recompute_status.html",
+                      {"state": state, "was_running": was_running})  # fmt: skip
+    if was_running and state is not None and state.status == "done":
+        response["HX-Refresh"] = "true"
+    return response
+
+
 # ---------------------------------------------------------------- the manual-score grid
 CELL = "cell:"  # a grid input's name: "cell:<employee ID>:<measure>"
 
@@ -415,4 +431,5 @@ urlpatterns = [
     path("team/manual-score/", team_manual_score, name="team-manual-score"),
     path("team/submit/", team_submit, name="team-submit"),
     path("team/manual-scores/", team_manual_grid, name="team-manual-grid"),
+    path("team/recompute-status/", recompute_status, name="recompute-status"),
 ]

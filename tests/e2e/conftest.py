@@ -127,7 +127,8 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "REDIS_URL": "",  # the server runs its tasks in-process, as `make demo` does
+        "REDIS_URL": "",  # the server runs its tasks in-process, as `make demo` does,
+        "WEALTHSCORE_BACKGROUND_TASKS": "1",  # on a background thread, as `make demo` does
         "DJANGO_DEBUG": "1",
         "WEALTHSCORE_VAR": str(tmp / "var"),
         "WEALTHSCORE_LOG_LEVEL": "WARNING",

@@ -15,6 +15,9 @@ QUARTER = {"zh": "2026-Q2", "en": "2026-Q1"}
 
 
 def _log_out(page, demo: Demo) -> None:
+    # Leave the page first: a recompute's status, polled while it runs, must not answer
+    # after the cookies are gone with the old session's cookie.
+    page.goto("about:blank")
     page.context.clear_cookies()
 
 

@@ -32,7 +32,7 @@ def test_a_block_pasted_from_excel_fills_the_grid_and_is_saved(
     assert [first.nth(0).input_value(), first.nth(1).input_value()] == [a, b]
     assert [second.nth(0).input_value(), second.nth(1).input_value()] == [c, d]
     assert page.locator("#manual-grid input.changed").count() == 4
-    assert page.locator("[data-testid=grid-status]").inner_text().startswith("4")
+    assert "4" in page.locator("[data-testid=grid-status]").inner_text()
     screenshot(page, "grid-pasted", language)
     page.locator("[data-testid=grid-save]").click()
     page.wait_for_url("**/team/manual-scores/?period=2026-Q4*")

@@ -108,7 +108,11 @@ def test_who_sees_which_inquiries(scored, who):
 def test_open_inquiries_are_on_the_close_board(scored):
     bank = scored
     raise_one(bank)
-    board = bank.client("admin").get("/api/v1/periods/2026-Q3/units/").data["units"]
+    board = (
+        bank.client("admin")
+        .get("/api/v1/periods/2026-Q3/units/", HTTP_ACCEPT_LANGUAGE="en")
+        .data["units"]
+    )
     counts = {u["unit_code"]: u["checklist"]["open_inquiries"] for u in board}
     assert counts == {"A": 1, "B": 0}
     a = next(u for u in board if u["unit_code"] == "A")

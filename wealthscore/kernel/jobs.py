@@ -21,6 +21,7 @@ import random
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -61,11 +62,45 @@ def enqueue(task_name: str, **kwargs) -> Job | None:
     """
     if in_process():
         task = _task(task_name)
-        _after_commit(lambda: task.delay(**kwargs))
+        if settings.WEALTHSCORE_BACKGROUND_TASKS:
+            _after_commit(lambda: _in_background(task, kwargs))
+        else:
+            _after_commit(lambda: task.delay(**kwargs))
         return None
     job = Job.objects.create(task_name=task_name, kwargs=kwargs)
     transaction.on_commit(lambda: dispatch(job_id=job.pk))
     return job
+
+
+# One worker thread: background tasks run one after the other, in the order asked (a year
+# after its quarters), as a single Celery worker would.
+_background: ThreadPoolExecutor | None = None
+_background_lock = threading.Lock()
+
+
+def _in_background(task, kwargs: dict) -> Future:
+    """Run an in-process task on the web process's worker thread; the request goes on."""
+    global _background
+    with _background_lock:
+        if _background is None:
+            _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ws-task")
+
+    def run() -> None:
+        try:
+            task.apply(kwargs=kwargs, throw=True)
+        except Exception:  # the task's own state (a failed run) says what went wrong
+            log.exception("background task %s failed", task.name)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    return _background.submit(run)
+
+
+def background_idle(timeout: float = 60) -> bool:
+    """Wait until the background tasks asked so far are done (tests, shutdown)."""
+    if _background is None:
+        return True
+    return _background.submit(lambda: None).result(timeout=timeout) is None
 
 
 def _after_commit(func: Callable[[], object]) -> None:
