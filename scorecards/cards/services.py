@@ -91,6 +91,18 @@ def parse_score(value: object) -> Decimal:
     return score
 
 
+def _lock_unapproved(code: str) -> None:
+    """Lock the period's row until the commit (so that it cannot be approved between this
+    check and the write) and refuse an approved one (caller's transaction)."""
+    locked = Period.objects.select_for_update().filter(code=code).first()
+    if locked is not None and locked.status == PeriodStatus.APPROVED:
+        raise ConflictError(
+            _("Period %(period)s is approved: an admin must reopen it before its scores "
+              "change.") % {"period": code},
+            code="period_approved",
+        )  # fmt: skip
+
+
 def manual_score_enter(
     *,
     actor: User,
@@ -122,15 +134,7 @@ def manual_score_enter(
             field="measure",
         )
     with transaction.atomic():
-        # Locked until the commit, so the period cannot be approved between this check and
-        # the write.
-        locked = Period.objects.select_for_update().filter(code=parsed.code).first()
-        if locked is not None and locked.status == PeriodStatus.APPROVED:
-            raise ConflictError(
-                _("Period %(period)s is approved: an admin must reopen it before its scores "
-                  "change.") % {"period": parsed.code},
-                code="period_approved",
-            )  # fmt: skip
+        _lock_unapproved(parsed.code)
         unit = employee.unit_on(parsed.last_day)
         if unit is not None:
             refuse_if_unit_locked(
@@ -218,13 +222,7 @@ def manual_scores_save(*, actor: User, period: str, cells: dict[tuple[str, str],
             except DomainError as exc:
                 errors[key] = str(exc.message)
     with transaction.atomic():
-        locked = Period.objects.select_for_update().filter(code=parsed.code).first()
-        if locked is not None and locked.status == PeriodStatus.APPROVED:
-            raise ConflictError(
-                _("Period %(period)s is approved: an admin must reopen it before its scores "
-                  "change.") % {"period": parsed.code},
-                code="period_approved",
-            )  # fmt: skip
+        _lock_unapproved(parsed.code)
         for employee_id in {employee for employee, _m in scores}:
             unit = employees[employee_id].unit_on(parsed.last_day)
             try:
