@@ -65,3 +65,8 @@ def test_the_page_says_how_the_users_recompute_stands_and_reloads_once_done(bank
     other = Client()
     other.force_login(bank.users["manager_b"])
     assert "data-status" not in other.get("/team/recompute-status/").content.decode()
+
+
+def test_the_status_is_for_signed_in_users_only(bank):
+    response = Client().get("/team/recompute-status/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
