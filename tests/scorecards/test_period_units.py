@@ -240,3 +240,20 @@ def test_the_board_costs_the_same_queries_for_more_branches(bank, scored):
             actor=None, actor_label="test",
         )  # fmt: skip
     assert board_queries() == few
+
+
+def test_a_pay_export_of_an_approved_branch_is_final_while_the_bank_is_provisional(bank, scored):
+    from scorecards.models import PayPolicy
+    from scorecards.pay.outcomes import install_default_pay_policy
+    from scorecards.pay.selectors import pay_report
+
+    install_default_pay_policy(PayPolicy)
+    admin = bank.users["admin"]
+    period_services.units_transition(period=scored, unit_codes=["A"], action="submit",
+                                     actor=bank.users["manager_a"])  # fmt: skip
+    period_services.units_transition(period=scored, unit_codes=["A"], action="approve",
+                                     actor=admin, confirm=True, reason="委员会已确认")  # fmt: skip
+    assert not pay_report(period_code=PERIOD, unit=bank.branch_a).provisional
+    assert not pay_report(period_code=PERIOD, unit=bank.sub_a1).provisional  # inside A
+    assert pay_report(period_code=PERIOD, unit=bank.branch_b).provisional
+    assert pay_report(period_code=PERIOD).provisional  # the bank: B is still open
