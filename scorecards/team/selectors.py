@@ -115,6 +115,23 @@ def manual_grid(
     ]
 
 
+def manual_current(*, user: User, employee_id: str, measure: str, period: str) -> GridCell | None:
+    """The score a manual-score form is about to replace, if any (one query; None when there
+    is none, or the RM is not in the user's scope)."""
+    row = (
+        ManualScore.objects.filter(
+            employee__in=org_selectors.employee_list(user=user), employee__employee_id=employee_id,
+            measure=measure, period=period,
+        )
+        .values_list("score", "entered_by__username", "batch_id", "entered_at")
+        .first()
+    )  # fmt: skip
+    if row is None:
+        return None
+    score, by, batch, at = row
+    return GridCell(f"{score:.2f}", by or ("import" if batch else ""), at)
+
+
 # ---------------------------------------------------------------- the dashboard
 @dataclass(frozen=True)
 class Flag:

@@ -308,6 +308,18 @@ def team_submit(request: AuthedHttpRequest) -> HttpResponse:
     return HttpResponseRedirect(_team_url(period_code, unit_code))
 
 
+@login_required
+@require_GET
+def manual_score_current(request: AuthedHttpRequest) -> HttpResponse:
+    """What the one-score form would overwrite (htmx, as its selects change)."""
+    team_selectors.team_unit(user=request.user, code=None)  # 404 outside the roles
+    current = team_selectors.manual_current(
+        user=request.user, employee_id=request.GET.get("employee", ""),
+        measure=request.GET.get("measure", ""), period=request.GET.get("period", ""),
+    )  # fmt: skip
+    return render(request, "scorecards/_manual_current.html", {"current": current})
+
+
 # ---------------------------------------------------------------- a recompute's progress
 @login_required
 @require_GET
@@ -432,4 +444,5 @@ urlpatterns = [
     path("team/submit/", team_submit, name="team-submit"),
     path("team/manual-scores/", team_manual_grid, name="team-manual-grid"),
     path("team/recompute-status/", recompute_status, name="recompute-status"),
+    path("team/manual-score/current/", manual_score_current, name="manual-score-current"),
 ]

@@ -137,3 +137,19 @@ def test_the_grid_reads_the_same_queries_for_more_rms(grid):
     for n in range(10):
         make_person(key=f"rm_x{n}", employee_id=f"0008{n:02d}", unit=grid.sub_b1, role="rm")
     assert count() == few
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_the_one_score_form_says_what_it_would_replace(grid, who):
+    ManualScore.objects.filter(measure="mentoring").update(entered_by=grid.users["manager_a"])
+    query = {"employee": "000101", "measure": "mentoring", "period": "2026-Q3"}
+    response = page(grid, who).get("/team/manual-score/current/", query)
+    expected = {"anonymous": 302, "rm_alice": 404, "hr": 404, "compliance": 404}.get(who, 200)
+    assert response.status_code == expected
+    if expected != 200:
+        return
+    html = response.content.decode()
+    if who == "manager_b":  # not her RM: nothing to say
+        assert "data-testid" not in html
+    else:
+        assert 'data-value="79.50"' in html and "manager_a" in html and "replaces" in html
