@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.db.models import QuerySet, Subquery
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from compliance.models import IncidentStatus
 from compliance.selectors import incident_list
@@ -83,7 +84,7 @@ def team_rms(*, user: User, unit: OrgUnit | None) -> list[tuple[str, str]]:
 @dataclass(frozen=True)
 class GridCell:
     value: str  # "80.00", or "" when no score is entered
-    entered_by: str  # a username, or "import" for a file's row, or ""
+    entered_by: str  # a username, or "the import file" for a file's row, or ""
     entered_at: dt.datetime | None
 
 
@@ -92,6 +93,11 @@ class GridRow:
     employee_id: str
     name: str
     cells: list[tuple[str, GridCell]]  # (measure, cell) in the scheme's order
+
+
+def _entered_by(username: str | None, batch_id: int | None) -> str:
+    """Who entered a manual score: a user, or the manual-scores file an import loaded."""
+    return username or (str(_("the import file")) if batch_id else "")
 
 
 def manual_grid(
@@ -105,7 +111,7 @@ def manual_grid(
     ).values_list("employee__employee_id", "measure", "score", "entered_by__username",
                   "batch_id", "entered_at")  # fmt: skip
     found = {
-        (employee, measure): GridCell(f"{score:.2f}", by or ("import" if batch else ""), at)
+        (employee, measure): GridCell(f"{score:.2f}", _entered_by(by, batch), at)
         for employee, measure, score, by, batch, at in rows
     }
     empty = GridCell("", "", None)
@@ -129,7 +135,7 @@ def manual_current(*, user: User, employee_id: str, measure: str, period: str) -
     if row is None:
         return None
     score, by, batch, at = row
-    return GridCell(f"{score:.2f}", by or ("import" if batch else ""), at)
+    return GridCell(f"{score:.2f}", _entered_by(by, batch), at)
 
 
 # ---------------------------------------------------------------- the dashboard
