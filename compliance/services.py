@@ -304,6 +304,13 @@ def incidents_decide(
                 },  # fmt: skip
                 code="already_decided",
             )
+        # Scoring refuses decisions in approved periods and locked branches: asked once for
+        # the batch, before any decision is written.
+        events.vetoes_changing.send(sender=Incident, cases=[
+            {"period_codes": periods_of_day(i.occurred_on), "unit_path": i.unit.path,
+             "changes_cards": _changes_cards(i, status)}
+            for i in incidents
+        ])  # fmt: skip
         for incident in incidents:
             if _decide_one(incident, actor=actor, status=status, decision=decision,
                            reason=reason.strip()):  # fmt: skip
@@ -359,6 +366,11 @@ def incidents_assign(
     return incidents
 
 
+def _changes_cards(incident: Incident, status: str) -> bool:
+    """Whether a decision makes or unmakes a veto (and so changes its periods' cards)."""
+    return (status == IncidentStatus.CONFIRMED and incident.type.is_veto) or incident.veto
+
+
 def _decide_one(
     incident: Incident, *, actor: User, status: str, decision: str, reason: str
 ) -> bool:
@@ -366,11 +378,7 @@ def _decide_one(
     makes or unmakes a veto, so that its periods' cards change."""
     before = _snapshot(incident)
     veto = status == IncidentStatus.CONFIRMED and incident.type.is_veto
-    changes_cards = veto or incident.veto
-    events.vetoes_changing.send(
-        sender=Incident, period_codes=periods_of_day(incident.occurred_on),
-        unit_path=incident.unit.path, changes_cards=bool(changes_cards),
-    )  # fmt: skip
+    changes_cards = _changes_cards(incident, status)
     IncidentDecision.objects.create(
         incident=incident,
         status=status,

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import Min
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,7 +30,7 @@ from scorecards.models import (
 )
 from scorecards.periods.services import refuse_if_unit_locked
 from scorecards.rules import manual_measures_in_force, rules_of
-from targets.models import Employee, User, scope_of
+from targets.models import Employee, OrgUnit, User, branch_code_of, scope_of, unit_on_sql
 from wealthscore.kernel.access import Action, Role, allows, may
 from wealthscore.kernel.audit import audit_bulk, audit_record
 from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
@@ -223,17 +224,34 @@ def manual_scores_save(*, actor: User, period: str, cells: dict[tuple[str, str],
                 errors[key] = str(exc.message)
     with transaction.atomic():
         _lock_unapproved(parsed.code)
-        for employee_id in {employee for employee, _m in scores}:
-            unit = employees[employee_id].unit_on(parsed.last_day)
+        # Each RM's unit on the period's last day in one query, then one check a branch
+        # (not one a cell or an RM): a branch in review refuses the cells of its RMs.
+        unit_on_day = dict(
+            Employee.objects.filter(employee_id__in={e for e, _m in scores})
+            .annotate(
+                unit_on_day=RawSQL(unit_on_sql('"targets_employee"."id"', "%s"), [parsed.last_day])
+            )  # fmt: skip
+            .values_list("employee_id", "unit_on_day")
+        )
+        unit_paths = dict(
+            OrgUnit.objects.filter(pk__in=set(unit_on_day.values())).values_list("pk", "path")
+        )
+        by_branch: dict[str, tuple[str, list[str]]] = {}  # branch: (a unit's path, its RMs)
+        for employee_id, unit_id in unit_on_day.items():
+            if unit_id is not None:
+                path = unit_paths[unit_id]
+                by_branch.setdefault(branch_code_of(path), (path, []))[1].append(employee_id)
+        refused: dict[str, str] = {}
+        for path, rms in by_branch.values():
             try:
-                if unit is not None:
-                    refuse_if_unit_locked(
-                        period_codes=[parsed.code], unit_path=unit.path, what=_("manual score")
-                    )
+                refuse_if_unit_locked(
+                    period_codes=[parsed.code], unit_path=path, what=_("manual score")
+                )
             except ConflictError as exc:
-                for employee, measure in scores:
-                    if employee == employee_id:
-                        errors[f"{employee}/{measure}"] = str(exc.message)
+                refused.update(dict.fromkeys(rms, str(exc.message)))
+        for employee, measure in scores:
+            if employee in refused:
+                errors[f"{employee}/{measure}"] = refused[employee]
         if errors:
             raise GridRefused(errors)
         existing = {

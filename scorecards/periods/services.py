@@ -84,8 +84,10 @@ def units_transition(
         )
     if action == "send_back" and not reason.strip():
         raise DomainError(_("Sending a unit back needs a reason."), field="reason")
-    for unit in units:  # rows for every named unit, locked
-        PeriodUnit.objects.get_or_create(period=period, unit=unit)
+    # A row for every named unit (one INSERT; the ones that exist stay), then all locked.
+    PeriodUnit.objects.bulk_create(
+        [PeriodUnit(period=period, unit=unit) for unit in units], ignore_conflicts=True
+    )
     rows = {
         row.unit_id: row
         for row in PeriodUnit.objects.select_for_update().filter(period=period, unit__in=units)
@@ -181,7 +183,8 @@ def period_transition(
     if action == "reopen" and not reason.strip():
         raise DomainError(_("Reopening a period needs a reason."), field="reason")
     units = submittable_units(user=actor) if step == "submit" else review_units(user=actor)
-    states = unit_states(period=period, units=units)
+    # Their states only: the checklist is read by the approval itself (units_transition).
+    states = unit_states(period=period, units=units, checklists=False)
     if step == "approve":
         waiting = [s.unit.name for s in states if s.status == PeriodStatus.OPEN]
         if waiting:
@@ -227,13 +230,17 @@ def refuse_if_unit_locked(*, period_codes: list[str], unit_path: str, what: str)
         .first()
     )
     if locked is not None:
-        raise ConflictError(
-            _("%(unit)s is %(status)s for %(period)s: it takes no %(what)s until an admin "
-              "sends it back.")
-            % {"unit": locked.unit.name, "status": locked.get_status_display(),
-               "period": locked.period.code, "what": what},
-            code="unit_locked",
-        )  # fmt: skip
+        raise _unit_locked(locked, what)
+
+
+def _unit_locked(row: PeriodUnit, what: str) -> ConflictError:
+    return ConflictError(
+        _("%(unit)s is %(status)s for %(period)s: it takes no %(what)s until an admin "
+          "sends it back.")
+        % {"unit": row.unit.name, "status": row.get_status_display(),
+           "period": row.period.code, "what": what},
+        code="unit_locked",
+    )  # fmt: skip
 
 
 def _refuse_if_vetoes_changed(period: Period) -> None:
@@ -258,30 +265,41 @@ def _refuse_if_vetoes_changed(period: Period) -> None:
         )
 
 
-def refuse_decisions_in_locked_periods(
-    *, period_codes: list[str], unit_path: str, changes_cards: bool = True, **_signal
-) -> None:
-    """`vetoes_changing` (compliance, before a decision on an incident of the unit at
-    `unit_path`): a decision that changes cards waits until an approved period is reopened,
-    and no decision is taken while the incident's branch is in review or approved."""
+def refuse_decisions_in_locked_periods(*, cases: list[dict], **_signal) -> None:
+    """`vetoes_changing` (compliance, before decisions on incidents; each case names the
+    periods of its date, its unit's path and whether it makes or unmakes a veto): a decision
+    that changes cards waits until an approved period is reopened, and no decision is taken
+    while the incident's branch is in review or approved. Two queries for the whole batch."""
+    codes = sorted({code for case in cases for code in case["period_codes"]})
     # Locked until our commit, so a period cannot be approved between this check and the
-    # decision (and approval refuses a period whose run predates a decision: see
+    # decisions (and approval refuses a period whose run predates a decision: see
     # units_transition above).
-    approved = list(
+    periods = list(
         Period.objects.select_for_update()
-        .filter(code__in=period_codes, status=PeriodStatus.APPROVED)
+        .filter(code__in=codes)
         .order_by("last_day")
-        .values_list("code", flat=True)
+        .values_list("code", "status")
     )
-    if approved and changes_cards:
-        raise ConflictError(
-            _(
-                "Period %(periods)s is approved: an admin must reopen it before this "
-                "incident can be decided."
+    approved = [code for code, status in periods if status == PeriodStatus.APPROVED]
+    locked = {
+        (row.period.code, row.unit.code): row
+        for row in PeriodUnit.objects.filter(period__code__in=codes, status__in=LOCKED)
+        .select_related("period", "unit")
+        .order_by("period__last_day")
+    }
+    for case in cases:
+        hit = [code for code in approved if code in case["period_codes"]]
+        if hit and case["changes_cards"]:
+            raise ConflictError(
+                _(
+                    "Period %(periods)s is approved: an admin must reopen it before this "
+                    "incident can be decided."
+                )
+                % {"periods": ", ".join(hit)},
+                code="period_approved",
             )
-            % {"periods": ", ".join(approved)},
-            code="period_approved",
-        )
-    refuse_if_unit_locked(
-        period_codes=period_codes, unit_path=unit_path, what=_("incident decision")
-    )
+        branch = branch_code_of(case["unit_path"])
+        row = next((locked[(c, branch)] for c, _s in periods
+                    if c in case["period_codes"] and (c, branch) in locked), None)  # fmt: skip
+        if row is not None:
+            raise _unit_locked(row, _("incident decision"))

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from crm.models import NightlyRun
 from scorecards.models import RunStatus, ScoreRun, ScoreRunGroup
@@ -114,8 +115,6 @@ class RecomputeState:
 def my_recompute(*, user: User) -> RecomputeState | None:
     """The state of the last recompute the user asked for (a manual score, a grid, a
     decision) in the last 15 minutes: what her page says while it runs. One query."""
-    from django.utils import timezone
-
     group = (
         ScoreRunGroup.objects.filter(actor_id=user.pk, created_at__gte=timezone.now() - RECENT)
         .order_by("-created_at", "-id")

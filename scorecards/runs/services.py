@@ -354,7 +354,7 @@ def score_run_prepare(
         run = ScoreRun.objects.select_for_update().select_related("period").get(pk=run_id)
         if run.status != RunStatus.RUNNING or run.chunks_total:
             return list(run.chunks.filter(done=False).values_list("id", flat=True))
-        _carry_over(run, locked)
+        _carry_over(run, _units_of_branches(locked))
         branches = sorted(chunks)
         created = ScoreRunChunk.objects.bulk_create(
             [
@@ -390,15 +390,19 @@ CARD_COLUMNS = [
 LINE_KEPT = [f.column for f in ScoreLine._meta.concrete_fields if f.name not in {"id", "scorecard"}]
 
 
-def _carry_over(run: ScoreRun, locked: set[str]) -> int:
-    """Copy the locked branches' cards and lines of the period's current run into `run`
-    (two INSERT … SELECT): they are published with it exactly as they were."""
+def _units_of_branches(codes: set[str]) -> list[int]:
+    """The ids of every unit in the branches `codes` (one query over the org chart)."""
+    if not codes:
+        return []
+    return [pk for pk, path in OrgUnit.objects.values_list("pk", "path")
+            if branch_code_of(path) in codes]  # fmt: skip
+
+
+def _carry_over(run: ScoreRun, units: list[int]) -> int:
+    """Copy the cards and lines of `units` (locked branches') of the period's current run
+    into `run` (two INSERT … SELECT): they are published with it exactly as they were."""
     previous = run.period.current_run_id
-    if not locked or previous is None:
-        return 0
-    units = [pk for pk, path in OrgUnit.objects.values_list("pk", "path")
-             if branch_code_of(path) in locked]  # fmt: skip
-    if not units:
+    if not units or previous is None:
         return 0
     cards, lines = Scorecard._meta.db_table, ScoreLine._meta.db_table
     kept = ", ".join(CARD_COLUMNS)
@@ -431,14 +435,14 @@ def _carry_late_locks(run: ScoreRun) -> None:
     if not locked:
         return
     fresh = Scorecard.objects.filter(run=run, carried_over=False)
-    late = {branch_code_of(path) for path in fresh.values_list("unit__path", flat=True)} & locked
-    if not late:
+    paths = fresh.values_list("unit__path", flat=True).order_by().distinct()
+    late = {branch_code_of(path) for path in paths} & locked
+    units = _units_of_branches(late)
+    if not units:
         return
-    units = [pk for pk, path in OrgUnit.objects.values_list("pk", "path")
-             if branch_code_of(path) in late]  # fmt: skip
     ScoreLine.objects.filter(scorecard__run=run, scorecard__unit_id__in=units).delete()
     Scorecard.objects.filter(run=run, unit_id__in=units).delete()
-    _carry_over(run, late)
+    _carry_over(run, units)
 
 
 def _lock_group(group_id: int | None) -> ScoreRunGroup | None:

@@ -16,8 +16,9 @@ from django.dispatch import Signal
 #: the import reports to the uploader.
 batch_loaded = Signal()
 
-#: compliance, before any decision on an incident (keywords: period_codes, the month, quarter
-#: and year of its date; unit_path, the incident's unit; changes_cards, whether it makes or
-#: unmakes a veto). A receiver refuses by raising a DomainError (scorecards: an approved
-#: period is reopened first, and a branch in review or approved takes no decision).
+#: compliance, before decisions on incidents (keyword: cases, one dict an incident with
+#: period_codes, the month, quarter and year of its date; unit_path, the incident's unit;
+#: changes_cards, whether it makes or unmakes a veto). A receiver refuses the batch by
+#: raising a DomainError (scorecards: an approved period is reopened first, and a branch in
+#: review or approved takes no decision).
 vetoes_changing = Signal()
