@@ -429,11 +429,14 @@ def team_manual_grid(request: AuthedHttpRequest) -> HttpResponse:
             error=str(refused.message),
         )  # fmt: skip
         return render(request, "scorecards/manual_grid.html", context, status=refused.status_code)
-    messages.success(
-        request,
-        _("%(n)s score(s) saved for %(period)s. The open periods they change are being "
-          "recomputed.") % {"n": saved, "period": period_code},
-    )  # fmt: skip
+    if saved:
+        messages.success(
+            request,
+            _("%(n)s score(s) saved for %(period)s. The open periods they change are being "
+              "recomputed.") % {"n": saved, "period": period_code},
+        )  # fmt: skip
+    else:
+        messages.info(request, _("No score was changed: nothing to save."))
     query = {key: value for key, value in (("period", period_code), ("unit", unit_code)) if value}
     return HttpResponseRedirect("/team/manual-scores/?" + urlencode(query))
 
