@@ -15,10 +15,12 @@ QUARTER = {"zh": "2026-Q2", "en": "2026-Q1"}
 
 
 def _log_out(page, demo: Demo) -> None:
-    # Leave the page first: a recompute's status, polled while it runs, must not answer
-    # after the cookies are gone with the old session's cookie.
-    page.goto("about:blank")
-    page.context.clear_cookies()
+    # Signed out as a user signs out, which ends the session on the server: merely clearing
+    # the cookies left it alive, and a recompute-status poll of the old page that answered
+    # late (every response saves the session) set the old user's cookie again, so the next
+    # user's pages were the previous one's.
+    with page.expect_navigation(url=f"{demo.url}/login/*"):
+        page.locator("[data-testid=log-out]").click()
 
 
 def _unit_row(page, branch: str):
@@ -32,8 +34,8 @@ def _enter_manual_score(page, demo: Demo, quarter: str, score: str) -> None:
     form.locator("select[name=employee]").select_option(index=1)
     form.locator("select[name=measure]").select_option(index=1)
     form.locator("input[name=score]").fill(score)
-    form.locator("[data-testid=manual-score-save]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the answer, not the page the form was on
+        form.locator("[data-testid=manual-score-save]").click()
 
 
 def test_a_quarter_closes_branch_by_branch(page, demo: Demo, language, outside_requests):
@@ -72,8 +74,8 @@ def test_a_quarter_closes_branch_by_branch(page, demo: Demo, language, outside_r
     screenshot(page, "close-2-board", language)
     page.locator("[data-testid=send-back-unit]").select_option(a)
     page.locator("[data-testid=send-back-reason]").fill("营销积分需复核")
-    page.locator("[data-testid=send-back]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("[data-testid=send-back]").click()
     row = page.locator(f"[data-testid=close-board] tr[data-unit='{a}']")
     assert row.get_attribute("data-status") == "open" and "营销积分需复核" in row.inner_text()
 
@@ -103,8 +105,8 @@ def test_a_quarter_closes_branch_by_branch(page, demo: Demo, language, outside_r
         boxes.nth(index).check()
     page.locator("[data-testid=confirm-open-items]").check()
     page.locator("[data-testid=approve-reason]").fill("分行考核委员会已确认")
-    page.locator("[data-testid=approve-selected]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("[data-testid=approve-selected]").click()
     assert page.locator("[data-testid=period-status]").get_attribute("class").endswith("approved")
     screenshot(page, "close-3-approved", language)
 
