@@ -1,15 +1,19 @@
 """Work that never blocks a page (issue 17 item 2).
 
-A branch of 500 RMs (10 sub-branches of 50) with 2026-09 scored, served by gunicorn in
-production settings without a broker, tasks on the web process's background thread
-(`WEALTHSCORE_BACKGROUND_TASKS=1`, as `make demo` runs them). The branch's manager saves a
-manual score of 2026-Q3 through the team page's form, five times: the figure is the time the
-save answers, and the time until the recompute it asked for (2026-07, -08, -09, 2026-Q3 and
-2026 for the bank) is done, read from /team/recompute-status/ as the page polls it.
+A bank of 1,000 RMs with ten months of facts (`make_sample_exports --rms 1000
+--clients-per-rm 40 --months 10`, imported and scored by `run_nightly`), served by gunicorn
+in production settings without a broker, tasks on the web process's background thread
+(`WEALTHSCORE_BACKGROUND_TASKS=1`, as `make demo` runs them). An administrator saves a
+manual score of 2026-Q3 through the team page's form, five times for five RMs: the figure
+is the time the save answers, and the time until the recompute it asked for (2026-07, -08,
+-09, 2026-Q3 and 2026, rescoring that RM and carrying the bank's other cards) is done, read
+from /team/recompute-status/ as the page polls it.
 
 Goals: the save answers in ≤ 300 ms; the cards it changes are current within 5 s. The floor,
 measured in the same run, is a plain GET of /team/recompute-status/ (a signed-in request that
-reads one row): the save's ratio to it shows what the write itself costs.
+reads one row): the save's ratio to it shows what the write itself costs. For reference, the
+same five periods recomputed over the facts (`manage.py recompute`, what every save cost
+before) are timed once.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import http.cookiejar
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -28,12 +33,22 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from synthetic import bank_script
-
 from common import ROOT, WORK, fresh_database, manage
 
-RMS, PER_SUB, SAVES = 500, 50, 5
+RMS, SAVES = 1000, 5
 GOAL_ANSWER_MS, GOAL_CURRENT_S = 300, 5.0
+
+
+# An administrator to sign in as; the manual measure of the scheme in force and five RMs.
+SETUP = """
+from scorecards.rules import manual_measures_in_force
+from targets.models import Employee, User
+import datetime as dt
+User.objects.create_superuser(username="bench-admin", password="bench-password")
+rms = Employee.objects.filter(position="rm").order_by("employee_id")
+print(manual_measures_in_force(dt.date(2026, 9, 30))[0],
+      *rms.values_list("employee_id", flat=True)[:5])
+"""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -53,8 +68,18 @@ def _csrf(html: str) -> str:
 
 def main() -> None:
     url = fresh_database("wealthscore_bench_manual")
-    manage(url, "shell", "-c", bank_script(rms=RMS, per_sub=PER_SUB, branches=1,
-                                            periods=["2026-09"], lines=True))  # fmt: skip
+    inbox = WORK / "manual_inbox"
+    shutil.rmtree(inbox, ignore_errors=True)
+    manage(url, "make_sample_exports", "--out", str(inbox), "--rms", str(RMS),
+           "--clients-per-rm", "40", "--months", "10", "--year", "2026", "--seed", "7")  # fmt: skip
+    built = manage(url, "run_nightly", "--inbox", str(inbox))
+    shutil.rmtree(inbox, ignore_errors=True)
+    facts = manage(url, "shell", "-c", SETUP).output.strip().splitlines()[-1].split()
+    measure, rms = facts[0], facts[1:]
+    # The five periods over the facts, as each save recomputed them before (three processes).
+    full = sum(manage(url, "recompute", *args).seconds for args in (
+        ("--period", "2026-07", "--only"), ("--period", "2026-08", "--only"),
+        ("--period", "2026-09")))  # 2026-09, then 2026-Q3 and 2026  # fmt: skip
     WORK.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ, "DATABASE_URL": url, "REDIS_URL": "", "WEALTHSCORE_BACKGROUND_TASKS": "1",
@@ -87,12 +112,10 @@ def main() -> None:
         browser.open(urllib.request.Request(
             f"{base}/login/", headers={"Referer": f"{base}/login/"},
             data=urllib.parse.urlencode({
-                "username": "mgrB00", "password": "bench-password",
+                "username": "bench-admin", "password": "bench-password",
                 "csrfmiddlewaretoken": _csrf(login)}).encode()))  # fmt: skip
         team = browser.open(f"{base}/team/?period=2026-09").read().decode()
         token = _csrf(team)
-        first_option = r'name="measure">\s*<option value="">—</option>\s*<option value="(\w+)"'
-        measure = re.search(first_option, team).group(1)
         floors, answers, currents = [], [], []
         for n in range(SAVES):
             started = time.perf_counter()
@@ -101,7 +124,7 @@ def main() -> None:
             before = browser.open(f"{base}/team/recompute-status/").read().decode()
             data = urllib.parse.urlencode({
                 "csrfmiddlewaretoken": token, "page_period": "2026-09", "unit": "",
-                "period": "2026-Q3", "employee": f"{1001 + n:06d}", "measure": measure,
+                "period": "2026-Q3", "employee": rms[n], "measure": measure,
                 "score": f"{70 + n}.50", "comment": ""}).encode()  # fmt: skip
             started = time.perf_counter()
             try:
@@ -123,13 +146,16 @@ def main() -> None:
         server.wait(timeout=30)
     answer_ms, floor_ms = statistics.median(answers) * 1000, statistics.median(floors) * 1000
     current_s = statistics.median(currents)
-    print(f"manual score saved (500-RM branch): answers in {answer_ms:.0f} ms "
+    print(f"manual score saved ({RMS:,}-RM bank with facts): answers in {answer_ms:.0f} ms "
           f"(median of {SAVES}; floor, a signed-in GET, {floor_ms:.0f} ms; ratio "
           f"{answer_ms / floor_ms:.1f}) | goal ≤ {GOAL_ANSWER_MS} ms: "
           f"{'ok' if answer_ms <= GOAL_ANSWER_MS else 'OVER GOAL'}")  # fmt: skip
-    print(f"cards current after {current_s:.2f} s (median; 5 periods recomputed for the bank) | "
-          f"goal ≤ {GOAL_CURRENT_S:.0f} s: "
+    print(f"cards current after {current_s:.2f} s (median; 2026-07, -08, -09, -Q3 and 2026: one "
+          f"RM rescored, {RMS - 1} cards carried and ranked anew) | goal ≤ {GOAL_CURRENT_S:.0f} s: "
           f"{'ok' if current_s <= GOAL_CURRENT_S else 'OVER GOAL'}")  # fmt: skip
+    print(f"for reference: the same five periods over the facts (manage.py recompute, three "
+          f"new processes) {full:.1f} s; bank built and scored by run_nightly in "
+          f"{built.seconds:.0f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -7,9 +7,7 @@ so it is refused while one of them is approved, and it is followed by a recomput
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from wealthscore.kernel.access import Action, Role, may
 from wealthscore.kernel.audit import audit_bulk, audit_record
 from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
 from wealthscore.kernel.periods import month_of, periods_containing
+from wealthscore.kernel.uploads import check_document, stored_name
 
 from .defaults import install_incident_types
 from .models import (
@@ -39,18 +38,9 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
+
 # Evidence a compliance officer attaches: documents and pictures, recognised by their first
 # bytes as well as their name (a renamed executable is refused).
-EVIDENCE_SIGNATURES: dict[str, tuple[bytes, ...]] = {
-    ".pdf": (b"%PDF-",),
-    ".png": (b"\x89PNG\r\n\x1a\n",),
-    ".jpg": (b"\xff\xd8\xff",),
-    ".jpeg": (b"\xff\xd8\xff",),
-    ".docx": (b"PK\x03\x04",),
-    ".xlsx": (b"PK\x03\x04",),
-}
-
-
 class ComplianceError(DomainError):
     """A compliance rule refused the request."""
 
@@ -86,39 +76,13 @@ def _unit_on(employee: Employee, day: dt.date) -> OrgUnit:
 
 def _check_evidence(evidence: UploadedFile) -> tuple[str, str]:
     """(extension, SHA-256) of an acceptable evidence file; refuses any other."""
-    limit = settings.WEALTHSCORE_EVIDENCE_MAX_BYTES
-    # An uploaded file always has its size (Django's upload handlers set it).
-    assert evidence.size is not None
-    if evidence.size > limit:
-        raise ComplianceError(
-            _("The evidence file is %(size)s KB; the limit is %(limit)s KB.")
-            % {"size": evidence.size // 1024, "limit": limit // 1024},
-            field="evidence",
-            code="too_large",
-        )
-    extension = Path(evidence.name or "").suffix.lower()
-    signatures = EVIDENCE_SIGNATURES.get(extension)
-    allowed = ", ".join(sorted(EVIDENCE_SIGNATURES))
-    if signatures is None:
-        raise ComplianceError(
-            _("Evidence must be one of %(allowed)s.") % {"allowed": allowed},
-            field="evidence",
-            code="file_type",
-        )
-    digest = hashlib.sha256()
-    head = b""
-    for chunk in evidence.chunks():
-        head = head or chunk[:16]
-        digest.update(chunk)
-    evidence.seek(0)
-    if not head.startswith(signatures):
-        raise ComplianceError(
-            _("The evidence file's content is not a %(type)s file.")
-            % {"type": extension.lstrip(".").upper()},
-            field="evidence",
-            code="file_type",
-        )
-    return extension, digest.hexdigest()
+    try:
+        return check_document(
+            evidence, limit=settings.WEALTHSCORE_EVIDENCE_MAX_BYTES, field="evidence",
+            what=_("Evidence"),
+        )  # fmt: skip
+    except DomainError as refused:
+        raise ComplianceError(refused.message, field="evidence", code=refused.code) from None
 
 
 @transaction.atomic
@@ -154,7 +118,7 @@ def incident_create(
         incident.evidence_name = Path(evidence.name).name[:255]
         incident.evidence_sha256 = sha256
         # A generated name: the uploader's file name never chooses where we write.
-        incident.evidence.save(f"{uuid.uuid4().hex}{extension}", evidence, save=False)
+        incident.evidence.save(stored_name(extension), evidence, save=False)
     incident.save()
     audit_record(
         actor=actor,
@@ -195,7 +159,7 @@ def incident_evidence_attach(
     incident.evidence_name = Path(evidence.name).name[:255]
     incident.evidence_sha256 = sha256
     # A generated name: the uploader's file name never chooses where we write.
-    incident.evidence.save(f"{uuid.uuid4().hex}{extension}", evidence, save=False)
+    incident.evidence.save(stored_name(extension), evidence, save=False)
     incident.save(update_fields=["evidence", "evidence_name", "evidence_sha256"])
     audit_record(
         actor=actor,
@@ -284,6 +248,7 @@ def incidents_decide(
     if not wanted:
         raise ComplianceError(_("Choose at least one incident."), field="ids")
     months: set[str] = set()
+    employees: set[str] = set()  # whose cards the decisions change
     with transaction.atomic():
         incidents = list(
             Incident.objects.visible_to(actor)
@@ -315,8 +280,9 @@ def incidents_decide(
             if _decide_one(incident, actor=actor, status=status, decision=decision,
                            reason=reason.strip()):  # fmt: skip
                 months.add(month_of(incident.occurred_on).code)
+                employees.add(incident.employee.employee_id)
     if months:  # after the decisions commit (a caller's transaction defers it further)
-        _recompute(months, wanted, actor)
+        _recompute(months, wanted, sorted(employees), actor)
     return incidents
 
 
@@ -404,14 +370,16 @@ def _decide_one(
     return bool(changes_cards)
 
 
-def _recompute(months: set[str], incident_ids: list[int], actor: User) -> None:
+def _recompute(
+    months: set[str], incident_ids: list[int], employees: list[str], actor: User
+) -> None:
     from wealthscore.kernel.jobs import enqueue
     from wealthscore.kernel.periods import periods_for_months
 
     # Only periods that have ended (or the year to date); a month still running picks the
     # veto up when it is scored at its end. Asked for by task name (after the commit):
     # compliance does not import the scoring services, and the request outlives a broker
-    # that is down. One recompute for a whole batch of decisions.
+    # that is down. One recompute for a whole batch of decisions, of the RMs they concern.
     first = incident_ids[0]
     trigger = f"incident:{first}" if len(incident_ids) == 1 else f"incidents:{first}+"
     enqueue(
@@ -419,6 +387,7 @@ def _recompute(months: set[str], incident_ids: list[int], actor: User) -> None:
         codes=periods_for_months(months),
         trigger=trigger,
         actor_id=actor.pk,
+        employees=employees,
     )
 
 

@@ -484,6 +484,16 @@ LOADERS: dict[str, Callable[[Any, Checked, ImportBatch], Loaded]] = {
 }
 
 
+class RowsRefused(Exception):
+    """A loader's refusal of rows that passed the file's checks but not a rule only the owning
+    app knows, checked under its locks (a manual score of a branch in review): the import
+    is rejected with these row errors, as a failed check is, and nothing is loaded."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__(f"{len(errors)} row(s) refused")
+        self.errors = errors
+
+
 def register(kind: str):
     """A loader for the rows of `kind`, from the app that owns its table (called in that
     app's AppConfig.ready: `targets.plan` registers the targets, `scorecards` the manual

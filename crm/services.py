@@ -32,7 +32,7 @@ from wealthscore.kernel.jobs import enqueue, heartbeat, worker_id
 from wealthscore.kernel.locks import try_lock
 
 from .kinds import KINDS, LOAD_ORDER, kind_from_file_name
-from .loaders import LOADERS, Loaded
+from .loaders import LOADERS, Loaded, RowsRefused
 from .models import BatchStatus, FactMonth, ImportBatch, NightlyRun, Product
 from .readers import FileRejected, RawTable
 from .sandbox import read_file
@@ -280,6 +280,8 @@ def _run_locked(batch: ImportBatch) -> ImportBatch:
                     "warnings": warnings,
                 },
             )
+    except RowsRefused as refused:  # rolled back: nothing of the file was loaded
+        return _reject(batch, refused.errors, len(refused.errors), None)
     except IntegrityError:
         # The same file was loaded by another batch in the meantime: ours changes nothing.
         batch.refresh_from_db()

@@ -13,6 +13,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -53,6 +54,7 @@ class Checked:
     error_count: int
     as_of_date: dt.date | None = None
     codes: Codes | None = None  # the key columns' integer codes, reused by the loaders
+    row_numbers: Any = None  # the file's row number of each row of `table` (numpy array)
 
     @property
     def ok(self) -> bool:
@@ -393,6 +395,7 @@ def check(raw: RawTable, refs: References) -> Checked:
         error_count=log.count,
         as_of_date=as_of,
         codes=codes,
+        row_numbers=raw.row_numbers,
     )
 
 

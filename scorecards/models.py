@@ -446,6 +446,11 @@ class ScoreRun(models.Model):
     # The import batches whose facts the run read (the latest loaded batch of each kind and
     # each holdings month it used): what a card was computed from.
     batch_ids = models.JSONField(_("import batches"), default=list, blank=True)
+    # The RMs (employee IDs) a run rescores, when what changed is theirs only (a manual
+    # score, an incident decision): their cards are scored again from the facts their
+    # current cards kept, with the new manual scores and vetoes, and every other card is
+    # carried from the current run and ranked anew. Empty: every RM, from the facts.
+    employees = models.JSONField(_("RMs rescored"), default=list, blank=True)
     chunks_total = models.PositiveIntegerField(_("branches"), default=0)
     chunks_done = models.PositiveIntegerField(_("branches done"), default=0)
     cards = models.PositiveIntegerField(_("cards"), default=0)
@@ -541,6 +546,11 @@ class Scorecard(models.Model):
     # Copied unchanged from the period's previous current run: the RM's branch was in review
     # or approved when the run was made (SPEC §5: a locked unit takes no recompute).
     carried_over = models.BooleanField(_("carried over"), default=False)
+    # What the card was scored from, but the facts' inputs (on its lines): each measure's
+    # fact as [value, reason] and each target, exact (the lines keep 4 places). A run that
+    # rescores a few RMs (ScoreRun.employees) starts from it, so it gives the very cards a
+    # run over the facts would.
+    entry = models.JSONField(default=dict, blank=True)
 
     objects = ScorecardQuerySet.as_manager()
 
@@ -631,6 +641,10 @@ class Inquiry(models.Model):
     unit = models.ForeignKey("targets.OrgUnit", on_delete=models.PROTECT, related_name="+")
     measure = models.CharField(_("measure"), max_length=40)
     text = models.TextField(_("question"))
+    # An optional supporting file (SPEC §8), checked as evidence is (kernel.uploads).
+    attachment = models.FileField(_("attachment"), upload_to="inquiries/%Y/%m/", blank=True)
+    attachment_name = models.CharField(_("attachment file name"), max_length=255, blank=True)
+    attachment_sha256 = models.CharField(_("attachment SHA-256"), max_length=64, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=InquiryStatus.choices, default=InquiryStatus.OPEN
     )

@@ -21,6 +21,9 @@ from wealthscore.kernel.jobs import TRANSIENT, close_broken_connections, retry_d
 log = logging.getLogger(__name__)
 # Seconds between two looks of a year run at the quarter runs of other recomputes.
 WAIT_SECONDS = 5
+# A recompute that finds its periods being computed asks again this often, for at most this
+# many times (half an hour: a bank-wide run of 10,000 RMs takes minutes).
+BUSY_SECONDS, BUSY_RETRIES = 15, 120
 
 
 def _retry_or_give_up(
@@ -91,6 +94,7 @@ def _run_of(chunk_id: int) -> int | None:
 
 @shared_task(
     name="scorecards.recompute",
+    bind=True,
     acks_late=True,
     ignore_result=True,
     autoretry_for=TRANSIENT,
@@ -99,13 +103,31 @@ def _run_of(chunk_id: int) -> int | None:
     retry_jitter=True,
     max_retries=settings.WEALTHSCORE_TASK_MAX_RETRIES,
 )
-def recompute_task(codes: list[str], trigger: str, actor_id: int | None = None) -> list[str]:
-    """Recompute periods as one group, asked for by name (crm, compliance): safe to repeat,
-    since a period already being computed keeps its run."""
+def recompute_task(
+    self,
+    codes: list[str],
+    trigger: str,
+    actor_id: int | None = None,
+    employees: list[str] | None = None,
+) -> list[str]:
+    """Recompute periods as one group, asked for by name (crm, compliance; `employees`: only
+    theirs changed). Safe to repeat. A period already being computed keeps its run, which
+    may have read the facts before the change that asked for this one: then the whole
+    request is asked again once that run is over (a worker; in-process, the tasks run one
+    after the other and none is ever found running)."""
+    from django.utils import timezone
+
     from targets.models import User
 
+    asked_at = timezone.now()
     actor = None if actor_id is None else User.objects.filter(pk=actor_id).first()
-    runs = run_services.recompute_periods(codes=codes, trigger=trigger, actor=actor)
+    runs = run_services.recompute_periods(
+        codes=codes, trigger=trigger, actor=actor, employees=employees
+    )
+    busy = [code for code, run in runs.items() if run is not None and run.created_at < asked_at]
+    if busy and not self.request.is_eager:
+        log.info("recompute %s: %s being computed, asked again after it", trigger, busy)
+        raise self.retry(countdown=BUSY_SECONDS, max_retries=BUSY_RETRIES)
     return [code for code, run in runs.items() if run is not None]
 
 

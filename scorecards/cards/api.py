@@ -5,10 +5,11 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import cast
 
-from django.http import Http404
+from django.http import FileResponse, Http404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -255,19 +256,29 @@ class InquirySerializer(serializers.ModelSerializer):
     answered_by = serializers.CharField(
         source="answered_by.username", default=None, allow_null=True
     )
+    has_attachment = serializers.SerializerMethodField(
+        help_text="a supporting file was sent: GET inquiries/{id}/attachment/"
+    )
 
     class Meta:
         model = Inquiry
         fields = ["id", "period", "employee_id", "employee_name", "unit_code", "measure",
-                  "text", "status", "raised_by", "raised_at", "answer", "outcome",
-                  "answered_by", "answered_at"]  # fmt: skip
+                  "text", "has_attachment", "attachment_name", "status", "raised_by",
+                  "raised_at", "answer", "outcome", "answered_by", "answered_at"]  # fmt: skip
         read_only_fields = fields
+
+    def get_has_attachment(self, inquiry: Inquiry) -> bool:
+        return bool(inquiry.attachment)
 
 
 class InquiryCreateSerializer(serializers.Serializer):
     period = serializers.CharField(max_length=10, help_text="the card's period: 2026-Q3")
     measure = serializers.CharField(max_length=40, help_text="the line's measure code")
     text = serializers.CharField(max_length=4000, help_text="what is wrong with the line")
+    attachment = serializers.FileField(
+        required=False, help_text="an optional supporting file (PDF, PNG, JPEG, DOCX, XLSX; "
+        "multipart/form-data)",
+    )  # fmt: skip
 
 
 class InquiryAnswerSerializer(serializers.Serializer):
@@ -304,14 +315,32 @@ class InquiryViewSet(
     def list(self, request: Request, *args, **kwargs) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=InquiryCreateSerializer, responses={201: InquirySerializer})
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(
+        request={"application/json": InquiryCreateSerializer,
+                 "multipart/form-data": InquiryCreateSerializer},
+        responses={201: InquirySerializer},
+    )  # fmt: skip
     def create(self, request: Request, *args, **kwargs) -> Response:
         data = validated_input(InquiryCreateSerializer, request.data)
         inquiry = card_services.inquiry_raise(
             actor=cast(AuthedRequest, request).user, period_code=data["period"],
-            measure=data["measure"], text=data["text"],
+            measure=data["measure"], text=data["text"], attachment=data.get("attachment"),
         )  # fmt: skip
         return Response(InquirySerializer(inquiry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"])
+    def attachment(self, request: AuthedRequest, pk: str) -> FileResponse:
+        """The inquiry's supporting file, for whoever sees the inquiry; audited."""
+        inquiry = self.get_object()
+        if not inquiry.attachment:
+            raise Http404
+        card_services.inquiry_attachment_opened(inquiry=inquiry, actor=request.user)
+        return FileResponse(
+            inquiry.attachment.open("rb"), as_attachment=True, filename=inquiry.attachment_name
+        )
 
     @extend_schema(request=InquiryAnswerSerializer, responses=InquirySerializer)
     @action(detail=True, methods=["post"])

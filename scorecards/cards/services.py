@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Min
 from django.db.models.expressions import RawSQL
@@ -36,6 +39,7 @@ from wealthscore.kernel.audit import audit_bulk, audit_record
 from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
 from wealthscore.kernel.jobs import enqueue
 from wealthscore.kernel.periods import parse_period, period_from, periods_for_months
+from wealthscore.kernel.uploads import check_document, stored_name
 
 LOWEST, HIGHEST = Decimal(0), Decimal(100)
 
@@ -102,6 +106,34 @@ def _lock_unapproved(code: str) -> None:
               "change.") % {"period": code},
             code="period_approved",
         )  # fmt: skip
+
+
+def refused_for_locked_units(code: str, employee_ids: set[str]) -> dict[str, str]:
+    """The RMs among `employee_ids` whose branch is in review or approved for period `code`,
+    each with the reason (caller's transaction: the period's row is locked until its
+    commit). Each RM's unit on the period's last day in one query, then one check a branch,
+    not one an RM: what the grid and the manual scores file refuse."""
+    last_day = period_from(code).last_day
+    unit_on_day = dict(
+        Employee.objects.filter(employee_id__in=employee_ids)
+        .annotate(unit_on_day=RawSQL(unit_on_sql('"targets_employee"."id"', "%s"), [last_day]))
+        .values_list("employee_id", "unit_on_day")
+    )
+    unit_paths = dict(
+        OrgUnit.objects.filter(pk__in=set(unit_on_day.values())).values_list("pk", "path")
+    )
+    by_branch: dict[str, tuple[str, list[str]]] = {}  # branch: (a unit's path, its RMs)
+    for employee_id, unit_id in unit_on_day.items():
+        if unit_id is not None:
+            path = unit_paths[unit_id]
+            by_branch.setdefault(branch_code_of(path), (path, []))[1].append(employee_id)
+    refused: dict[str, str] = {}
+    for path, rms in by_branch.values():
+        try:
+            refuse_if_unit_locked(period_codes=[code], unit_path=path, what=_("manual score"))
+        except ConflictError as exc:
+            refused.update(dict.fromkeys(rms, str(exc.message)))
+    return refused
 
 
 def manual_score_enter(
@@ -172,7 +204,8 @@ def manual_score_enter(
         if codes:
             # After the commit, by task name: on a worker, or (the demo) on the web process's
             # background thread, so that the page answers at once (kernel.jobs).
-            enqueue("scorecards.recompute", codes=codes, trigger=trigger, actor_id=actor.pk)
+            enqueue("scorecards.recompute", codes=codes, trigger=trigger, actor_id=actor.pk,
+                    employees=[employee.employee_id])  # only her cards change  # fmt: skip
     return row
 
 
@@ -224,31 +257,7 @@ def manual_scores_save(*, actor: User, period: str, cells: dict[tuple[str, str],
                 errors[key] = str(exc.message)
     with transaction.atomic():
         _lock_unapproved(parsed.code)
-        # Each RM's unit on the period's last day in one query, then one check a branch
-        # (not one a cell or an RM): a branch in review refuses the cells of its RMs.
-        unit_on_day = dict(
-            Employee.objects.filter(employee_id__in={e for e, _m in scores})
-            .annotate(
-                unit_on_day=RawSQL(unit_on_sql('"targets_employee"."id"', "%s"), [parsed.last_day])
-            )  # fmt: skip
-            .values_list("employee_id", "unit_on_day")
-        )
-        unit_paths = dict(
-            OrgUnit.objects.filter(pk__in=set(unit_on_day.values())).values_list("pk", "path")
-        )
-        by_branch: dict[str, tuple[str, list[str]]] = {}  # branch: (a unit's path, its RMs)
-        for employee_id, unit_id in unit_on_day.items():
-            if unit_id is not None:
-                path = unit_paths[unit_id]
-                by_branch.setdefault(branch_code_of(path), (path, []))[1].append(employee_id)
-        refused: dict[str, str] = {}
-        for path, rms in by_branch.values():
-            try:
-                refuse_if_unit_locked(
-                    period_codes=[parsed.code], unit_path=path, what=_("manual score")
-                )
-            except ConflictError as exc:
-                refused.update(dict.fromkeys(rms, str(exc.message)))
+        refused = refused_for_locked_units(parsed.code, {e for e, _m in scores})
         for employee, measure in scores:
             if employee in refused:
                 errors[f"{employee}/{measure}"] = refused[employee]
@@ -290,7 +299,8 @@ def manual_scores_save(*, actor: User, period: str, cells: dict[tuple[str, str],
             codes = _periods_to_recompute(parsed.code)
             trigger = f"manual_scores:{parsed.code}:{len(changed)}"
             if codes:
-                enqueue("scorecards.recompute", codes=codes, trigger=trigger, actor_id=actor.pk)
+                enqueue("scorecards.recompute", codes=codes, trigger=trigger, actor_id=actor.pk,
+                        employees=sorted({e for e, _m in changed}))  # fmt: skip
     return len(changed)
 
 
@@ -329,9 +339,17 @@ def inquiry_window_closes(period: Period, days: int) -> dt.datetime | None:
 
 
 @transaction.atomic
-def inquiry_raise(*, actor: User, period_code: str, measure: str, text: str) -> Inquiry:
+def inquiry_raise(
+    *,
+    actor: User,
+    period_code: str,
+    measure: str,
+    text: str,
+    attachment: UploadedFile | None = None,
+) -> Inquiry:
     """An RM questions a line of her published card, within the scheme's inquiry window
-    (default 10 days after the period's cards appear). Audited."""
+    (default 10 days after the period's cards appear), with an optional supporting file
+    (checked as evidence is). Audited."""
     scope = scope_of(actor)
     if scope.role != Role.RM or scope.employee is None:
         raise ForbiddenError(_("Only an RM raises an inquiry, on her own card."))
@@ -359,15 +377,36 @@ def inquiry_raise(*, actor: User, period_code: str, measure: str, text: str) -> 
         raise ConflictError(
             _("This line already has an open inquiry: wait for its answer."), code="inquiry_open"
         )
-    inquiry = Inquiry.objects.create(
+    checked = None
+    if attachment is not None:
+        checked = check_document(
+            attachment, limit=settings.WEALTHSCORE_EVIDENCE_MAX_BYTES, field="attachment",
+            what=_("Attachment"),
+        )  # fmt: skip
+    inquiry = Inquiry(
         period=period, employee=scope.employee, unit=card.unit, measure=measure,
         text=text.strip(), raised_by=actor,
     )  # fmt: skip
+    if attachment is not None and checked is not None:
+        extension, inquiry.attachment_sha256 = checked
+        inquiry.attachment_name = Path(attachment.name or "").name[:255]
+        inquiry.attachment.save(stored_name(extension), attachment, save=False)
+    inquiry.save()
     audit_record(
         actor=actor, action="inquiry.raise", object_type="inquiry", object_id=str(inquiry.pk),
-        after={"period": period.code, "measure": measure, "text": inquiry.text},
+        after={"period": period.code, "measure": measure, "text": inquiry.text,
+               "attachment_name": inquiry.attachment_name,
+               "attachment_sha256": inquiry.attachment_sha256},
     )  # fmt: skip
     return inquiry
+
+
+def inquiry_attachment_opened(*, inquiry: Inquiry, actor: User) -> None:
+    """An inquiry's file may show client data: every download is audited."""
+    audit_record(
+        actor=actor, action="inquiry.attachment_open", object_type="inquiry",
+        object_id=str(inquiry.pk), after={"attachment_sha256": inquiry.attachment_sha256},
+    )  # fmt: skip
 
 
 @transaction.atomic

@@ -341,7 +341,7 @@ def inquiry_raise(request: AuthedHttpRequest) -> HttpResponse:
     try:
         card_services.inquiry_raise(
             actor=request.user, period_code=period, measure=request.POST.get("measure", ""),
-            text=request.POST.get("text", ""),
+            text=request.POST.get("text", ""), attachment=request.FILES.get("attachment"),
         )  # fmt: skip
     except DomainError as refused:
         messages.error(request, str(refused.message))

@@ -413,6 +413,11 @@ class Computation:
                 self.recordings(window)
             if measures & {"complaint_resolution", "complaint_rate"}:
                 self.complaints(window)
+        self.manual_only()
+        return self.facts
+
+    def manual_only(self) -> dict[str, dict[str, Fact]]:
+        """The manual scores alone (a run over a few RMs keeps their other facts)."""
         self._wanted = {r.measure for r in self.rules.rules if r.method == "manual"}
         self.manual()
         return self.facts

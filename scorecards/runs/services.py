@@ -116,10 +116,12 @@ def score_run_start(
     trigger: str,
     actor: User | None = None,
     group: ScoreRunGroup | None = None,
+    employees: list[str] | None = None,
 ) -> tuple[ScoreRun, bool]:
     """A new running run of the period, or the one already running: (run, created).
 
-    The new run joins `group` (the runs of one recompute request), or a group of its own.
+    The new run joins `group` (the runs of one recompute request), or a group of its own;
+    `employees` names the RMs it rescores when only theirs changed (ScoreRun.employees).
     Approved periods are never recomputed; reopen them first.
     """
     score_runs_reap()
@@ -137,14 +139,16 @@ def score_run_start(
                 trigger=trigger[:60], actor=actor, codes=[period.code]
             )
             run = ScoreRun.objects.create(
-                period=period, version=version, trigger=trigger[:60], actor=actor, group=own
-            )
+                period=period, version=version, trigger=trigger[:60], actor=actor, group=own,
+                employees=sorted(set(employees or [])),
+            )  # fmt: skip
     except IntegrityError:
         running = ScoreRun.objects.filter(period=period, status=RunStatus.RUNNING).first()
         if running is None:  # it finished in between: start afresh
             return score_run_start(
-                period_code=period_code, trigger=trigger, actor=actor, group=group
-            )
+                period_code=period_code, trigger=trigger, actor=actor, group=group,
+                employees=employees,
+            )  # fmt: skip
         return running, False
     return run, True
 
@@ -329,8 +333,17 @@ def score_run_prepare(
         _dead_letter(run_id, "prepare", run.attempts)
         return []
     period = parse_period(run.period.code)
-    with heartbeat(lambda: _beat(run_id)):  # the set-based queries can take minutes
-        computation, entries = score_inputs(period, rules_of(run.version), run.group_id)
+    rules = rules_of(run.version)
+    basis = _basis(run)
+    entries = None if basis is None else _rescored_entries(run, basis, period, rules)
+    if entries is None:  # every RM, from the facts
+        basis = None
+        with heartbeat(lambda: _beat(run_id)):  # the set-based queries can take minutes
+            computation, entries = score_inputs(period, rules, run.group_id)
+        batch_ids = _batches_used(computation)
+    else:  # the few RMs named: the rest are carried, and the facts are the basis's
+        assert basis is not None  # entries come from a basis
+        batch_ids = basis.batch_ids
     branch_ids = dict(OrgUnit.objects.values_list("code", "id"))
     # A branch in review or approved takes no recompute (SPEC §5): its cards are carried
     # over from the current run, unchanged, and it gets no chunk.
@@ -354,7 +367,11 @@ def score_run_prepare(
         run = ScoreRun.objects.select_for_update().select_related("period").get(pk=run_id)
         if run.status != RunStatus.RUNNING or run.chunks_total:
             return list(run.chunks.filter(done=False).values_list("id", flat=True))
-        _carry_over(run, _units_of_branches(locked))
+        locked_units = _units_of_branches(locked)
+        carried = _carry_over(run, locked_units)
+        if basis is not None:
+            rescored = [entry["employee"] for entry in entries.values()]
+            carried += _carry_unaffected(run, locked_units, rescored)
         branches = sorted(chunks)
         created = ScoreRunChunk.objects.bulk_create(
             [
@@ -374,9 +391,10 @@ def score_run_prepare(
             for chunk in created:
                 enqueue("scorecards.chunk", chunk_id=chunk.pk)
         run.chunks_total = len(created)
-        run.batch_ids = _batches_used(computation)
+        run.batch_ids = batch_ids
+        run.cards = carried  # the chunks add the cards they score
         run.heartbeat_at = timezone.now()
-        run.save(update_fields=["chunks_total", "batch_ids", "heartbeat_at"])
+        run.save(update_fields=["chunks_total", "batch_ids", "cards", "heartbeat_at"])
         if not created:  # a bank with no RM: an empty run, scored at once
             _scored(run)
             return []
@@ -400,18 +418,37 @@ def _units_of_branches(codes: set[str]) -> list[int]:
 
 def _carry_over(run: ScoreRun, units: list[int]) -> int:
     """Copy the cards and lines of `units` (locked branches') of the period's current run
-    into `run` (two INSERT … SELECT): they are published with it exactly as they were."""
+    into `run`: they are published with it exactly as they were, ranks included."""
+    if not units:
+        return 0
+    within = ", ".join(["%s"] * len(units))
+    return _carry(run, f"{{t}}unit_id IN ({within})", units, locked=True)
+
+
+def _carry_unaffected(run: ScoreRun, locked_units: list[int], rescored: list[int]) -> int:
+    """Copy the cards of the current run that a run over a few RMs does not rescore, but
+    for the locked branches' (`_carry_over`): ranked anew with the rescored ones."""
+    where, params = ["1 = 1"], []
+    for column, ids in (("unit_id", locked_units), ("employee_id", rescored)):
+        if ids:
+            where.append(f"{{t}}{column} NOT IN ({', '.join(['%s'] * len(ids))})")
+            params += ids
+    return _carry(run, " AND ".join(where), params, locked=False)
+
+
+def _carry(run: ScoreRun, where: str, params: list[int], *, locked: bool) -> int:
+    """Copy the cards (`where` over the current run's, its columns prefixed by `{t}`) and
+    their lines into `run` (two INSERT … SELECT); `locked` cards keep their ranks."""
     previous = run.period.current_run_id
-    if not units or previous is None:
+    if previous is None:
         return 0
     cards, lines = Scorecard._meta.db_table, ScoreLine._meta.db_table
     kept = ", ".join(CARD_COLUMNS)
-    within = ", ".join(["%s"] * len(units))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {cards} (run_id, carried_over, {kept}) "
-            f"SELECT %s, %s, {kept} FROM {cards} WHERE run_id = %s AND unit_id IN ({within})",
-            [run.pk, True, previous, *units],
+            f"SELECT %s, %s, {kept} FROM {cards} WHERE run_id = %s AND {where.format(t='')}",
+            [run.pk, locked, previous, *params],
         )
         carried = cursor.rowcount
         line_kept = ", ".join(LINE_KEPT)
@@ -421,10 +458,66 @@ def _carry_over(run: ScoreRun, units: list[int]) -> int:
             f"SELECT new.id, {line_from} FROM {lines} l "
             f"JOIN {cards} old ON l.scorecard_id = old.id "
             f"JOIN {cards} new ON new.run_id = %s AND new.employee_id = old.employee_id "
-            f"WHERE old.run_id = %s AND old.unit_id IN ({within})",
-            [run.pk, previous, *units],
+            f"WHERE old.run_id = %s AND {where.format(t='old.')}",
+            [run.pk, previous, *params],
         )
     return carried
+
+
+def _basis(run: ScoreRun) -> ScoreRun | None:
+    """The current run a run over a few RMs rescores from: the period's, under the same
+    scheme version; none (every RM, from the facts) otherwise."""
+    if not run.employees or run.period.current_run_id is None:
+        return None
+    basis = ScoreRun.objects.get(pk=run.period.current_run_id)
+    return basis if basis.version_id == run.version_id else None
+
+
+def _rescored_entries(
+    run: ScoreRun, basis: ScoreRun, period: PeriodCode, rules: Rules
+) -> dict[str, dict] | None:
+    """The chunk entries of the RMs `run` names, from their cards of `basis`: the facts and
+    targets each card kept (`Scorecard.entry`, the inputs from its lines), the manual scores
+    and vetoes read now, and (a year) the quarter totals of the run's group. None when a
+    card kept no entry or another scheme's measures: then every RM is scored from the facts.
+    An RM without a card in the basis has none in a run over the facts either."""
+    cards = list(
+        Scorecard.objects.filter(run=basis, employee__employee_id__in=run.employees).values_list(
+            "pk", "employee_id", "employee__employee_id", "unit_id", "unit__path", "entry"
+        )
+    )
+    measures = {rule.measure for rule in rules.rules}
+    if any(set(entry.get("facts", {})) != measures for *_rest, entry in cards):
+        return None
+    inputs: dict[int, dict[str, dict]] = defaultdict(dict)
+    for card_id, measure, kept in ScoreLine.objects.filter(
+        scorecard_id__in=[card[0] for card in cards]
+    ).values_list("scorecard_id", "measure", "inputs"):
+        inputs[card_id][measure] = kept
+    manual = Computation(period, rules)
+    manual.manual_only()
+    manual_measures = [rule.measure for rule in rules.rules if rule.method == "manual"]
+    employee_ids = [card[2] for card in cards]
+    vetoes = _vetoes(period, employee_ids)
+    quarters = _quarter_totals(period, run.group_id) if period.kind == "year" else {}
+    entries = {}
+    for card_id, employee, employee_id, unit_id, path, entry in cards:
+        facts = {
+            measure: [value, inputs[card_id].get(measure, {}), reason]
+            for measure, (value, reason) in entry["facts"].items()
+        }
+        for measure in manual_measures:
+            facts[measure] = _fact_json(manual.fact(employee_id, measure))
+        entries[employee_id] = {
+            "employee": employee,
+            "unit": unit_id,
+            "branch": branch_code_of(path),
+            "facts": facts,
+            "targets": entry["targets"],
+            "quarters": quarters.get(employee_id, []),
+            "vetoes": vetoes.get(employee_id, []),
+        }
+    return entries
 
 
 def _carry_late_locks(run: ScoreRun) -> None:
@@ -564,6 +657,10 @@ def _score_chunk(chunk_id: int, inputs: dict | None) -> bool:
                     vetoed=bool(reasons),
                     veto_reasons=reasons,
                     no_total_reason=card.no_total_reason,
+                    entry={
+                        "facts": {m: [v, r] for m, (v, _inputs, r) in entry["facts"].items()},
+                        "targets": entry["targets"],
+                    },
                 )
             )
             all_lines.append(card.lines)
@@ -760,21 +857,26 @@ def recompute_periods(
     trigger: str,
     actor: User | None = None,
     retry_of: ScoreRunGroup | None = None,
+    employees: list[str] | None = None,
 ) -> dict[str, ScoreRun | None]:
     """Recompute the periods as one group, skipping approved ones: in this process when tasks
     run in-process (the demo), else as runs fanned out to the Celery workers. The group's
     runs become current together when the last is scored, or none of them does.
 
     `codes` in scoring order (months, quarters, years: a year card reads its quarters).
-    A period already being computed keeps that run (returned; not in this group).
+    `employees`: only these RMs' cards change (a manual score, a decision): they are
+    rescored and the rest carried (ScoreRun.employees). A period already being computed
+    keeps that run (returned; not in this group).
     """
     if not codes:
         return {}
     with shared_queries():
         if _eager():
-            return _recompute_here(codes, trigger, actor, retry_of)
+            return _recompute_here(codes, trigger, actor, retry_of, employees)
         with transaction.atomic():  # the runs and their tasks' outbox rows, together
-            group, runs, created = _start_group(codes, trigger, actor, retry_of, fan_out=True)
+            group, runs, created = _start_group(
+                codes, trigger, actor, retry_of, fan_out=True, employees=employees
+            )
             for run in created:
                 if not _waits_for_quarters(run, created):
                     enqueue("scorecards.prepare", run_id=run.pk)
@@ -796,6 +898,7 @@ def _start_group(
     retry_of: ScoreRunGroup | None,
     *,
     fan_out: bool,
+    employees: list[str] | None = None,
 ) -> tuple[ScoreRunGroup, dict[str, ScoreRun | None], list[ScoreRun]]:
     """A group and a started run of each period in it: (group, runs by code, the new runs)."""
     actor = actor if actor is not None and actor.is_authenticated else None
@@ -811,7 +914,9 @@ def _start_group(
     created: list[ScoreRun] = []
     for code in codes:
         try:
-            run, new = score_run_start(period_code=code, trigger=trigger, actor=actor, group=group)
+            run, new = score_run_start(
+                period_code=code, trigger=trigger, actor=actor, group=group, employees=employees
+            )
         except DomainError as exc:  # approved, or no scheme in force for it
             log.warning("recompute %s skipped: %s", code, exc.message)
             runs[code] = None
@@ -826,9 +931,15 @@ def _start_group(
 
 
 def _recompute_here(
-    codes: list[str], trigger: str, actor: User | None, retry_of: ScoreRunGroup | None
+    codes: list[str],
+    trigger: str,
+    actor: User | None,
+    retry_of: ScoreRunGroup | None,
+    employees: list[str] | None = None,
 ) -> dict[str, ScoreRun | None]:
-    group, started, created = _start_group(codes, trigger, actor, retry_of, fan_out=False)
+    group, started, created = _start_group(
+        codes, trigger, actor, retry_of, fan_out=False, employees=employees
+    )
     runs: dict[str, ScoreRun | None] = dict(started)
     for run in created:  # in order: the year after its quarters
         try:

@@ -257,3 +257,35 @@ def test_a_pay_export_of_an_approved_branch_is_final_while_the_bank_is_provision
     assert not pay_report(period_code=PERIOD, unit=bank.sub_a1).provisional  # inside A
     assert pay_report(period_code=PERIOD, unit=bank.branch_b).provisional
     assert pay_report(period_code=PERIOD).provisional  # the bank: B is still open
+
+
+def test_a_manual_scores_file_into_a_branch_in_review_is_refused_whole(bank, scored, tmp_path):
+    """The file is refused as the team page refuses the score: every row of a locked
+    branch named, nothing loaded (not even the rows of the open branch)."""
+    from crm import services as crm_services
+
+    period_services.units_transition(
+        period=scored, unit_codes=["A"], action="submit", actor=bank.users["manager_a"]
+    )
+    alice, bob = bank.employees["rm_alice"].employee_id, bank.employees["rm_bob"].employee_id
+    path = tmp_path / "manual_scores_2026.csv"
+    path.write_text(
+        "period,employee_id,measure,score,comment\n"
+        f"{PERIOD},{bob},mentoring,61.00,\n"
+        f"{PERIOD},{alice},mentoring,62.00,\n",
+        encoding="utf-8",
+    )
+    batch = crm_services.import_file(path=path, kind="manual_scores", actor_label="test")
+    assert batch.status == "rejected", batch.message
+    assert [(e["row"], e["column"], e["value"]) for e in batch.errors] == [
+        (3, "employee_id", alice)
+    ]
+    assert "北京分行" in batch.errors[0]["reason"]
+    assert sorted(ManualScore.objects.values_list("score", flat=True)) == [80, 80, 80]
+    # Sent back, the same file loads.
+    period_services.units_transition(
+        period=scored, unit_codes=["A"], action="send_back", actor=bank.users["admin"],
+        reason="复核",
+    )  # fmt: skip
+    again = crm_services.import_file(path=path, kind="manual_scores", actor_label="test")
+    assert again.status == "loaded", again.message

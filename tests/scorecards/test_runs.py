@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import time
+from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -181,3 +182,95 @@ def test_small_branches_are_scored_together_with_the_same_cards(sample_bank, set
     run = run_services.score_period(period_code="2026-Q3", trigger="test")
     assert run.status == RunStatus.DONE and run.chunks_total == run.chunks_done == 1
     assert _current("2026-Q3") == by_branch
+
+
+def _published(codes: list[str]) -> dict:
+    """Everything a reader sees of the periods' current cards, line by line."""
+    cards = (
+        Scorecard.objects.current()
+        .filter(run__period__code__in=codes)
+        .select_related("employee", "run__period")
+    )
+    return {
+        (c.run.period.code, c.employee.employee_id): (
+            c.total,
+            c.rating,
+            c.vetoed,
+            c.veto_reasons,
+            c.rank,
+            c.rank_of,
+            c.unit_rank,
+            c.unit_rank_of,
+            c.weighted_score,
+            c.quarters_mean,
+            c.unit_id,
+            sorted(
+                c.lines.values_list(
+                    "measure",
+                    "value",
+                    "target",
+                    "points",
+                    "weighted",
+                    "applicable",
+                    "reason",
+                    "inputs",
+                )
+            ),
+        )  # fmt: skip
+        for c in cards
+    }
+
+
+def test_a_manual_score_or_a_veto_rescores_only_its_rm_and_gives_a_full_runs_cards(
+    sample_bank, django_capture_on_commit_callbacks
+):
+    """Issue 17 item 2: a manual score or an incident decision recomputes the cards of the
+    RMs it concerns only (the rest carried, every card ranked anew), and what is published
+    is exactly what a recompute over the facts gives."""
+    from compliance import services as compliance_services
+    from scorecards.cards.services import manual_score_enter
+
+    admin = User.objects.create_superuser(username="root", password="x")
+    codes = ["2026-07", "2026-08", "2026-09", "2026-Q3", "2026"]
+    rms = list(Employee.objects.filter(position="rm").order_by("employee_id"))
+    measure = (
+        Scorecard.objects.current().filter(run__period__code="2026-Q3").first()
+        .lines.filter(method="manual").values_list("measure", flat=True).first()
+    )  # fmt: skip
+    assert measure is not None
+    before = _published(codes)
+    with django_capture_on_commit_callbacks(execute=True):  # the recompute it asks for
+        manual_score_enter(actor=admin, employee=rms[0], period="2026-Q3", measure=measure,
+                           score=Decimal("12.50"))  # fmt: skip
+    for code in codes:
+        run = Period.objects.get(code=code).current_run
+        assert run.employees == [rms[0].employee_id], (code, run.trigger, run.pk)
+        assert (
+            run.cards
+            == Scorecard.objects.filter(run=run).count()
+            == sum(1 for key in before if key[0] == code)
+        )
+        # Her card only was scored: one chunk, of her branch.
+        assert run.chunks_total == 1, code
+    after = _published(codes)
+    assert after[("2026-Q3", rms[0].employee_id)] != before[("2026-Q3", rms[0].employee_id)]
+    # Every other card is as it was, but for its ranks (her total moved among them).
+    for key, card in before.items():
+        if key[1] != rms[0].employee_id:
+            assert after[key][:4] + after[key][8:] == card[:4] + card[8:], key
+    # A veto of another RM in August, confirmed: her month, quarter and year.
+    incident = compliance_services.incident_create(
+        actor=admin, employee=rms[1], type_code="misleading_sales",
+        occurred_on=dt.date(2026, 8, 14), description="误导销售",
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        compliance_services.incident_decide(incident=incident, decision="confirm", actor=admin,
+                                            reason="核实")  # fmt: skip
+    august = Period.objects.get(code="2026-08").current_run
+    assert august.employees == [rms[1].employee_id]
+    targeted = _published(codes)
+    assert targeted[("2026-08", rms[1].employee_id)][2] is True  # vetoed
+    # The same request over the facts publishes the very same cards.
+    run_services.recompute_periods(codes=codes, trigger="test")
+    assert Period.objects.get(code="2026-Q3").current_run.employees == []
+    assert _published(codes) == targeted
