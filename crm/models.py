@@ -212,8 +212,9 @@ class ClientSnapshot(models.Model):
 
 
 class ClientAssignment(models.Model):
-    """A client first seen in a sale, managed by the RM on that sale from its date on,
-    until a holdings snapshot (ClientSnapshot) names her managing RM (SPEC §4).
+    """A client first seen in a sale, before any holdings snapshot names her: the RM and day
+    of her first sale. It makes her number known (leading-zero twins, crm.validation); it
+    credits nothing: a fact no snapshot credits to a manager is the RM's on it (SPEC §4).
     """
 
     client_id = _client_id(unique=True)

@@ -530,9 +530,10 @@ class Scorecard(models.Model):
     unit = models.ForeignKey("targets.OrgUnit", on_delete=models.PROTECT, related_name="+")
     # Σ(weight × points) / Σ(applicable weight): the weighted score before the bonus; on a
     # year card, the annual review score (年度总评).
-    weighted_score = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
-    bonus = models.DecimalField(max_digits=9, decimal_places=4, default=0)
-    quarters_mean = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
+    # Kept to 10 places (engine results are exact): shown rounded once, to 2 (SPEC §5).
+    weighted_score = models.DecimalField(max_digits=16, decimal_places=10, null=True, blank=True)
+    bonus = models.DecimalField(max_digits=16, decimal_places=10, default=0)
+    quarters_mean = models.DecimalField(max_digits=16, decimal_places=10, null=True, blank=True)
     quarters_counted = models.PositiveSmallIntegerField(default=0)
     total = models.DecimalField(_("total"), max_digits=7, decimal_places=2, null=True, blank=True)
     rating = models.CharField(_("rating"), max_length=1, choices=Rating.choices, blank=True)
@@ -579,13 +580,15 @@ class ScoreLine(models.Model):
     kpi = models.CharField(_("KPI"), max_length=40)
     dimension = models.CharField(_("dimension"), max_length=12)
     method = models.CharField(_("method"), max_length=8)
-    value = models.DecimalField(max_digits=22, decimal_places=4, null=True, blank=True)
-    target = models.DecimalField(max_digits=22, decimal_places=4, null=True, blank=True)
-    points = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
+    # Kept to 10 places, so that what a page shows is the exact value rounded once, to 2:
+    # 5.694967 shows 5.69, where a value kept to 4 places (5.6950) showed 5.70 (SPEC §5).
+    value = models.DecimalField(max_digits=28, decimal_places=10, null=True, blank=True)
+    target = models.DecimalField(max_digits=28, decimal_places=10, null=True, blank=True)
+    points = models.DecimalField(max_digits=16, decimal_places=10, null=True, blank=True)
     # The measure's weight in the scheme (KPI weight × share) and, when applicable, its
     # contribution to the total after the weight of not-applicable measures is shared out.
     weight = models.DecimalField(max_digits=9, decimal_places=4)
-    weighted = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
+    weighted = models.DecimalField(max_digits=16, decimal_places=10, null=True, blank=True)
     applicable = models.BooleanField()
     reason = models.CharField(max_length=200, blank=True)
     inputs = models.JSONField(default=dict, blank=True)

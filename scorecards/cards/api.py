@@ -9,7 +9,7 @@ from django.http import FileResponse, Http404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -275,10 +275,10 @@ class InquiryCreateSerializer(serializers.Serializer):
     period = serializers.CharField(max_length=10, help_text="the card's period: 2026-Q3")
     measure = serializers.CharField(max_length=40, help_text="the line's measure code")
     text = serializers.CharField(max_length=4000, help_text="what is wrong with the line")
-    attachment = serializers.FileField(
-        required=False, help_text="an optional supporting file (PDF, PNG, JPEG, DOCX, XLSX; "
-        "multipart/form-data)",
-    )  # fmt: skip
+
+
+class InquiryAttachmentSerializer(serializers.Serializer):
+    attachment = serializers.FileField(help_text="PDF, PNG, JPEG, DOCX or XLSX")
 
 
 class InquiryAnswerSerializer(serializers.Serializer):
@@ -315,26 +315,35 @@ class InquiryViewSet(
     def list(self, request: Request, *args, **kwargs) -> Response:
         return super().list(request, *args, **kwargs)
 
-    parser_classes = [JSONParser, MultiPartParser]
-
-    @extend_schema(
-        request={"application/json": InquiryCreateSerializer,
-                 "multipart/form-data": InquiryCreateSerializer},
-        responses={201: InquirySerializer},
-    )  # fmt: skip
+    @extend_schema(request=InquiryCreateSerializer, responses={201: InquirySerializer})
     def create(self, request: Request, *args, **kwargs) -> Response:
         data = validated_input(InquiryCreateSerializer, request.data)
         inquiry = card_services.inquiry_raise(
             actor=cast(AuthedRequest, request).user, period_code=data["period"],
-            measure=data["measure"], text=data["text"], attachment=data.get("attachment"),
+            measure=data["measure"], text=data["text"],
         )  # fmt: skip
         return Response(InquirySerializer(inquiry).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={(200, "application/octet-stream"): bytes})
-    @action(detail=True, methods=["get"])
-    def attachment(self, request: AuthedRequest, pk: str) -> FileResponse:
-        """The inquiry's supporting file, for whoever sees the inquiry; audited."""
+    @extend_schema(
+        methods=["GET"], request=None, responses={(200, "application/octet-stream"): bytes}
+    )
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": InquiryAttachmentSerializer},
+        responses={201: InquirySerializer},
+        description="The RM sends the supporting file of her open inquiry (once).",
+    )
+    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser])
+    def attachment(self, request: AuthedRequest, pk: str) -> Response | FileResponse:
+        """GET: the inquiry's supporting file, for whoever sees the inquiry; audited.
+        POST: the RM attaches it."""
         inquiry = self.get_object()
+        if request.method == "POST":
+            data = validated_input(InquiryAttachmentSerializer, request.data)
+            inquiry = card_services.inquiry_attach(
+                inquiry=inquiry, actor=request.user, attachment=data["attachment"]
+            )
+            return Response(InquirySerializer(inquiry).data, status=status.HTTP_201_CREATED)
         if not inquiry.attachment:
             raise Http404
         card_services.inquiry_attachment_opened(inquiry=inquiry, actor=request.user)

@@ -377,20 +377,12 @@ def inquiry_raise(
         raise ConflictError(
             _("This line already has an open inquiry: wait for its answer."), code="inquiry_open"
         )
-    checked = None
-    if attachment is not None:
-        checked = check_document(
-            attachment, limit=settings.WEALTHSCORE_EVIDENCE_MAX_BYTES, field="attachment",
-            what=_("Attachment"),
-        )  # fmt: skip
     inquiry = Inquiry(
         period=period, employee=scope.employee, unit=card.unit, measure=measure,
         text=text.strip(), raised_by=actor,
     )  # fmt: skip
-    if attachment is not None and checked is not None:
-        extension, inquiry.attachment_sha256 = checked
-        inquiry.attachment_name = Path(attachment.name or "").name[:255]
-        inquiry.attachment.save(stored_name(extension), attachment, save=False)
+    if attachment is not None:
+        _attach(inquiry, attachment)
     inquiry.save()
     audit_record(
         actor=actor, action="inquiry.raise", object_type="inquiry", object_id=str(inquiry.pk),
@@ -399,6 +391,45 @@ def inquiry_raise(
                "attachment_sha256": inquiry.attachment_sha256},
     )  # fmt: skip
     return inquiry
+
+
+def _attach(inquiry: Inquiry, attachment: UploadedFile) -> None:
+    """Check the file as evidence is and store it under a generated name (not saved yet)."""
+    extension, inquiry.attachment_sha256 = check_document(
+        attachment, limit=settings.WEALTHSCORE_EVIDENCE_MAX_BYTES, field="attachment",
+        what=_("Attachment"),
+    )  # fmt: skip
+    inquiry.attachment_name = Path(attachment.name or "").name[:255]
+    inquiry.attachment.save(stored_name(extension), attachment, save=False)
+
+
+@transaction.atomic
+def inquiry_attach(*, inquiry: Inquiry, actor: User, attachment: UploadedFile) -> Inquiry:
+    """The RM sends the supporting file of her open inquiry (the API raises one from JSON,
+    then sends its file on its own). Once: a file is never replaced. Audited."""
+    scope = scope_of(actor)
+    locked = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
+    if scope.employee is None or locked.employee_id != scope.employee.pk:
+        raise ForbiddenError(_("Only the RM who raised an inquiry sends its file."))
+    if locked.status != InquiryStatus.OPEN:
+        raise ConflictError(
+            _("Inquiry #%(id)s is answered; its file can no longer change.") % {"id": locked.pk},
+            field="attachment", code="inquiry_answered",
+        )  # fmt: skip
+    if locked.attachment:
+        raise ConflictError(
+            _("Inquiry #%(id)s already has its file (%(name)s).")
+            % {"id": locked.pk, "name": locked.attachment_name},
+            field="attachment", code="attachment_exists",
+        )  # fmt: skip
+    _attach(locked, attachment)
+    locked.save(update_fields=["attachment", "attachment_name", "attachment_sha256"])
+    audit_record(
+        actor=actor, action="inquiry.attach", object_type="inquiry", object_id=str(locked.pk),
+        after={"attachment_name": locked.attachment_name,
+               "attachment_sha256": locked.attachment_sha256},
+    )  # fmt: skip
+    return locked
 
 
 def inquiry_attachment_opened(*, inquiry: Inquiry, actor: User) -> None:

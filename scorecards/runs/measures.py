@@ -166,8 +166,9 @@ def _credit(table: str, day: str, basis: str, window: Window, snapshots: list[dt
     of its own on PostgreSQL): the join reads one month of clients, not every month of the
     window (at 2,000,000 clients a month, 0.4 s instead of 12 s for a month of surveys).
     A client absent from that month-end (she held nothing then) falls back to her own latest
-    earlier snapshot, a client no snapshot knows to the RM of her first sale, then to the RM
-    on the fact."""
+    earlier snapshot; a fact no snapshot on or before its day credits to a manager (before
+    the first month-end, or a client in none yet) is the RM's on the fact, never a third
+    RM's such as whoever keyed the client's first sale (SPEC §4)."""
     parts, params = [], []
     for first, last, as_of in _segments(window, snapshots):
         if as_of is None:
@@ -186,15 +187,11 @@ def _credit(table: str, day: str, basis: str, window: Window, snapshots: list[dt
                 f"WHERE f.{day} BETWEEN %s AND %s"
             )
             params += [_param(as_of), _param(first), _param(last)]
-    source = (
-        f"({' UNION ALL '.join(parts)}) f LEFT JOIN crm_clientassignment asg "
-        f"ON asg.client_id = f.client_id AND asg.valid_from <= f.{day}"
-    )
+    source = f"({' UNION ALL '.join(parts)}) f"
     rm = (
         "f.rm_employee_id"
         if basis == TRANSACTION
-        else f"COALESCE(f.snap_rm, {_latest_before('rm_employee_id', day)}, "
-        "asg.rm_employee_id, f.rm_employee_id)"
+        else f"COALESCE(f.snap_rm, {_latest_before('rm_employee_id', day)}, f.rm_employee_id)"
     )
     risk = f"COALESCE(f.snap_risk, {_latest_before('client_risk_level', day)})"
     return Credit(source, params, rm, risk)

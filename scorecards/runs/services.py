@@ -401,6 +401,8 @@ def score_run_prepare(
     return [chunk.pk for chunk in ScoreRunChunk.objects.filter(run=run).order_by("id")]
 
 
+KEPT = Decimal("1E-10")
+
 # The columns a carried card and line keep as they are (all but their ids and their run).
 CARD_COLUMNS = [
     f.column for f in Scorecard._meta.concrete_fields if f.name not in {"id", "run", "carried_over"}
@@ -574,11 +576,12 @@ def score_one(rules: Rules, period_kind: str, entry: dict) -> Card:
 
 
 @overload
-def _q4(value: Decimal) -> Decimal: ...
+def _kept(value: Decimal) -> Decimal: ...
 @overload
-def _q4(value: None) -> None: ...
-def _q4(value: Decimal | None) -> Decimal | None:
-    return None if value is None else value.quantize(Decimal("0.0001"))
+def _kept(value: None) -> None: ...
+def _kept(value: Decimal | None) -> Decimal | None:
+    """A figure as a card keeps it: to 10 places (the columns'), shown rounded once, to 2."""
+    return None if value is None else value.quantize(KEPT)
 
 
 def score_run_chunk(*, chunk_id: int, inputs: dict | None = None, retries: int = 0) -> bool:
@@ -648,9 +651,9 @@ def _score_chunk(chunk_id: int, inputs: dict | None) -> bool:
                     run=run,
                     employee_id=entry["employee"],
                     unit_id=entry["unit"],
-                    weighted_score=_q4(card.weighted_score),
-                    bonus=_q4(card.bonus),
-                    quarters_mean=_q4(card.quarters_mean),
+                    weighted_score=_kept(card.weighted_score),
+                    bonus=_kept(card.bonus),
+                    quarters_mean=_kept(card.quarters_mean),
                     quarters_counted=card.quarters_counted,
                     total=card.total,
                     rating=rating_for(card.total, bool(reasons), rules.rating_bands),
@@ -667,8 +670,8 @@ def _score_chunk(chunk_id: int, inputs: dict | None) -> bool:
         Scorecard.objects.bulk_create(cards, batch_size=2000)
         _insert_lines(
             (card.pk, line.rule.measure, line.rule.kpi, line.rule.dimension, line.rule.method,
-             _q4(line.value), _q4(line.target), _q4(line.points), _q4(line.rule.weight),
-             _q4(line.weighted), line.applicable, line.reason[:200], line.inputs, position)
+             _kept(line.value), _kept(line.target), _kept(line.points), _kept(line.rule.weight),
+             _kept(line.weighted), line.applicable, line.reason[:200], line.inputs, position)
             for card, lines in zip(cards, all_lines, strict=True)
             for position, line in enumerate(lines)
         )  # fmt: skip

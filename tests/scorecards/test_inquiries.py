@@ -186,6 +186,18 @@ def test_an_inquiry_carries_a_supporting_file_seen_only_by_who_sees_it(scored, s
     assert Client().get(url).status_code in {401, 403}
     opened = AuditEntry.objects.filter(action="inquiry.attachment_open", object_id=str(inquiry.pk))
     assert opened.count() == 4
-    # The API takes the file as multipart too; the list says it has one.
     listed = bank.client("manager_a").get(API).data["results"][0]
     assert listed["has_attachment"] is True and listed["attachment_name"] == "委员会评分表.pdf"
+    # Through the API: raised from JSON, its file sent on its own, once, by her alone.
+    dan = raise_one(bank, who="rm_dan").data["id"]
+    send = f"{API}{dan}/attachment/"
+    assert bank.client("manager_a").post(send, {"attachment": SimpleUploadedFile(
+        "x.pdf", PDF)}, format="multipart").status_code == 403  # fmt: skip
+    sent = bank.client("rm_dan").post(send, {"attachment": SimpleUploadedFile("说明.pdf", PDF)},
+                                      format="multipart")  # fmt: skip
+    assert sent.status_code == 201 and sent.data["has_attachment"] is True, sent.content
+    again = bank.client("rm_dan").post(send, {"attachment": SimpleUploadedFile("y.pdf", PDF)},
+                                       format="multipart")  # fmt: skip
+    assert again.status_code == 409 and again.data["code"] == "attachment_exists"
+    assert bank.client("rm_alice").post(send, {"attachment": SimpleUploadedFile(
+        "z.pdf", PDF)}, format="multipart").status_code == 404  # fmt: skip

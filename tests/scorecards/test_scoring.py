@@ -11,7 +11,7 @@ Stored line figures carry 4 decimals (ScoreLine's columns), cards' totals 2.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.db import connection
@@ -213,8 +213,11 @@ def num(text: str | int | None) -> Decimal | None:
 
 
 def assert_line(line: ScoreLine, *, value, target, points, reason: str = "") -> None:
-    """The stored line says exactly this; it is applicable when it has points."""
-    assert (line.value, line.target, line.points) == (num(value), num(target), num(points)), (
+    """The stored line says this, to the 4 places the expectations are written in (a line
+    keeps 10); it is applicable when it has points."""
+    kept = tuple(None if v is None else v.quantize(D("0.0001"), ROUND_HALF_UP)
+                 for v in (line.value, line.target, line.points))  # fmt: skip
+    assert kept == (num(value), num(target), num(points)), (
         line.measure, line.value, line.target, line.points, line.reason,
     )  # fmt: skip
     assert line.applicable is (points is not None)
@@ -669,9 +672,10 @@ def test_stored_cards_share_out_not_applicable_weight_and_say_why_they_have_no_t
     run = score()
     alice, dan = card_of(run, ALICE), card_of(run, DAN)
     # (50 × 90 + 20 × 80) / (50 + 20) = 6100 / 70 = 87.142857… → 87.14.
-    assert alice.total == D("87.14") and alice.weighted_score == D("87.1429")
-    assert line_of(run, ALICE, "sales_attainment").weighted == D("64.2857")  # 4500 / 70
-    assert line_of(run, ALICE, "internal_policy").weighted == D("22.8571")  # 1600 / 70
+    # The card keeps 10 places, the total is the exact score rounded once.
+    assert alice.total == D("87.14") and alice.weighted_score == D("87.1428571429")
+    assert line_of(run, ALICE, "sales_attainment").weighted == D("64.2857142857")  # 4500 / 70
+    assert line_of(run, ALICE, "internal_policy").weighted == D("22.8571428571")  # 1600 / 70
     assert line_of(run, ALICE, "nps").weighted is None
     # Dan: no sale target, no survey, no committee score.
     assert dan.total is None and dan.no_total_reason
@@ -733,29 +737,53 @@ def test_ties_share_a_rank_and_the_next_rank_skips_in_the_bank_and_in_the_unit(b
 
 # ================================================================ 6. attribution bases
 def attribution_book(bank, book: Book) -> None:
-    """Client X moves from Alice (07-31) to Dan (08-31); client Y was first seen in a sale
-    and assigned to Dan."""
+    """Client X moves from Alice (07-31) to Dan (08-31); client Y is in no snapshot: first
+    seen in a sale keyed by Dan, then one keyed by Bob (SPEC §4: each to the RM on it)."""
     book.snapshot("X", "2026-07-31", ALICE, 1_000_000)
     book.snapshot("X", "2026-08-31", DAN, 1_000_000)
     book.sale("2026-08-15", "X", ALICE, 100_000)  # managed by Alice (07-31)
     book.sale("2026-09-05", "X", ALICE, 200_000)  # managed by Dan (08-31), keyed by Alice
     book.sale("2026-08-20", "X", BOB, 50_000)  # keyed by a colleague; managed by Alice
-    book.assignment("Y", DAN, "2026-07-01")
-    book.sale("2026-07-20", "Y", BOB, 30_000)  # no snapshot: Dan by assignment
+    book.sale("2026-07-01", "Y", DAN, 10_000)  # no snapshot names Y's manager: Dan's
+    book.assignment("Y", DAN, "2026-07-01")  # what the sales loader records of a first sale
+    book.sale("2026-07-20", "Y", BOB, 30_000)  # still none: Bob's, never the first seller's
     for employee_id in (ALICE, DAN, BOB):
         set_target(bank, employee_id, "sales_attainment", 1_200_000)  # Q3: 300,000
+
+
+def test_a_figure_is_shown_as_its_exact_value_rounded_once(bank, book):
+    """SPEC §5: 100 × 170,849.01 / 3,000,000 = 5.694967 points show as 5.69 on the card page
+    and in the API (kept to 4 places, 5.6950, it showed 5.70)."""
+    from django.test import Client
+
+    book.snapshot("X", "2026-06-30", ALICE, 1_000_000)
+    book.sale("2026-08-15", "X", ALICE, "170849.01")
+    set_target(bank, ALICE, "sales_attainment", 12_000_000)  # Q3: 3,000,000
+    run = score()
+    line = line_of(run, ALICE, "sales_attainment")
+    assert line.points == D("5.6949670000")
+    page = Client(headers={"accept-language": "en"})
+    page.force_login(bank.users["rm_alice"])
+    html = page.get("/me/", {"period": Q3}).content.decode()
+    row = html.split('data-measure="sales_attainment"')[1].split("</tr>")[0]
+    cells = [cell.split("<")[0] for cell in row.split('<td class="num">')[1:]]
+    assert cells[2] == "5.69", cells
+    card = bank.client("rm_alice").get(f"/api/v1/scorecards/{card_of(run, ALICE).pk}/").data
+    points = next(x["points"] for x in card["lines"] if x["measure"] == "sales_attainment")
+    assert points == "5.69"
 
 
 def test_the_managing_rm_basis_credits_the_rm_of_the_latest_snapshot(bank, book):
     attribution_book(bank, book)
     run = score()
-    # Alice 100,000 + 50,000 = 150,000: 50 points; Dan 200,000 + 30,000 = 230,000:
-    # 100 × 230 / 300 = 76.66… → 76.6667; Bob nothing.
+    # Alice 100,000 + 50,000 = 150,000: 50 points; Dan 200,000 + 10,000 = 210,000: 70; Bob
+    # the 30,000 he keyed for a client no snapshot knows: 100 × 30 / 300 = 10.
     assert_line(line_of(run, ALICE, "sales_attainment"),
                 value="150000", target="300000", points="50")  # fmt: skip
     assert_line(line_of(run, DAN, "sales_attainment"),
-                value="230000", target="300000", points="76.6667")  # fmt: skip
-    assert_line(line_of(run, BOB, "sales_attainment"), value="0", target="300000", points="0")
+                value="210000", target="300000", points="70")  # fmt: skip
+    assert_line(line_of(run, BOB, "sales_attainment"),
+                value="30000", target="300000", points="10")  # fmt: skip
 
 
 def test_the_transaction_basis_credits_the_rm_on_the_sale(bank, book):
@@ -764,12 +792,13 @@ def test_the_transaction_basis_credits_the_rm_on_the_sale(bank, book):
     run = score()
     assert run.version.attribution_basis == "transaction"
     # Alice keyed 100,000 + 200,000 = 300,000: 100 points; Bob 50,000 + 30,000 = 80,000:
-    # 100 × 80 / 300 = 26.66… → 26.6667; Dan keyed nothing.
+    # 100 × 80 / 300 = 26.66… → 26.6667; Dan 10,000: 3.33… → 3.3333.
     assert_line(line_of(run, ALICE, "sales_attainment"),
                 value="300000", target="300000", points="100")  # fmt: skip
     assert_line(line_of(run, BOB, "sales_attainment"),
                 value="80000", target="300000", points="26.6667")  # fmt: skip
-    assert_line(line_of(run, DAN, "sales_attainment"), value="0", target="300000", points="0")
+    assert_line(line_of(run, DAN, "sales_attainment"),
+                value="10000", target="300000", points="3.3333")  # fmt: skip
 
 
 def test_a_client_absent_from_a_month_end_stays_with_her_last_managing_rm(bank, book):

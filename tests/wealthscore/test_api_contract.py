@@ -27,7 +27,11 @@ from wealthscore.kernel.errors import (
 
 ENVELOPE_KEYS = {"code", "message", "fields"}
 # The operations that receive a file: the only ones whose body is multipart.
-FILE_OPERATIONS = {"imports_create", "compliance_incidents_evidence_create"}
+FILE_OPERATIONS = {
+    "imports_create",
+    "compliance_incidents_evidence_create",
+    "inquiries_attachment_create",
+}
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}  # requests speak Chinese unless they ask
 

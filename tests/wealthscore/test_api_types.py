@@ -370,6 +370,7 @@ def test_bodies_are_json_except_where_a_file_is_sent(schema):
     assert multipart == {
         ("post", "/api/v1/imports/"),
         ("post", "/api/v1/compliance/incidents/{id}/evidence/"),
+        ("post", "/api/v1/inquiries/{id}/attachment/"),
     }
     others = {key: media for key, media in formats.items() if key not in multipart}
     assert all(media == ["application/json"] for media in others.values()), others
