@@ -22,6 +22,11 @@
     return type === "number" ? Number(raw) : raw;
   }
 
+  function tier(row, key) {
+    var cell = row.querySelector('td[data-field="' + key + '"]');
+    return cell && cell.getAttribute("data-tier") ? Number(cell.getAttribute("data-tier")) : 0;
+  }
+
   function sortBy(th, direction) {
     var key = th.getAttribute("data-sort");
     var type = th.getAttribute("data-type") || "text";
@@ -35,6 +40,10 @@
         if (x === null && y === null) return a._teamIndex - b._teamIndex;
         return x === null ? 1 : -1;
       }
+      // A vetoed total ranks after every other (SPEC §6): best first puts it where its
+      // rank is, whatever its points.
+      var tiers = tier(b, key) - tier(a, key);
+      if (tiers !== 0) return sign * tiers;
       var order = type === "number" ? x - y : collator.compare(x, y);
       return order !== 0 ? sign * order : a._teamIndex - b._teamIndex;
     });

@@ -165,3 +165,23 @@ def test_an_upload_of_a_bad_file_shows_its_row_errors_and_changes_nothing(
     screenshot(page, "5-bad-upload", language)
     assert demo.count("crm.Sale") == sales_before
     assert outside_requests == []
+
+
+def test_sorting_the_team_by_total_puts_a_vetoed_rm_where_her_rank_is(
+    page, demo: Demo, language, outside_requests
+):
+    """Issue 18 item 4: the demo's veto (2026-08) ranks its RM after every other; sorting by
+    total, best first, must show the same order as the ranks, not her points."""
+    log_in(page, demo, "admin")
+    page.goto(f"{demo.url}/team/?period=2026-08")
+    table = page.locator("table[data-testid=team-table]")
+    assert table.locator("tbody tr.vetoed").count() >= 1
+    page.locator("th[data-sort=total] button").click()
+    assert table.locator("th[data-sort=total]").get_attribute("aria-sort") == "descending"
+    ranks = [
+        int(text) for text in table.locator("tbody tr td[data-field=rank]").all_text_contents()
+        if text.strip().isdigit()
+    ]  # fmt: skip
+    # Best total first is best rank first, the vetoed RM included.
+    assert len(ranks) >= 3 and ranks == sorted(ranks)
+    assert outside_requests == []

@@ -103,8 +103,9 @@ def test_the_pay_table_shows_the_apis_figures_exactly(scored):
     assert e2.one("td", data_field="total").attrs["data-value"] == "95.00"
     assert e5.one("td", data_field="total").attrs["data-value"] == ""
     assert e6.one("td", data_field="adjusted_pay").attrs["data-value"] == ""
-    # Formatted text beside the exact value; flags as words, not codes.
-    assert e1.one("td", data_field="adjusted_pay").text == "2.10 万元"
+    # Formatted text beside the exact value (pay to the fen, never in 万: issue 18 item 5);
+    # flags as words, not codes.
+    assert e1.one("td", data_field="adjusted_pay").text == "21,000.00 元"
     assert e1.one("td", data_field="adjustment_pct").text == "−30.00%"
     assert "Reassignment or training" in e1.one("td", data_field="flags").text
     assert "consecutive_failure" not in e1.one("td", data_field="flags").text

@@ -39,6 +39,12 @@ def yuan(value) -> str:
     return f"{_grouped(amount, 2)} 元"
 
 
+def payroll(value) -> str:
+    """18,000.00 元 whatever the size: pay is read against a payslip, to the fen, never in 万."""
+    amount = _decimal(value)
+    return "—" if amount is None else f"{_grouped(amount, 2)} 元"
+
+
 def score(value) -> str:
     """Points and totals: two places, half-up; — when there is none."""
     number = _decimal(value)

@@ -8,5 +8,5 @@ from wealthscore.kernel import formats
 
 register = template.Library()
 
-for _name in ("yuan", "score", "pct", "signed"):
+for _name in ("yuan", "payroll", "score", "pct", "signed"):
     register.filter(_name, getattr(formats, _name))
