@@ -432,6 +432,7 @@ def inquiry_attach(*, inquiry: Inquiry, actor: User, attachment: UploadedFile) -
     return locked
 
 
+@transaction.atomic
 def inquiry_attachment_opened(*, inquiry: Inquiry, actor: User) -> None:
     """An inquiry's file may show client data: every download is audited."""
     audit_record(

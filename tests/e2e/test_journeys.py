@@ -185,3 +185,33 @@ def test_sorting_the_team_by_total_puts_a_vetoed_rm_where_her_rank_is(
     # Best total first is best rank first, the vetoed RM included.
     assert len(ranks) >= 3 and ranks == sorted(ranks)
     assert outside_requests == []
+
+
+def test_an_rm_sends_an_inquiry_with_a_file_and_her_manager_downloads_it(
+    page, demo: Demo, language, outside_requests, tmp_path
+):
+    """SPEC §8 on the live server (each request its own transaction, as in production): the
+    RM raises an inquiry on a line of her card with a PDF; her branch manager opens it from
+    the inquiries page and downloads it (audited)."""
+    pdf = tmp_path / ("会议纪要.pdf" if language == "zh" else "minutes.pdf")
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    log_in(page, demo, demo.facts["rm"])
+    page.goto(f"{demo.url}/me/")
+    form = page.locator("[data-testid=inquiry-form]")
+    # A line of its own per language: a line takes one open inquiry at a time.
+    form.locator("select[name=measure]").select_option(index={"zh": 0, "en": 1}[language])
+    form.locator("input[name=text]").fill("委员会评分与会议纪要不符")
+    form.locator("[data-testid=inquiry-attachment]").set_input_files(str(pdf))
+    with page.expect_navigation():
+        form.locator("[data-testid=inquiry-send]").click()
+    assert page.locator(f"[data-testid=inquiry-attachment-link]:has-text('{pdf.name}')").count()
+    with page.expect_navigation(url=f"{demo.url}/login/*"):
+        page.locator("[data-testid=log-out]").click()
+    log_in(page, demo, demo.facts["manager"])
+    page.goto(f"{demo.url}/inquiries/")
+    link = page.locator(f"[data-testid=inquiry-attachment-link]:has-text('{pdf.name}')")
+    with page.expect_download() as download:
+        link.first.click()
+    assert download.value.suggested_filename == pdf.name
+    assert open(download.value.path(), "rb").read() == pdf.read_bytes()
+    assert outside_requests == []
