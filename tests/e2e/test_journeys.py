@@ -4,6 +4,7 @@ the demo data, each in Chinese and in English, each ending with a screenshot."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from decimal import Decimal
 
 import pytest
@@ -213,5 +214,5 @@ def test_an_rm_sends_an_inquiry_with_a_file_and_her_manager_downloads_it(
     with page.expect_download() as download:
         link.first.click()
     assert download.value.suggested_filename == pdf.name
-    assert open(download.value.path(), "rb").read() == pdf.read_bytes()
+    assert Path(download.value.path()).read_bytes() == pdf.read_bytes()
     assert outside_requests == []
