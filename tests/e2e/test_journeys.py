@@ -4,8 +4,8 @@ the demo data, each in Chinese and in English, each ending with a screenshot."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
