@@ -7,12 +7,11 @@ from collections import defaultdict
 
 import pyarrow as pa
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from crm.loaders import Loaded, RowsRefused, register, upsert
 from crm.models import ImportBatch
 from crm.validation import Checked
-from scorecards.cards.services import refused_for_locked_units
+from scorecards.cards.services import approved_refusal, refused_for_locked_units
 from scorecards.models import ManualScore, Period, PeriodStatus
 from targets.models import Employee
 
@@ -48,14 +47,7 @@ def _refuse_locked_rows(checked: Checked) -> None:
     )
     refused = {
         period: (
-            dict.fromkeys(
-                rms,
-                _(
-                    "Period %(period)s is approved: an admin must reopen it "
-                    "before its scores change."
-                )
-                % {"period": period},
-            )
+            dict.fromkeys(rms, approved_refusal(period))
             if period in approved
             else refused_for_locked_units(period, rms)
         )  # fmt: skip

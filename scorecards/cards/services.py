@@ -101,11 +101,13 @@ def _lock_unapproved(code: str) -> None:
     check and the write) and refuse an approved one (caller's transaction)."""
     locked = Period.objects.select_for_update().filter(code=code).first()
     if locked is not None and locked.status == PeriodStatus.APPROVED:
-        raise ConflictError(
-            _("Period %(period)s is approved: an admin must reopen it before its scores "
-              "change.") % {"period": code},
-            code="period_approved",
-        )  # fmt: skip
+        raise ConflictError(approved_refusal(code), code="period_approved")
+
+
+def approved_refusal(code: str) -> str:
+    """Why a manual score of an approved period is refused (the form, the grid, the file)."""
+    return _("Period %(period)s is approved: an admin must reopen it before its scores "
+             "change.") % {"period": code}  # fmt: skip
 
 
 def refused_for_locked_units(code: str, employee_ids: set[str]) -> dict[str, str]:
