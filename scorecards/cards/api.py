@@ -139,9 +139,16 @@ def _amount(help_text: str = "") -> serializers.DecimalField:
     )
 
 
+def _flag(help_text: str = "") -> serializers.BooleanField:
+    return serializers.BooleanField(required=False, allow_null=True, help_text=help_text)
+
+
 class FactRowSerializer(PresentOnly):
-    """One fact behind a line. Sales: txn_id … keyed_by; clients: client_id, client_name,
-    balance_end, balance_start, client_risk; surveys, activities, recording checks and
+    """One fact behind a line, with the columns its measure is computed from (only those
+    are present). Sales: txn_id, txn_date, client and product, then amount and fee, risk
+    levels and matched, or the strategic tag; clients: client_id, client_name, balances and
+    the flags the measure counts (tier, new_hnw, both_ends, holds_trust, categories, visits,
+    covered, points, the activating sale); surveys, activities, recording checks and
     complaints: date, client_id, client_name and their own columns; manual scores: period,
     score, comment, entered_at. Client names are masked."""
 
@@ -151,26 +158,93 @@ class FactRowSerializer(PresentOnly):
     client_id = _text()
     client_name = _text("masked: 张**")
     product_code = _text()
+    product_name = _text()
     product_risk = _text("R1-R5")
     client_risk = _text("C1-C5")
-    strategic_tag = _text()
+    matched = _flag("suitability_match: the product's risk is within the client's level")
+    strategic_tag = _text("strategic_sales: the catalog's tag (fixed_income_plus, pension)")
     amount = _amount()
     fee_income = _amount()
     keyed_by = _text("the employee ID on the transaction")
     balance_end = _amount()
     balance_start = _amount()
+    balance_change = _amount("aum_net_growth: end balance minus start balance (0 if new)")
+    both_ends = _flag("aum_existing_uplift: a positive balance at both ends of the window")
+    tier = serializers.ChoiceField(
+        choices=["hnw", "affluent", "mass"], required=False, help_text="by the end balance"
+    )
+    new_hnw = _flag("new_hnw_clients: HNW at the end, not at the start")
+    holds_trust = _flag("family_trust_clients: holds a trust at the window's end")
+    points = serializers.IntegerField(required=False, help_text="client_points: 3, 2 or 1")
+    non_deposit_categories = serializers.IntegerField(
+        required=False, help_text="cross_sell_coverage: how many non-deposit categories"
+    )
+    categories = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="the non-deposit categories held"
+    )
+    cross_sold = _flag("cross_sell_coverage: 2 or more non-deposit categories (counts)")
+    visits = serializers.IntegerField(
+        required=False, help_text="hnw_visit_coverage: visits in the window"
+    )
+    covered = _flag("hnw_visit_coverage: visited at least once in the window")
+    last_sale_before = serializers.DateField(
+        required=False, allow_null=True, help_text="dormant_activation: last sale before it"
+    )
+    activating_txn_id = _text("dormant_activation: the first sale in the window")
+    activating_date = serializers.DateField(required=False, allow_null=True)
+    activated = _flag("dormant_activation: bought in the window")
     response_id = _text()
     nps_score = serializers.IntegerField(required=False, allow_null=True)
+    nps_group = serializers.ChoiceField(
+        choices=["promoter", "passive", "detractor"], required=False,
+        help_text="promoters score 9-10, detractors 0-6",
+    )  # fmt: skip
     activity_id = _text()
     activity_type = _text()
     check_id = _text()
     compliant = serializers.BooleanField(required=False, allow_null=True)
     complaint_id = _text()
+    category = _text("the complaint's category")
     resolved_date = serializers.DateField(required=False, allow_null=True)
+    days_to_close = serializers.IntegerField(required=False, allow_null=True)
+    closed_in_time = _flag("complaint_resolution: closed within 15 days of receipt")
     period = _text()
     score = _amount()
     comment = _text()
     entered_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class SummaryPartSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="promoters, passives, detractors; hnw, affluent, mass")
+    label = serializers.CharField(help_text="in the active language")
+    value = serializers.DecimalField(max_digits=28, decimal_places=2)
+
+
+class LineSummarySerializer(serializers.Serializer):
+    """The line's value recomputed from every row behind it (not only the rows shown)."""
+
+    method = serializers.ChoiceField(
+        choices=["sum", "count", "percent", "uplift", "net_promoter", "per_thousand", "points",
+                 "manual"],
+        help_text="sum: numerator; count: numerator; percent: 100 × numerator / denominator; "
+        "uplift: 100 × (numerator / denominator − 1); net_promoter: 100 × (promoters − "
+        "detractors) / responses; per_thousand: 1000 × numerator / denominator; points: "
+        "the tiers' points (parts); manual: the entered score",
+    )  # fmt: skip
+    numerator = serializers.DecimalField(
+        max_digits=28, decimal_places=2, allow_null=True,
+        help_text="the count or sum on top (or the whole sum or count)",
+    )  # fmt: skip
+    denominator = serializers.DecimalField(
+        max_digits=28, decimal_places=2, allow_null=True, help_text="null when none"
+    )
+    value = serializers.DecimalField(
+        max_digits=28, decimal_places=10, allow_null=True,
+        help_text="the recomputed value, as the line keeps it; null when undefined",
+    )  # fmt: skip
+    formula = serializers.CharField(help_text="e.g. 覆盖 37 / 管户 52 = 71.15%")
+    parts = SummaryPartSerializer(many=True, help_text="the terms of net_promoter and points")
+    reason = serializers.CharField(allow_blank=True, help_text="why the value is undefined")
 
 
 class LineFactsSerializer(PresentOnly):
@@ -186,6 +260,7 @@ class LineFactsSerializer(PresentOnly):
     count = serializers.IntegerField(required=False, help_text="all rows, before truncation")
     truncated = serializers.BooleanField(help_text="true when only the first rows are given")
     rows = FactRowSerializer(many=True)
+    summary = LineSummarySerializer(required=False, help_text="the footer: rows → value")
 
 
 class ScorecardQuery(serializers.Serializer):

@@ -278,13 +278,44 @@ FACT_COLUMNS = {
     "score": gettext_lazy("Score"),
     "comment": gettext_lazy("Comment"),
     "entered_at": gettext_lazy("Entered at"),
+    "product_name": gettext_lazy("Product name"),
+    "matched": gettext_lazy("Matched"),
+    "balance_change": gettext_lazy("Change"),
+    "both_ends": gettext_lazy("At both ends"),
+    "tier": gettext_lazy("Tier"),
+    "new_hnw": gettext_lazy("New HNW"),
+    "holds_trust": gettext_lazy("Holds a trust"),
+    "points": gettext_lazy("Points"),
+    "non_deposit_categories": gettext_lazy("Non-deposit categories"),
+    "categories": gettext_lazy("Categories held"),
+    "cross_sold": gettext_lazy("Counts"),
+    "visits": gettext_lazy("Visits"),
+    "covered": gettext_lazy("Covered"),
+    "last_sale_before": gettext_lazy("Last sale before"),
+    "activating_txn_id": gettext_lazy("Activating sale"),
+    "activating_date": gettext_lazy("Activated on"),
+    "activated": gettext_lazy("Activated"),
+    "nps_group": gettext_lazy("Group"),
+    "category": gettext_lazy("Category"),
+    "days_to_close": gettext_lazy("Days to close"),
+    "closed_in_time": gettext_lazy("Closed within 15 days"),
 }
+# The facts' yes/no columns, and the words of their coded ones.
+FACT_FLAGS = {"compliant", "matched", "both_ends", "new_hnw", "holds_trust", "cross_sold",
+              "covered", "activated", "closed_in_time"}  # fmt: skip
+FACT_CODES = {
+    "tier": {"hnw": gettext_lazy("HNW"), "affluent": gettext_lazy("Affluent"),
+             "mass": gettext_lazy("Mass")},
+    "nps_group": {"promoter": gettext_lazy("Promoter"), "passive": gettext_lazy("Passive"),
+                  "detractor": gettext_lazy("Detractor")},
+}  # fmt: skip
 STRATEGIC_TAGS = {
     "fixed_income_plus": gettext_lazy("Fixed income plus (固收+)"),
     "pension": gettext_lazy("Pension (养老)"),
 }
-FACT_MONEY = {"amount", "fee_income", "balance_end", "balance_start"}
-FACT_NUMBERS = FACT_MONEY | {"score", "nps_score"}
+FACT_MONEY = {"amount", "fee_income", "balance_end", "balance_start", "balance_change"}
+FACT_NUMBERS = FACT_MONEY | {"score", "nps_score", "points", "non_deposit_categories", "visits",
+                             "days_to_close"}  # fmt: skip
 
 
 def _fact_cell(column: str, value: Any) -> str:
@@ -298,8 +329,12 @@ def _fact_cell(column: str, value: Any) -> str:
         return f"R{value}"
     if column == "client_risk":
         return f"C{value}"
-    if column == "compliant":
+    if column in FACT_FLAGS:
         return _("Yes") if value in (True, 1, "1", "t", "true") else _("No")
+    if column in FACT_CODES:
+        return str(FACT_CODES[column].get(value, value))
+    if column == "categories":
+        return "、".join(str(c) for c in value) if value else "—"
     if column == "strategic_tag":
         return str(STRATEGIC_TAGS.get(value, value))
     if column == "activity_type":

@@ -30,6 +30,7 @@ from scorecards.runs.measures import (
     DORMANT,
     EDUCATION_EVENT,
     HNW_AT_END,
+    HOLDS_TRUST,
     NEW_HNW,
     PLAN_ADOPTED,
     PLAN_PROPOSED,
@@ -59,6 +60,7 @@ BOOLEAN_COLUMNS = {"matched", "cross_sold", "covered", "activated", "both_ends",
                    "holds_trust", "compliant", "closed_in_time"}  # fmt: skip
 INTEGER_COLUMNS = {"product_risk", "client_risk", "nps_score", "non_deposit_categories",
                    "visits", "points", "days_to_close"}  # fmt: skip
+PYTHON_COLUMNS = {"categories", "days_to_close", "closed_in_time"}
 DATE_COLUMNS = {"txn_date", "date", "resolved_date", "last_sale_before", "activating_date"}
 
 
@@ -240,7 +242,7 @@ def _stock(
           CASE WHEN {HNW_AT_END} THEN 'hnw' WHEN {HNW_AT_END} THEN 'affluent'
             ELSE 'mass' END AS tier,
           CASE WHEN {NEW_HNW} THEN 1 ELSE 0 END AS new_hnw,
-          CASE WHEN e.holds_trust THEN 1 ELSE 0 END AS holds_trust,
+          CASE WHEN {HOLDS_TRUST} THEN 1 ELSE 0 END AS holds_trust,
           e.non_deposit_categories AS non_deposit_categories,
           CASE WHEN {CROSS_SOLD} THEN 1 ELSE 0 END AS cross_sold,
           {visits} AS visits
@@ -319,9 +321,8 @@ def _stock(
         )
     if measure == "cross_sell_coverage":
         return Plan(
-            **base,
+            **{**base, "order": "cross_sold DESC, non_deposit_categories DESC, client_id"},
             columns=[*client, "non_deposit_categories", "categories", "cross_sold"],
-            order="cross_sold DESC, non_deposit_categories DESC, client_id",
             totals=["SUM(cross_sold)"],
             summarise=lambda t: _percent(
                 _int(t[1]), _int(t[0]), _("clients with 2+ non-deposit categories"),
@@ -443,7 +444,7 @@ def _events(measure: str, rules: Rules, window: Window, snapshots: SnapshotDates
     """
     params = [*credit.params, _param(window.first), _param(window.last), rm]
     head = ["date", "client_id", "client_name"]
-    base = dict(kind=kind, sql=sql, params=params, order="date, client_id")
+    base = dict(kind=kind, sql=sql, params=params)
     if measure == "nps":
         group = (f"CASE WHEN {PROMOTER} THEN 'promoter' WHEN {DETRACTOR} THEN 'detractor' "
                  f"ELSE 'passive' END")  # fmt: skip
@@ -572,7 +573,9 @@ def line_facts(
         kind = "clients"
         summary = _summary("count", None, plan["reason"], reason=plan["reason"])
         return {**result, "kind": kind, "as_of": None, "rows": [], "count": 0, "summary": summary}
-    listed = ", ".join(plan.columns)
+    # A few columns are not read by SQL but added to the shown rows (`PYTHON_COLUMNS`).
+    read = [c for c in plan.columns if c not in PYTHON_COLUMNS]
+    listed = ", ".join(read)
     rows = _rows(
         f"SELECT {listed} FROM ({plan.sql}) r WHERE {plan.where} "
         f"ORDER BY {plan.order} LIMIT {int(limit) + 1}",
@@ -592,7 +595,7 @@ def line_facts(
         _complaints(plan, employee_id, count) if "complaints" in plan.extra
         else plan.summarise(totals)
     )  # fmt: skip
-    named = [_row(plan.columns, row) for row in rows[:limit]]
+    named = [_row(read, row) for row in rows[:limit]]
     if "categories_at" in plan.extra:
         _add_categories(named, plan.extra["categories_at"])
     for row in named:
@@ -600,6 +603,7 @@ def line_facts(
             received, resolved = _day(row["date"]), _date(row["resolved_date"])
             row["closed_in_time"] = closed_in_time(received, resolved)
             row["days_to_close"] = (resolved - received).days if resolved else None
+    named = [{c: row.get(c) for c in plan.columns} for row in named]  # in the plan's order
     if plan.as_of is not None or plan.kind == "clients":
         result["as_of"] = plan.as_of.isoformat() if plan.as_of else None
     return {**result, "kind": plan.kind, "rows": named, "truncated": len(rows) > limit,
