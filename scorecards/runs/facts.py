@@ -599,7 +599,7 @@ def line_facts(
     if "categories_at" in plan.extra:
         _add_categories(named, plan.extra["categories_at"])
     for row in named:
-        if "closed_in_time" in row:
+        if "closed_in_time" in plan.columns:
             received, resolved = _day(row["date"]), _date(row["resolved_date"])
             row["closed_in_time"] = closed_in_time(received, resolved)
             row["days_to_close"] = (resolved - received).days if resolved else None
