@@ -216,7 +216,7 @@ class FactRowSerializer(PresentOnly):
 
 class SummaryPartSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="promoters, passives, detractors; hnw, affluent, mass")
-    label = serializers.CharField(help_text="in the active language")
+    name = serializers.CharField(help_text="in the active language")
     value = serializers.DecimalField(max_digits=28, decimal_places=2)
 
 

@@ -16,9 +16,10 @@ shown clients, the managed-client count, the complaints' dates).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -104,7 +105,7 @@ def _summary(
     *,
     numerator: Decimal | int | None = None,
     denominator: Decimal | int | None = None,
-    parts: list[tuple[str, str, Decimal | int]] | None = None,
+    parts: Sequence[tuple[str, str, Decimal | int]] | None = None,
     reason: str = "",
 ) -> dict:
     return {
@@ -113,7 +114,7 @@ def _summary(
         "denominator": None if denominator is None else Decimal(denominator),
         "value": value,
         "formula": formula,
-        "parts": [{"code": c, "label": label, "value": Decimal(v)} for c, label, v in parts or []],
+        "parts": [{"code": c, "name": name, "value": Decimal(v)} for c, name, v in parts or []],
         "reason": reason,
     }
 
@@ -169,7 +170,7 @@ def _sales(measure: str, rules: Rules, window: Window, snapshots: SnapshotDates,
     matched = f"CASE WHEN {RISK_UNKNOWN} THEN NULL WHEN {SUITABLE} THEN 1 ELSE 0 END"
     sql = f"SELECT s.*, {matched} AS matched FROM ({sql}) s"
     client = ["txn_id", "txn_date", "client_id", "client_name"]
-    base = dict(kind="sales", sql=sql, params=params, order="txn_date, txn_id")
+    base: dict[str, Any] = dict(kind="sales", sql=sql, params=params, order="txn_date, txn_id")
     if measure == "suitability_match":
         return Plan(
             **base,
@@ -261,7 +262,7 @@ def _stock(
     client = ["client_id", "client_name"]
     no_client = _("no managed client at the window's end")
     no_start = _("no month-end balances before the window")
-    base = dict(kind="clients", sql=sql, params=params, as_of=end,
+    base: dict[str, Any] = dict(kind="clients", sql=sql, params=params, as_of=end,
                 order="balance_end DESC, client_id")  # fmt: skip
     # Each summary reads the managed-client count (t[1]) first: none is no value at all.
     if measure == "aum_net_growth":
@@ -444,7 +445,7 @@ def _events(measure: str, rules: Rules, window: Window, snapshots: SnapshotDates
     """
     params = [*credit.params, _param(window.first), _param(window.last), rm]
     head = ["date", "client_id", "client_name"]
-    base = dict(kind=kind, sql=sql, params=params)
+    base: dict[str, Any] = dict(kind=kind, sql=sql, params=params)
     if measure == "nps":
         group = (f"CASE WHEN {PROMOTER} THEN 'promoter' WHEN {DETRACTOR} THEN 'detractor' "
                  f"ELSE 'passive' END")  # fmt: skip

@@ -642,7 +642,7 @@ class Computation:
     # ------------------------------------------------------------ sales
     def sales(self, window: Window, measures: set[str]) -> None:
         # The catalog's one definition of a strategic product (also the targets' base).
-        strategic, tags = strategic_sql()
+        is_strategic, tags = strategic_sql()
 
         def build(credit: Credit, first: dt.date, last: dt.date) -> tuple[str, list]:
             sql = f"""
@@ -651,7 +651,7 @@ class Computation:
                   SUM(CASE WHEN {SUITABLE} THEN 1 ELSE 0 END)
                 FROM (
                   SELECT {credit.rm} AS rm, f.amount, COALESCE(f.fee_income, 0) AS fee,
-                    CASE WHEN {strategic} THEN f.amount ELSE 0 END AS strategic,
+                    CASE WHEN {is_strategic} THEN f.amount ELSE 0 END AS strategic,
                     p.risk_level AS product_risk, {credit.risk} AS client_risk
                   FROM {credit.source}
                   JOIN crm_product p ON p.product_code = f.product_code
