@@ -318,6 +318,14 @@ FACT_NUMBERS = FACT_MONEY | {"score", "nps_score", "points", "non_deposit_catego
                              "days_to_close"}  # fmt: skip
 
 
+def _fact_header(kind: str, column: str) -> str:
+    # A complaint's date is the day it was received (complaint_rate and _resolution count
+    # from it); every other kind's date is simply its day.
+    if kind == "complaints" and column == "date":
+        return _("Received on")
+    return str(FACT_COLUMNS.get(column, column.replace("_", " ")))
+
+
 def _fact_cell(column: str, value: Any) -> str:
     if value is None or value == "":
         return "—"
@@ -362,7 +370,7 @@ def card_facts(request: AuthedHttpRequest, card_id: int, measure: str) -> HttpRe
         "facts": facts,
         "count": facts.get("count", len(rows)),
         "window": str(facts.get("window", "")).replace("..", " – "),
-        "headers": [(FACT_COLUMNS.get(c, c.replace("_", " ")), c in FACT_NUMBERS) for c in columns],
+        "headers": [(_fact_header(facts.get("kind", ""), c), c in FACT_NUMBERS) for c in columns],
         "rows": [[(_fact_cell(c, row.get(c)), c in FACT_NUMBERS) for c in columns] for row in rows],
     }
     return render(request, "scorecards/card_facts.html", context)

@@ -33,6 +33,7 @@ from tests.scorecards.test_scoring import (
     score,
 )
 from wealthscore.kernel.periods import parse_period
+from wealthscore.models import AuditEntry
 
 D = Decimal
 
@@ -318,6 +319,21 @@ def test_complaint_resolution_lists_the_complaints_and_whether_closed_in_15_days
     ]  # fmt: skip
 
 
+def test_facts_stay_masked_scoped_and_audited(bank, book):
+    book.snapshot("M1", "2026-06-30", ALICE, 100_000)
+    book.complaint("2026-07-01", "M1", ALICE, "2026-07-16")
+    run = score()
+    card = card_of(run, ALICE)
+    url = f"/api/v1/scorecards/{card.pk}/lines/complaint_resolution/facts/"
+    # Another branch's RM and HR: the facts do not exist for them.
+    assert bank.client("rm_bob").get(url).status_code == 404
+    assert bank.client("hr").get(url).status_code == 404
+    body = facts(bank, run, "complaint_resolution")
+    assert body["rows"][0]["client_name"] == "客**1"  # 客户M1
+    entry = AuditEntry.objects.get(action="scorecard.facts", actor=bank.users["rm_alice"])
+    assert entry.after["measure"] == "complaint_resolution" and entry.after["rows"] == 1
+
+
 # ================================================================ manual scores
 @pytest.mark.parametrize("code", ["internal_policy", "collaboration", "mentoring"])
 def test_a_manual_line_shows_its_entered_score(bank, book, code):
@@ -401,3 +417,8 @@ def test_the_facts_page_shows_the_footer(bank, book):
     # 1 of 3 clients holds two non-deposit categories.
     assert "1 / " in page and " 3 = 33.33%" in page
     assert "fund、insurance" in page
+    complaints = client.get(
+        f"/cards/{card.pk}/lines/complaint_rate/facts/", HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    # No complaint, 3 managed clients: the footer still recomputes the line (0 per thousand).
+    assert 'data-testid="facts-summary"' in complaints and "3 × 1000 = 0" in complaints
