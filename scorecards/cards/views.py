@@ -285,7 +285,7 @@ FACT_COLUMNS = {
     "tier": gettext_lazy("Tier"),
     "new_hnw": gettext_lazy("New HNW"),
     "holds_trust": gettext_lazy("Holds a trust"),
-    "points": gettext_lazy("Points"),
+    "points": gettext_lazy("Client points"),
     "non_deposit_categories": gettext_lazy("Non-deposit categories"),
     "categories": gettext_lazy("Categories held"),
     "cross_sold": gettext_lazy("Counts"),

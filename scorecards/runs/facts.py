@@ -486,7 +486,7 @@ def _events(measure: str, rules: Rules, window: Window, snapshots: SnapshotDates
         return Plan(
             **base, columns=["date", "check_id", "txn_id", "compliant"], order="date, check_id",
             totals=["SUM(compliant)"],
-            summarise=lambda t: _percent(_int(t[1]), _int(t[0]), _("compliant"),
+            summarise=lambda t: _percent(_int(t[1]), _int(t[0]), _("compliant recordings"),
                                          _("recordings checked"), _("no recording sampled")),
         )  # fmt: skip
     columns = [*head, "complaint_id", "category", "resolved_date"]
