@@ -33,6 +33,7 @@ from scorecards.runs.measures import (
     HNW_AT_END,
     HOLDS_TRUST,
     NEW_HNW,
+    NPS_MIN_RESPONSES,
     PLAN_ADOPTED,
     PLAN_PROPOSED,
     PROMOTER,
@@ -500,7 +501,11 @@ def _events(measure: str, rules: Rules, window: Window, snapshots: SnapshotDates
 
 
 def _nps(responses: int, promoters: int, detractors: int) -> dict:
-    value = HUNDRED * Decimal(promoters - detractors) / responses if responses >= 5 else None
+    value = (
+        HUNDRED * Decimal(promoters - detractors) / responses
+        if responses >= NPS_MIN_RESPONSES
+        else None
+    )
     formula = _("(promoters %(p)s − detractors %(d)s) / responses %(n)s × 100 = %(value)s") % {
         "p": promoters, "d": detractors, "n": responses, "value": _shown(value),
     }  # fmt: skip

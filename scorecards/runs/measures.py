@@ -68,6 +68,7 @@ RISK_UNKNOWN = "client_risk IS NULL"
 # Surveys (nps): promoters score 9-10, detractors 0-6.
 PROMOTER = "nps_score >= 9"
 DETRACTOR = "nps_score <= 6"
+NPS_MIN_RESPONSES = 5  # fewer responses: no NPS
 PLAN_PROPOSED, PLAN_ADOPTED, EDUCATION_EVENT = "plan_proposed", "plan_adopted", "education_event"
 # dormant_activation: a client of the start-of-window book `s` with no sale in
 # [window.first - dormant_days, window.first). params: [since, window.first]
@@ -778,7 +779,7 @@ class Computation:
             promoters, detractors = int(promoters), int(detractors)
             inputs = {"window": str(window), "responses": n, "promoters": promoters,
                       "detractors": detractors}  # fmt: skip
-            if n < 5:
+            if n < NPS_MIN_RESPONSES:
                 self._put(rm, "nps", Fact(None, inputs, _("fewer than 5 responses")))
             else:
                 self._put(rm, "nps", Fact(_pct(promoters - detractors, n), inputs))
