@@ -422,3 +422,65 @@ def test_the_facts_page_shows_the_footer(bank, book):
     ).content.decode()
     # No complaint, 3 managed clients: the footer still recomputes the line (0 per thousand).
     assert 'data-testid="facts-summary"' in complaints and "3 × 1000 = 0" in complaints
+
+
+# ================================================================ every line of every card
+def mixed_book(book: Book) -> None:
+    """A bit of everything, over three RMs, with clients that change hands."""
+    aum_book(book)
+    book.product("FIP", risk=2, tag="fixed_income_plus")
+    book.snapshot("C5", "2026-06-30", ALICE, 1_000_000, risk=2)
+    book.sale("2026-07-10", "C1", ALICE, 1_200_000, product="FIP", fee=1_000)
+    book.sale("2026-09-30", "C3", DAN, 1_500_000, product="P_R4", fee="250.50")  # Alice's C3
+    book.sale("2026-08-01", "C2", BOB, 3_900_000)
+    book.sale("2026-09-01", "C9", ALICE, 100_000)  # a client no snapshot knows
+    book.snapshot("H1", "2026-06-30", BOB, 5_000_000)
+    book.snapshot("H1", "2026-08-31", BOB, 6_100_000)
+    book.snapshot("H1", "2026-09-30", BOB, 7_000_000)
+    book.snapshot("C5", "2026-08-31", DAN, 900_000)  # Alice's C5 moves to Dan in September
+    book.snapshot("C5", "2026-09-30", DAN, 950_000)
+    book.sale("2026-09-15", "C5", ALICE, 50_000, product="FIP")  # credited to Dan
+    book.activity("2026-08-10", BOB, "visit", "H1")
+    for client, category in [("C1", "fund"), ("C1", "insurance"), ("C3", "fund"), ("H1", "trust")]:
+        book.holding(client, "2026-09-30", category, 100)
+    for day, client, rm, points in [
+        ("2026-07-02", "C1", ALICE, 10),
+        ("2026-08-02", "C5", DAN, 3),
+        ("2026-09-20", "C5", ALICE, 9),
+        ("2026-09-21", "H1", BOB, 6),
+    ]:
+        for _n in range(3):
+            book.survey(day, client, rm, points)
+    for kind in ["plan_proposed", "plan_adopted", "education_event"]:
+        book.activity("2026-08-03", ALICE, kind, "C1")
+        book.activity("2026-09-03", DAN, kind, "C5")
+    book.recordings("2026-07-20", ALICE, compliant=2, not_compliant=1)
+    book.recordings("2026-09-20", BOB, compliant=1)
+    book.complaint("2026-07-03", "C1", ALICE, "2026-07-10")
+    book.complaint("2026-09-10", "C5", ALICE, "2026-09-30")  # Dan's client by then
+    book.complaint("2026-08-10", "H1", BOB)
+    for key in ("internal_policy", "collaboration", "mentoring"):
+        manual(ALICE, key, "2026-Q3", 90)
+        manual(BOB, key, "2026-Q3", "75.25")
+
+
+@pytest.mark.parametrize("period", ["2026-Q3", "2026-09", "2026"])
+def test_every_line_of_every_card_is_recomputed_by_its_facts(bank, book, period):
+    mixed_book(book)
+    run = score(period)
+    checked = 0
+    for employee_id, who in ((ALICE, "rm_alice"), (DAN, "rm_dan"), (BOB, "rm_bob")):
+        card = card_of(run, employee_id)
+        for line in card.lines.all():
+            response = bank.client(who).get(
+                f"/api/v1/scorecards/{card.pk}/lines/{line.measure}/facts/"
+            )
+            assert response.status_code == 200, (line.measure, response.content)
+            body = response.json()
+            value = body["summary"]["value"]
+            assert (None if value is None else D(value)) == line.value, (
+                employee_id, line.measure, body["summary"], line.value,
+            )  # fmt: skip
+            assert body["count"] == len(body["rows"])
+            checked += 1
+    assert checked == 3 * 17
