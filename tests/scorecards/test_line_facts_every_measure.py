@@ -466,6 +466,20 @@ def mixed_book(book: Book) -> None:
 
 @pytest.mark.parametrize("period", ["2026-Q3", "2026-09", "2026"])
 def test_every_line_of_every_card_is_recomputed_by_its_facts(bank, book, period):
+    """…and every facts payload is what the OpenAPI schema documents."""
+    import jsonschema
+
+    from tests.wealthscore.test_api_types import _json_schema
+
+    # As test_api_types.conforms, with the schema converted once for the 51 bodies.
+    schema = bank.client("admin").get("/api/v1/schema/?format=json").json()
+    operation = schema["paths"]["/api/v1/scorecards/{id}/lines/{measure}/facts/"]["get"]
+    documented = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    definitions = {
+        name: _json_schema(node) for name, node in schema["components"]["schemas"].items()
+    }
+    validator = jsonschema.Draft7Validator({**_json_schema(documented), "definitions": definitions})
+    assert not validator.is_valid({"kind": "sales", "truncated": False, "rows": [{"tier": "x"}]})
     mixed_book(book)
     run = score(period)
     checked = 0
@@ -477,6 +491,7 @@ def test_every_line_of_every_card_is_recomputed_by_its_facts(bank, book, period)
             )
             assert response.status_code == 200, (line.measure, response.content)
             body = response.json()
+            validator.validate(body)
             value = body["summary"]["value"]
             assert (None if value is None else D(value)) == line.value, (
                 employee_id, line.measure, body["summary"], line.value,
