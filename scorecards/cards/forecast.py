@@ -289,7 +289,8 @@ def _own_months(
     ).values_list("scorecard__employee_id", "measure", "scorecard__run__period__code", "value")
     found: dict[tuple[int, str], dict[int, Decimal]] = defaultdict(dict)
     for employee_pk, measure, code, value in rows:
-        found[(employee_pk, measure)][int(code[-2:])] = value
+        if value is not None:  # filtered out above; the column itself is nullable
+            found[(employee_pk, measure)][int(code[-2:])] = value
     return found
 
 
