@@ -6,10 +6,11 @@ quarter (Q1, Q2, Q3) is then forecast as it stood after its first month and afte
 two months, and each RM's projected total is compared with the total her quarter card
 actually got:
 
-- ours: `scorecards.cards.forecast.project_line` (the seasonal run rate: the value to date ÷
-  the share of the quarter's total due by then, from her target's monthly distribution and
-  last year's monthly actuals where they exist) and `project_card` (the card's entry scored
-  again by the run's `score_one`);
+- ours: `scorecards.cards.forecast.project_line` (the seasonal run rate: the rest of the
+  quarter at the rate of a window of at least three months, the quarter to date and the
+  months just before it, each month weighted by its share from her target's monthly
+  distribution and last year's monthly actuals where they exist) and `project_card` (the
+  card's entry scored again by the run's `score_one`);
 - naive: the plain run rate by days, value to date × the quarter's days ÷ the days elapsed,
   scored by the same `project_card`.
 
@@ -62,7 +63,7 @@ def measure() -> None:
     from scorecards.rules import rules_of
     from targets.plan.amounts import employee_targets, is_flow
     from wealthscore.celery import in_process_tasks
-    from wealthscore.kernel.periods import parse_period
+    from wealthscore.kernel.periods import parse_period, year_period
 
     today = dt.date(2026, 12, 8)
     started = time.perf_counter()
@@ -93,11 +94,11 @@ def measure() -> None:
         )
         rules = rules_of(cards[0].run.version)
         flows = [r.measure for r in rules.rules if is_flow(r.measure) and r.method != "manual"]
-        plans = employee_targets([c.employee for c in cards], flows, period)
+        plans = employee_targets([c.employee for c in cards], flows, year_period(period.year))
         months = {}
         for employee, measure, code, value in ScoreLine.objects.filter(
             scorecard__in=Scorecard.objects.current().filter(
-                run__period__code__in=[f"{period.year}-{m:02d}" for m in period.months]
+                run__period__code__in=[f"{period.year}-{m:02d}" for m in range(1, 13)]
             ),
             measure__in=flows,
             value__isnull=False,
@@ -123,7 +124,8 @@ def measure() -> None:
                         target=None if target is None else Decimal(target),
                         fractions=fractions,
                         plan=plan.months if plan is not None and plan.amount else None,
-                        month_values={m: mine[m] for m in period.months[:k] if m in mine},
+                        # What a card read on that day could see: the months to as_of.
+                        month_values={m: v for m, v in mine.items() if m <= period.months[k - 1]},
                     )
                     guess = None if value is None else value * days / elapsed_days
                     naive[measure] = LineForecast(None, None, Decimal(0), guess, None, None, False)

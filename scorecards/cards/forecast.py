@@ -19,9 +19,13 @@ Definitions (the page and the API state them):
   cards), where they exist. Without either, `S` is the elapsed share (plain run rate).
 - pace: value ÷ the target due by `as_of` (her monthly targets of the elapsed months, else
   the line's target × the elapsed share), in %: 100 is on pace.
-- projection: value ÷ `S`. Its band: each month with a month card implies a period total
-  (its value ÷ its share); the rest of the period is projected at the lowest and at the
-  highest of them. With fewer than two such months there is no band.
+- projection: value + (1 − `S`) × the period's total implied by a window of at least
+  TRAILING (3) months: the period to date and, early in it, the months just before it in the
+  same year (her month cards), each with its share in the same unit. Over the period alone
+  this is value ÷ `S`; the earlier months steady a rate read from one or two months.
+- band: each month of the window with a month card implies a period total (its value ÷ its
+  share); the rest of the period is projected at the lowest and at the highest of them. With
+  fewer than two such months there is no band.
 """
 
 from __future__ import annotations
@@ -44,11 +48,15 @@ from scorecards.rules import rules_of
 from scorecards.runs.services import score_one
 from targets.plan.amounts import employee_targets, is_flow
 from wealthscore.kernel.periods import Period as PeriodCode
-from wealthscore.kernel.periods import parse_period
+from wealthscore.kernel.periods import parse_period, year_period
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
+
+# The fewest months a run rate is read over: early in a period, the months just before it
+# fill in (one quarter: chosen before any measurement, not fitted to bench/bench_forecast.py).
+TRAILING = 3
 
 RUN_RATE = "run_rate"
 SEASONAL = "seasonal_run_rate"
@@ -126,15 +134,20 @@ class LineForecast:
     seasonal: bool  # S came from a distribution or last year's months, not the calendar
 
 
-def _shares(weights: dict[int, Decimal] | None, months: Sequence[int]) -> dict[int, Decimal] | None:
-    """Monthly weights as shares of the period, or None when they cannot be (missing months,
-    a negative month, nothing at all)."""
+def _shares(
+    weights: dict[int, Decimal] | None, months: Sequence[int], earlier: Sequence[int] = ()
+) -> dict[int, Decimal] | None:
+    """Monthly weights as shares of the period (and the months `earlier` than it, in the
+    same unit: a share of the period's total), or None when they cannot be (missing months,
+    a negative month, nothing at all). An earlier month without a weight has no share."""
     if not weights or any(weights.get(m) is None or weights[m] < 0 for m in months):
         return None
     total = sum((weights[m] for m in months), ZERO)
     if total <= 0:
         return None
-    return {m: weights[m] / total for m in months}
+    shares = {m: weights[m] / total for m in months}
+    shares.update({m: weights[m] / total for m in earlier if weights.get(m, -1) >= 0})
+    return shares
 
 
 def project_line(
@@ -149,14 +162,26 @@ def project_line(
     """Pace and projection of one flow line (the module's docstring gives the method).
 
     `plan`: her target by month; `last_year`: last year's bank-wide actual by month;
-    `month_values`: her value in each ended month of the period (its month card)."""
+    `month_values`: her value in each ended month of the year (her month cards), of which
+    the period's and the TRAILING months before it are read."""
     months = list(fractions)
+    month_values = month_values or {}
     elapsed = elapsed_share(fractions)
-    sources = [s for s in (_shares(plan, months), _shares(last_year, months)) if s is not None]
-    if sources:
-        share_of = {m: sum((s[m] for s in sources), ZERO) / len(sources) for m in months}
-    else:
-        share_of = {m: ONE / len(months) for m in months}
+    ended = [m for m in months if fractions[m] == ONE]
+    # The rate is read over at least TRAILING months: the months before the period fill in
+    # what the period has not had yet (in the same year, where she has a month card).
+    wanted = max(TRAILING - len(ended), 0)
+    earlier = [m for m in range(months[0] - wanted, months[0]) if m >= 1 and m in month_values]
+    sources = [
+        found
+        for found in (_shares(plan, months, earlier), _shares(last_year, months, earlier))
+        if found is not None
+    ]
+    calendar_share = ONE / len(months)
+    share_of = {}
+    for m in [*earlier, *months]:
+        known = [found[m] for found in sources if m in found]
+        share_of[m] = sum(known, ZERO) / len(known) if known else calendar_share
     expected = sum((share_of[m] * fractions[m] for m in months), ZERO)
 
     due: Decimal | None = None
@@ -168,15 +193,19 @@ def project_line(
 
     if value is None or expected <= 0:
         return LineForecast(pace, due, expected, None, None, None, bool(sources))
-    projected = value / expected
+    # The period's total implied by the window (the period to date and the earlier months),
+    # its rest projected at that rate: value ÷ S when there is no earlier month.
+    window_value = value + sum((month_values[m] for m in earlier), ZERO)
+    window_share = expected + sum((share_of[m] for m in earlier), ZERO)
+    rest = ONE - expected
+    projected = value + rest * window_value / window_share
     implied = [
         month_values[m] / share_of[m]
-        for m in months
-        if month_values and m in month_values and fractions[m] == ONE and share_of[m] > 0
+        for m in [*earlier, *ended]
+        if m in month_values and share_of[m] > 0
     ]
     low = high = None
     if len(implied) >= 2:
-        rest = ONE - expected
         low = min(projected, value + rest * min(implied))
         high = max(projected, value + rest * max(implied))
     return LineForecast(pace, due, expected, projected, low, high, bool(sources))
@@ -275,10 +304,13 @@ def _last_year_months(measures: list[str], year: int) -> dict[str, dict[int, Dec
 def _own_months(
     employee_pks: list[int], measures: list[str], period: PeriodCode, fractions: dict[int, Decimal]
 ) -> dict[tuple[int, str], dict[int, Decimal]]:
-    """Each RM's value of each measure in each ended month of the period (her current month
-    cards, one query)."""
-    codes = [f"{period.year:04d}-{m:02d}" for m, f in fractions.items() if f == ONE]
-    if not codes or period.kind == "month":
+    """Each RM's value of each measure in each ended month of the period and the TRAILING
+    months before it, in its year (her current month cards, one query)."""
+    ended = [m for m, f in fractions.items() if f == ONE]
+    first = period.months[0]
+    earlier = [m for m in range(first - max(TRAILING - len(ended), 0), first) if m >= 1]
+    codes = [f"{period.year:04d}-{m:02d}" for m in [*earlier, *ended]]
+    if not codes:
         return {}
     runs = Period.objects.filter(code__in=codes, current_run__isnull=False).values("current_run_id")
     rows = ScoreLine.objects.filter(
@@ -320,7 +352,8 @@ def card_forecasts(
              if is_flow(r.measure) and r.method != "manual"}
         )  # fmt: skip
         employees = list({card.employee_id: card.employee for card in period_cards}.values())
-        plans = employee_targets(employees, flows, period)
+        # Her targets month by month over the year: the period's months and those before it.
+        plans = employee_targets(employees, flows, year_period(period.year))
         last_year = _last_year_months(flows, period.year - 1)
         own = _own_months([e.pk for e in employees], flows, period, fractions)
         for card in period_cards:

@@ -174,3 +174,18 @@ def test_the_forecast_costs_the_same_queries_for_one_card_or_many(running):
     team_one = _count(client, f"/team/?period={Q4}&unit=B")  # Bob
     team_two = _count(client, f"/team/?period={Q4}&unit=A")  # Alice and Dan
     assert team_one == team_two, (team_one, team_two)
+
+
+def test_early_in_a_period_the_months_before_it_steady_the_rate():
+    # As of 10-31, one month of Q4: the rate is read over three months, August and
+    # September too (no target, no last year: a third of the quarter each). Window: 90 + 120
+    # + 60 = 270 over 1/3 + 1/3 + 1/3 = 1 quarter; the rest (2/3) at 270 → 60 + 180 = 240
+    # (the run rate of October alone would say 180). Range: August implies 270, September
+    # 360, October 180 → 60 + 2/3 × 180 = 180 to 60 + 2/3 × 360 = 300.
+    fractions = month_fractions(parse_period(Q4), dt.date(2026, 10, 31))
+    line = project_line(
+        value=D(60), target=None, fractions=fractions,
+        month_values={7: D(999), 8: D(90), 9: D(120), 10: D(60)},
+    )  # fmt: skip
+    assert line.projected_value == D(240)
+    assert (line.projected_low, line.projected_high) == (D(180), D(300))
