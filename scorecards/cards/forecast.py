@@ -62,20 +62,21 @@ RUN_RATE = "run_rate"
 SEASONAL = "seasonal_run_rate"
 METHODS = {
     RUN_RATE: _(
-        "Run rate: each flow line's value to date ÷ the elapsed share of the period; the "
-        "other lines keep their value to date. The total is scored with these values by the "
-        "scheme's own rules."
+        "Run rate: the rest of the period of each flow line is projected at the rate of at "
+        "least her last three months, every month counting alike; the other lines keep their "
+        "value to date. The projected total is scored from these values by the scheme's own "
+        "rules."
     ),
     SEASONAL: _(
-        "Run rate with seasonality: each flow line's value to date ÷ the share of the "
-        "period's total due by now, from the monthly distribution of its target and last "
-        "year's monthly actuals where they exist; the other lines keep their value to date. "
-        "The total is scored with these values by the scheme's own rules."
+        "Run rate with seasonality: the rest of the period of each flow line is projected at "
+        "the rate of at least her last three months, each month weighted by its share from "
+        "the monthly distribution of her target and last year's monthly actuals where they "
+        "exist; the other lines keep their value to date. The projected total is scored from "
+        "these values by the scheme's own rules."
     ),
 }
 BAND_TEXT = _(
-    "Range: the rest of the period projected at the pace of the weakest and of the strongest "
-    "month so far."
+    "Range: the rest of the period at the rate of the weakest and of the strongest of those months."
 )
 
 
