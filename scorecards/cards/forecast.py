@@ -327,6 +327,26 @@ def _own_months(
     return found
 
 
+def _projected_quarters(year: int, employee_pks: list[int], as_of: dt.date) -> dict[int, list[str]]:
+    """The quarter totals a running year's projection blends, per RM: each current quarter
+    card's total, the running quarter's projected to its end (one query for the quarter
+    cards, and their own forecast's few): the year card's blend (engine.blend_year) of the
+    quarters as they are expected to end."""
+    cards = list(
+        Scorecard.objects.current()
+        .filter(run__period__kind="quarter", run__period__year=year, employee_id__in=employee_pks)
+        .select_related("run__period", "run__version", "employee")
+    )
+    projected = card_forecasts(cards, as_of=as_of)
+    totals: dict[int, list[str]] = defaultdict(list)
+    for card in sorted(cards, key=lambda c: c.run.period.first_day):
+        forecast = projected.get(card.pk)
+        total = card.total if forecast is None else forecast.projected_total
+        if total is not None:
+            totals[card.employee_id].append(str(total))
+    return totals
+
+
 def card_forecasts(
     cards: Sequence[Scorecard], as_of: dt.date | None = None
 ) -> dict[int, CardForecast]:
@@ -335,7 +355,8 @@ def card_forecasts(
 
     A handful of queries for any number of cards: the last day with facts, then per period
     shown (one, on a page or the team table) the targets (three), last year's months and the
-    RMs' months (one each); the scheme's rules are read once a process."""
+    RMs' months (one each), and for a year its quarter cards and their forecast; the
+    scheme's rules are read once a process."""
     as_of = as_of if as_of is not None else facts_through()
     running = [card for card in cards if is_running(card.run.period.last_day, as_of)]
     if as_of is None or not running:
@@ -357,6 +378,11 @@ def card_forecasts(
         plans = employee_targets(employees, flows, year_period(period.year))
         last_year = _last_year_months(flows, period.year - 1)
         own = _own_months([e.pk for e in employees], flows, period, fractions)
+        year_quarters = (
+            _projected_quarters(period.year, [e.pk for e in employees], as_of)
+            if period.kind == "year"
+            else {}
+        )
         for card in period_cards:
             if not card.entry.get("facts"):
                 continue  # a card from before entries were kept: nothing to project from
@@ -376,11 +402,7 @@ def card_forecasts(
                     last_year=last_year.get(rule.measure),
                     month_values=own.get((card.employee_id, rule.measure)),
                 )
-            quarters = (
-                [str(card.quarters_mean)] * card.quarters_counted
-                if card.quarters_mean is not None
-                else []
-            )
+            quarters = year_quarters.get(card.employee_id, [])
             forecasts[card.pk] = project_card(
                 rules=rules, kind=period.kind, entry=card.entry, vetoed=card.vetoed,
                 quarters=quarters, as_of=as_of, fractions=fractions, lines=lines,

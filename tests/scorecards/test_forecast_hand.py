@@ -189,3 +189,16 @@ def test_early_in_a_period_the_months_before_it_steady_the_rate():
     )  # fmt: skip
     assert line.projected_value == D(240)
     assert (line.projected_low, line.projected_high) == (D(180), D(300))
+
+
+def test_a_running_year_blends_its_running_quarter_as_projected(running):
+    score("2026")
+    client = Client()
+    client.force_login(running.users["admin"])
+    response = client.get(f"/api/v1/scorecards/?period=2026&employee={ALICE}")
+    (card,) = response.json()["results"] if "results" in response.json() else response.json()
+    # Stored: 60 % × Q4's 50.00 + 40 % × the year line's 150,000 ÷ 1,200,000 = 12.5 → 35.00.
+    assert card["total"] == "35.00" and card["elapsed_share"] == "91.67"
+    # Projected: Q4 at its projected 75.00, the year line at 150,000 ÷ 11/12 = 163,636.36
+    # (13.6364 points): 0.6 × 75 + 0.4 × 13.6364 = 50.45.
+    assert card["projected_total"] == "50.45"
