@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from scorecards.cards import selectors as card_selectors
 from scorecards.cards import services as card_services
+from scorecards.cards.forecast import CardForecast, LineForecast, card_forecasts
 from scorecards.engine import annual_review, round_half_up
 from scorecards.models import (  # fmt: skip
     Inquiry,
@@ -64,16 +65,74 @@ class LineInputsField(serializers.DictField):
     pass
 
 
+def _two(value: Decimal | None) -> str | None:
+    """A forecast figure as the API gives figures: a string, two places, half-up, or null."""
+    return None if value is None else str(round_half_up(value))
+
+
+# A running period's forecast (SPEC §5, scorecards/cards/forecast.py): null on every card of
+# a completed period, and on the lines that have no pace (ratios, stocks, manual scores).
+NULLABLE_TEXT = serializers.CharField(allow_null=True)
+
+
+def _forecast_of(context: dict, card_id: int) -> CardForecast | None:
+    forecasts = context.get("forecasts")
+    return None if forecasts is None else forecasts.get(card_id)
+
+
 class ScoreLineSerializer(serializers.ModelSerializer):
     inputs = LineInputsField(read_only=True)
     points = TwoPlaces(allow_null=True)
     weight = TwoPlaces()
     weighted = TwoPlaces(allow_null=True)
+    pace = serializers.SerializerMethodField(
+        help_text="running period, flow line: value ÷ the target due by as_of, in % (100 = on "
+        "pace); null otherwise"
+    )
+    target_to_date = serializers.SerializerMethodField(
+        help_text="running period, flow line: the target due by as_of"
+    )
+    projected_value = serializers.SerializerMethodField(
+        help_text="running period, flow line: the value projected to the period's end"
+    )
+    projected_low = serializers.SerializerMethodField(help_text="low end of its range")
+    projected_high = serializers.SerializerMethodField(help_text="high end of its range")
 
     class Meta:
         model = ScoreLine
         fields = ["measure", "kpi", "dimension", "method", "value", "target", "points",
-                  "weight", "weighted", "applicable", "reason", "inputs"]  # fmt: skip
+                  "weight", "weighted", "applicable", "reason", "inputs", "pace",
+                  "target_to_date", "projected_value", "projected_low",
+                  "projected_high"]  # fmt: skip
+
+    def _line(self, line: ScoreLine) -> LineForecast | None:
+        card = _forecast_of(self.context, line.scorecard_id)
+        return None if card is None else card.lines.get(line.measure)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_pace(self, line: ScoreLine) -> str | None:
+        forecast = self._line(line)
+        return None if forecast is None else _two(forecast.pace)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_target_to_date(self, line: ScoreLine) -> str | None:
+        forecast = self._line(line)
+        return None if forecast is None else _two(forecast.target_to_date)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_projected_value(self, line: ScoreLine) -> str | None:
+        forecast = self._line(line)
+        return None if forecast is None else _two(forecast.projected_value)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_projected_low(self, line: ScoreLine) -> str | None:
+        forecast = self._line(line)
+        return None if forecast is None else _two(forecast.projected_low)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_projected_high(self, line: ScoreLine) -> str | None:
+        forecast = self._line(line)
+        return None if forecast is None else _two(forecast.projected_high)
 
 
 class CardEmployeeSerializer(serializers.Serializer):
@@ -82,6 +141,20 @@ class CardEmployeeSerializer(serializers.Serializer):
     employee_id = serializers.CharField(source="employee.employee_id")
     name = serializers.CharField(source="employee.name")
     unit_code = serializers.CharField(source="unit.code")
+
+
+class ScorecardListSerializer(serializers.ListSerializer):
+    """Many cards: their forecasts are read once for all of them (a handful of queries)."""
+
+    def to_representation(self, data):
+        cards = list(data.all() if hasattr(data, "all") else data)
+        self.context.setdefault("forecasts", card_forecasts(cards))
+        return super().to_representation(cards)
+
+
+FORECAST_FIELDS = ["as_of", "elapsed_share", "projected_total", "projected_low",
+                   "projected_high", "projected_rating", "forecast_method",
+                   "forecast_method_text"]  # fmt: skip
 
 
 class ScorecardSerializer(serializers.ModelSerializer):
@@ -100,13 +173,80 @@ class ScorecardSerializer(serializers.ModelSerializer):
     quarters_mean = TwoPlaces(allow_null=True)
     annual_review = serializers.SerializerMethodField()
     lines = ScoreLineSerializer(many=True, read_only=True)
+    as_of = serializers.SerializerMethodField(
+        help_text="running period: the last day with facts; null when the period is complete"
+    )
+    elapsed_share = serializers.SerializerMethodField(
+        help_text="running period: months with facts ÷ months of the period (a month in "
+        "progress by its days), in %"
+    )
+    projected_total = serializers.SerializerMethodField(
+        help_text="running period: the total scored with the flow lines projected to the "
+        "period's end, by the scheme's own rules"
+    )
+    projected_low = serializers.SerializerMethodField(help_text="low end of its range")
+    projected_high = serializers.SerializerMethodField(help_text="high end of its range")
+    projected_rating = serializers.SerializerMethodField()
+    forecast_method = serializers.SerializerMethodField(
+        help_text="run_rate | seasonal_run_rate (forecast_method_text says how)"
+    )
+    forecast_method_text = serializers.SerializerMethodField()
 
     class Meta:
         model = Scorecard
+        list_serializer_class = ScorecardListSerializer
         fields = ["id", "employee", "period", "period_type", "scheme_version", "run", "status",
                   "total", "rating", "vetoed", "veto_reasons", "rank", "rank_of", "unit_rank",
                   "unit_rank_of", "weighted_score", "bonus", "quarters_mean", "quarters_counted",
-                  "annual_review", "no_total_reason", "lines"]  # fmt: skip
+                  "annual_review", "no_total_reason", *FORECAST_FIELDS, "lines"]  # fmt: skip
+
+    def to_representation(self, instance):
+        if self.root is self:  # one card on its own: its forecast alone
+            self.context.setdefault("forecasts", card_forecasts([instance]))
+        return super().to_representation(instance)
+
+    def _forecast(self, card: Scorecard) -> CardForecast | None:
+        return _forecast_of(self.context, card.pk)
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_as_of(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else forecast.as_of.isoformat()
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_elapsed_share(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else _two(forecast.elapsed_share)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_projected_total(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else _two(forecast.projected_total)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_projected_low(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else _two(forecast.projected_low)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_projected_high(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else _two(forecast.projected_high)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_projected_rating(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else forecast.projected_rating or None
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_forecast_method(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else forecast.method
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_forecast_method_text(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else f"{forecast.method_text} {forecast.band_text}"
 
     def get_scheme_version(self, card: Scorecard) -> str:
         return card.run.version.code

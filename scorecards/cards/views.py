@@ -8,6 +8,7 @@ facts through `services.scorecard_line_facts` (which masks names and audits the 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,7 @@ from crm.models import ActivityType
 from scorecards.cards import selectors as card_selectors
 from scorecards.cards import services as card_services
 from scorecards.cards.api import ScorecardSerializer
+from scorecards.cards.forecast import CardForecast, card_forecasts, facts_through
 from scorecards.models import (
     Dimension,
     Inquiry,
@@ -81,6 +83,7 @@ class LineRow:
     target: str
     dimension: str
     inquiry: Inquiry | None = None  # the line's latest inquiry (SPEC §8)
+    forecast: dict[str, str] | None = None  # a running period's flow line: pace, projection
 
     @property
     def bonus(self) -> bool:
@@ -141,7 +144,8 @@ def _card_page(request: AuthedHttpRequest, employee_id: str, *, own: bool) -> Ht
         }
 
     requested = request.GET.get("period", "").strip()
-    code = requested or card_selectors.default_period(periods)
+    as_of = facts_through()  # the last day with facts: what is running, what is complete
+    code = requested or card_selectors.default_period(periods, through=as_of)
     scorecard: Scorecard | None = None
     if code and any(p.code == code for p in periods):
         cards = card_selectors.scorecard_list(user=user, period=code, employee_id=employee_id)
@@ -161,7 +165,7 @@ def _card_page(request: AuthedHttpRequest, employee_id: str, *, own: bool) -> Ht
         else None,
     }
     if scorecard is not None:
-        context.update(_card_context(request, scorecard))
+        context.update(_card_context(request, scorecard, as_of))
     return render(request, "scorecards/card.html", context)
 
 
@@ -175,8 +179,12 @@ def _period_groups(periods: list[card_selectors.CardPeriod]) -> list[tuple[str, 
     ]
 
 
-def _card_context(request: AuthedHttpRequest, card: Scorecard) -> dict[str, Any]:
+def _card_context(
+    request: AuthedHttpRequest, card: Scorecard, as_of: dt.date | None
+) -> dict[str, Any]:
     lines = list(card.lines.all())
+    # A running period's card: to date, its pace and its projection (None when complete).
+    forecast = card_forecasts([card], as_of=as_of).get(card.pk)
     # Each line's latest inquiry, newest last so that it wins (one query).
     inquiries = {
         inquiry.measure: inquiry
@@ -196,6 +204,7 @@ def _card_context(request: AuthedHttpRequest, card: Scorecard) -> dict[str, Any]
             target=measure_value(line.measure, line.target),
             dimension=str(dimensions.get(line.dimension, line.dimension)),
             inquiry=inquiries.get(line.measure),
+            forecast=_line_forecast(line, forecast),
         )
         for line in lines
     ]
@@ -247,6 +256,24 @@ def _card_context(request: AuthedHttpRequest, card: Scorecard) -> dict[str, Any]
         "charts": charts,
         "dimension_shares": [(str(dimensions[code]), share) for code, share in shares],
         "bonus": card.bonus if card.bonus else None,
+        "forecast": forecast,
+    }
+
+
+def _line_forecast(line: ScoreLine, forecast: CardForecast | None) -> dict[str, str] | None:
+    """A flow line's pace and projection as the page shows them (None: not a running flow
+    line)."""
+    found = None if forecast is None else forecast.lines.get(line.measure)
+    if found is None:
+        return None
+    low, high = found.projected_low, found.projected_high
+    return {
+        "pace": "—" if found.pace is None else pct(found.pace),
+        "due": measure_value(line.measure, found.target_to_date),
+        "projected": measure_value(line.measure, found.projected_value),
+        "range": ""
+        if low is None or high is None
+        else f"{measure_value(line.measure, low)} – {measure_value(line.measure, high)}",
     }
 
 
