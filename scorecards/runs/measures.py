@@ -3,8 +3,9 @@
 Each function here answers for the whole bank (or a list of RMs) in one query over a window,
 grouped by the credited RM — never a query per RM. Under the managing-RM basis (管户口径) a
 fact is credited to the RM who managed the client on the fact's day: the RM of the client's
-latest month-end snapshot on or before that day, else the RM a sale-first client was assigned
-to, else the RM on the fact. Under the transaction basis (业务发生口径) it is the RM on the fact.
+latest month-end snapshot on or before that day; where no snapshot names one (a fact before
+the first snapshot, a client in none yet), the RM on the fact, never a third RM (SPEC §4).
+Under the transaction basis (业务发生口径) it is the RM on the fact.
 """
 
 from __future__ import annotations
