@@ -69,11 +69,19 @@ class ScoreLineSerializer(serializers.ModelSerializer):
     points = TwoPlaces(allow_null=True)
     weight = TwoPlaces()
     weighted = TwoPlaces(allow_null=True)
+    reason = serializers.CharField(
+        read_only=True, help_text="why it is not applicable, in the request's language"
+    )
+    reason_code = serializers.CharField(
+        read_only=True, help_text="that reason's stable code (`legacy`: a sentence stored earlier)"
+    )
+    reason_params = serializers.DictField(read_only=True, help_text="the reason's parameters")
 
     class Meta:
         model = ScoreLine
         fields = ["measure", "kpi", "dimension", "method", "value", "target", "points",
-                  "weight", "weighted", "applicable", "reason", "inputs"]  # fmt: skip
+                  "weight", "weighted", "applicable", "reason", "reason_code", "reason_params",
+                  "inputs"]  # fmt: skip
 
 
 class CardEmployeeSerializer(serializers.Serializer):
@@ -100,13 +108,20 @@ class ScorecardSerializer(serializers.ModelSerializer):
     quarters_mean = TwoPlaces(allow_null=True)
     annual_review = serializers.SerializerMethodField()
     lines = ScoreLineSerializer(many=True, read_only=True)
+    rating_label = serializers.CharField(read_only=True, help_text="the rating with its word")
+    no_total_reason = serializers.CharField(
+        source="no_total_message", read_only=True,
+        help_text="why the card has no total, in the request's language",
+    )  # fmt: skip
+    no_total_code = serializers.CharField(source="no_total_reason", read_only=True)
 
     class Meta:
         model = Scorecard
         fields = ["id", "employee", "period", "period_type", "scheme_version", "run", "status",
                   "total", "rating", "vetoed", "veto_reasons", "rank", "rank_of", "unit_rank",
                   "unit_rank_of", "weighted_score", "bonus", "quarters_mean", "quarters_counted",
-                  "annual_review", "no_total_reason", "lines"]  # fmt: skip
+                  "annual_review", "no_total_reason", "no_total_code", "rating_label",
+                  "lines"]  # fmt: skip
 
     def get_scheme_version(self, card: Scorecard) -> str:
         return card.run.version.code

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from compliance.models import IncidentStatus
 from compliance.selectors import incident_list
 from scorecards.engine import competition_ranks
+from scorecards.messages import render as render_reason
 from scorecards.models import ManualScore, Period, Scorecard, ScoreLine
 from targets.models import Employee, OrgUnit, User, scope_of
 from targets.org import selectors as org_selectors
@@ -161,6 +162,10 @@ class TeamRow:
     previous_total: Decimal | None = None
     change: Decimal | None = None
     flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def no_total_message(self) -> str:
+        return render_reason(self.no_total_reason)
 
     @property
     def trend(self) -> str:

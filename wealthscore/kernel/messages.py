@@ -1,0 +1,88 @@
+"""Messages stored as a code with parameters, rendered in the reader's language when read.
+
+A sentence written into a row at the time of a run or an import is frozen in the language
+of that moment (the worker's, Chinese by default), and an English reader then met Chinese.
+So what is stored is `{"code": "no_hnw_client", "params": {...}}`; each app keeps one
+registry of its codes (`<app>/messages.py`: code → gettext_noop'd English message) and
+renders through `render` here, in the active language, on the page or in the API.
+
+A row stored before codes existed keeps its text as the code `legacy` with `{"text": …}`:
+nothing is lost, and a legacy text that is one of the registry's messages (in English or
+in its Chinese translation, without parameters) is rendered in the reader's language too.
+Kernel: imports no app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, TypedDict
+
+from django.utils import translation
+from django.utils.translation import gettext
+
+LEGACY = "legacy"
+
+
+class Message(TypedDict):
+    code: str
+    params: dict[str, Any]
+
+
+def msg(code: str, **params: Any) -> Message:
+    """A message to store: its code and its parameters (JSON values: str, int, …)."""
+    return {"code": code, "params": {k: _plain(v) for k, v in params.items()}}
+
+
+def _plain(value: Any) -> Any:
+    # Stored as JSON: Decimals, dates and lazy strings become text, numbers stay numbers.
+    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+
+
+def legacy(text: str) -> Message:
+    return {"code": LEGACY, "params": {"text": text}}
+
+
+def as_message(value: Any) -> Message | None:
+    """What a row holds, as a Message: a stored message, or an older row's text (legacy)."""
+    if not value:
+        return None
+    if isinstance(value, Mapping) and "code" in value:
+        return {"code": str(value["code"]), "params": dict(value.get("params") or {})}
+    return legacy(str(value))
+
+
+def render(registry: Mapping[str, str], value: Any) -> str:
+    """The message in the active language; "" for none. An unknown code renders as itself
+    (a newer code read by an older build), never as an error on a page."""
+    # A bare code (a column that holds only codes, e.g. a card's no_total_reason).
+    message = msg(value) if isinstance(value, str) and value in registry else as_message(value)
+    if message is None:
+        return ""
+    code, params = message["code"], message["params"]
+    if code == LEGACY:
+        text = str(params.get("text", ""))
+        known = _known_texts(id(registry), tuple(registry.items())).get(text)
+        return gettext(known) if known else text
+    template = registry.get(code)
+    if template is None:
+        return code
+    text = gettext(template)
+    try:
+        return text % params if params else text
+    except (KeyError, TypeError, ValueError):
+        return text
+
+
+@cache
+def _known_texts(_registry_id: int, items: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Each parameterless message's English text and Chinese translation → its msgid: an
+    older row's sentence, stored in either language, is read in the reader's."""
+    known: dict[str, str] = {}
+    for _code, template in items:
+        if "%(" in template:
+            continue
+        known[template] = template
+        with translation.override("zh-hans"):
+            known[gettext(template)] = template
+    return known
