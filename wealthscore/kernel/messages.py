@@ -3,8 +3,9 @@
 A sentence written into a row at the time of a run or an import is frozen in the language
 of that moment (the worker's, Chinese by default), and an English reader then met Chinese.
 So what is stored is `{"code": "no_hnw_client", "params": {...}}`; each app keeps one
-registry of its codes (`<app>/messages.py`: code → gettext_noop'd English message) and
-renders through `render` here, in the active language, on the page or in the API.
+registry of its codes (`<app>/messages.py`: code → gettext_noop'd English message, added
+to `REGISTRY` with `register`), and `render` here, the one function, renders any of them
+in the active language, on the page or in the API.
 
 A row stored before codes existed keeps its text as the code `legacy` with `{"text": …}`:
 nothing is lost, and a legacy text that is one of the registry's messages (in English or
@@ -35,7 +36,10 @@ def msg(code: str, **params: Any) -> Message:
 
 
 def _plain(value: Any) -> Any:
-    # Stored as JSON: Decimals, dates and lazy strings become text, numbers stay numbers.
+    # Stored as JSON: Decimals, dates and lazy strings become text, numbers stay numbers, a
+    # message inside a message (the why of "could not be read: …") stays a message.
+    if isinstance(value, Mapping) and "code" in value:
+        return {"code": str(value["code"]), "params": dict(value.get("params") or {})}
     return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
 
 
@@ -52,22 +56,38 @@ def as_message(value: Any) -> Message | None:
     return legacy(str(value))
 
 
-def render(registry: Mapping[str, str], value: Any) -> str:
+# Every app's codes → their English messages (gettext_noop'd): each app's messages.py adds
+# its own with `register`, at import (its models import it, so the registry is full by the
+# time a page is rendered).
+REGISTRY: dict[str, str] = {}
+
+
+def register(messages: Mapping[str, str]) -> None:
+    for code, text in messages.items():
+        if REGISTRY.get(code, text) != text:
+            raise ValueError(f"message code {code!r} registered twice with different texts")
+        REGISTRY[code] = text
+    _known_texts.cache_clear()
+
+
+def render(value: Any) -> str:
     """The message in the active language; "" for none. An unknown code renders as itself
     (a newer code read by an older build), never as an error on a page."""
     # A bare code (a column that holds only codes, e.g. a card's no_total_reason).
-    message = msg(value) if isinstance(value, str) and value in registry else as_message(value)
+    message = msg(value) if isinstance(value, str) and value in REGISTRY else as_message(value)
     if message is None:
         return ""
     code, params = message["code"], message["params"]
     if code == LEGACY:
         text = str(params.get("text", ""))
-        known = _known_texts(id(registry), tuple(registry.items())).get(text)
+        known = _known_texts().get(text)
         return gettext(known) if known else text
-    template = registry.get(code)
+    template = REGISTRY.get(code)
     if template is None:
         return code
     text = gettext(template)
+    # A parameter that is a message is rendered too, in the same language.
+    params = {k: render(v) if isinstance(v, Mapping) else v for k, v in params.items()}
     try:
         return text % params if params else text
     except (KeyError, TypeError, ValueError):
@@ -75,11 +95,11 @@ def render(registry: Mapping[str, str], value: Any) -> str:
 
 
 @cache
-def _known_texts(_registry_id: int, items: tuple[tuple[str, str], ...]) -> dict[str, str]:
+def _known_texts() -> dict[str, str]:
     """Each parameterless message's English text and Chinese translation → its msgid: an
     older row's sentence, stored in either language, is read in the reader's."""
     known: dict[str, str] = {}
-    for _code, template in items:
+    for template in REGISTRY.values():
         if "%(" in template:
             continue
         known[template] = template
