@@ -38,7 +38,9 @@ REASONS: dict[str, str] = {
     "no_applicable_measure": gettext_noop("No measure of the card is applicable."),
 }
 
+messages.register(REASONS)
+
 
 def render(value: Any) -> str:
     """A stored reason (a code with parameters, or an older row's text) in the active language."""
-    return messages.render(REASONS, value)
+    return messages.render(value)

@@ -60,11 +60,12 @@ class AttributionBasis(models.TextChoices):
 
 
 class Dimension(models.TextChoices):
-    PERFORMANCE = "performance", _("Performance 业绩贡献")
-    SERVICE = "service", _("Client service 客户服务")
-    COMPLIANCE = "compliance", _("Compliance 合规风控")
-    TEAMWORK = "teamwork", _("Teamwork 团队协作")
-    BONUS = "bonus", _("Bonus 加分")
+    # English in the code, the bank's words (业绩贡献, …) in the catalogue.
+    PERFORMANCE = "performance", _("Performance")
+    SERVICE = "service", _("Client service")
+    COMPLIANCE = "compliance", _("Compliance")
+    TEAMWORK = "teamwork", _("Teamwork")
+    BONUS = "bonus", _("Bonus")
 
 
 class Method(models.TextChoices):

@@ -54,4 +54,20 @@ class Migration(migrations.Migration):
                 verbose_name="rating",
             ),
         ),
+        # Labels only (English msgids, the Chinese in the catalogue): no change in the tables.
+        migrations.AlterField(
+            model_name="kpi",
+            name="dimension",
+            field=models.CharField(
+                choices=[
+                    ("performance", "Performance"),
+                    ("service", "Client service"),
+                    ("compliance", "Compliance"),
+                    ("teamwork", "Teamwork"),
+                    ("bonus", "Bonus"),
+                ],
+                max_length=12,
+                verbose_name="dimension",
+            ),
+        ),
     ]

@@ -30,7 +30,7 @@ class Message(TypedDict):
     params: dict[str, Any]
 
 
-def msg(code: str, **params: Any) -> Message:
+def msg(code: str, /, **params: Any) -> Message:
     """A message to store: its code and its parameters (JSON values: str, int, …)."""
     return {"code": code, "params": {k: _plain(v) for k, v in params.items()}}
 
