@@ -61,11 +61,11 @@ class AttributionBasis(models.TextChoices):
 
 class Dimension(models.TextChoices):
     # English in the code, the bank's words (业绩贡献, …) in the catalogue.
-    PERFORMANCE = "performance", _("Performance")
-    SERVICE = "service", _("Client service")
-    COMPLIANCE = "compliance", _("Compliance")
-    TEAMWORK = "teamwork", _("Teamwork")
-    BONUS = "bonus", _("Bonus")
+    PERFORMANCE = "performance", pgettext_lazy("dimension", "Performance")
+    SERVICE = "service", pgettext_lazy("dimension", "Client service")
+    COMPLIANCE = "compliance", pgettext_lazy("dimension", "Compliance")
+    TEAMWORK = "teamwork", pgettext_lazy("dimension", "Teamwork")
+    BONUS = "bonus", pgettext_lazy("dimension", "Bonus")
 
 
 class Method(models.TextChoices):
