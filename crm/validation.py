@@ -545,10 +545,11 @@ def _check_staff(table: pa.Table, refs: References, log: ErrorLog, codes: Codes)
         row = table.slice(int(index), 1).to_pylist()[0]
         record = refs.staff_logins[row["employee_id"]]
         for column, reason in staff_row_refusals(record=record, row=row):
-            mask = refused.setdefault((column, reason), np.zeros(table.num_rows, dtype=bool))
+            key = (column, reason["code"])
+            mask = refused.setdefault(key, np.zeros(table.num_rows, dtype=bool))
             mask[index] = True
-    for (column, reason), mask in refused.items():
-        log.add(mask, column, reason)
+    for (column, code), mask in refused.items():
+        log.add(mask, column, msg(code))
 
 
 def _check_holdings(
