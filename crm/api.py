@@ -31,7 +31,9 @@ class RowErrorSerializer(serializers.Serializer):
     code = serializers.CharField(
         required=False, help_text="the reason's stable code (`legacy`: a sentence stored earlier)"
     )
-    params = serializers.DictField(required=False, help_text="the reason's parameters")
+    params = serializers.DictField(
+        child=serializers.CharField(), required=False, help_text="the reason's parameters"
+    )
 
 
 class ImportBatchSerializer(serializers.ModelSerializer):

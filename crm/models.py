@@ -145,7 +145,10 @@ def _rendered(entry: dict, *, codes: bool = False) -> dict:
     if entry.get("fix"):
         shown["fix"] = render(entry["fix"])
     if codes and reason is not None:
-        shown["code"], shown["params"] = reason["code"], reason["params"]
+        # A parameter that is a message itself (the why of a file over the limits) as text.
+        shown["code"] = reason["code"]
+        shown["params"] = {k: render(v) if isinstance(v, dict) else v
+                           for k, v in reason["params"].items()}  # fmt: skip
     return shown
 
 

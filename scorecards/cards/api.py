@@ -75,7 +75,9 @@ class ScoreLineSerializer(serializers.ModelSerializer):
     reason_code = serializers.CharField(
         read_only=True, help_text="that reason's stable code (`legacy`: a sentence stored earlier)"
     )
-    reason_params = serializers.DictField(read_only=True, help_text="the reason's parameters")
+    reason_params = serializers.DictField(
+        child=serializers.CharField(), read_only=True, help_text="the reason's parameters"
+    )
 
     class Meta:
         model = ScoreLine
