@@ -56,6 +56,17 @@ def test_an_older_rows_sentence_of_a_known_message_is_read_in_the_readers_langua
     assert in_("zh-hans", legacy(sentence)) == in_("zh-hans", msg("no_hnw_client"))
 
 
+def test_an_older_rows_sentence_with_parameters_is_read_back_in_the_readers_language() -> None:
+    with translation.override("zh-hans"):
+        sentence = translation.gettext("no score entered for %(p)s") % {"p": "2026-Q3"}
+    assert in_("en", legacy(sentence)) == "no score entered for 2026-Q3"
+    assert in_("zh-hans", legacy(sentence)) == sentence
+    older = "Loaded 48 rows (0 replaced). 3 compliance warning(s) raised."
+    assert in_("zh-hans", legacy(older)) == in_(
+        "zh-hans", msg("loaded_with_warnings", n=48, r=0, w=3)
+    )
+
+
 def test_an_older_rows_other_sentence_is_kept_as_it_was_written() -> None:
     text = "没有高净值客户（2026-Q3 手工核对）"
     assert in_("en", legacy(text)) == text and in_("en", text) == text
@@ -117,6 +128,8 @@ def test_the_migration_keeps_an_older_batchs_sentences_as_legacy_messages() -> N
         assert batch.message == "1 处错误，未导入任何数据。请修正文件后重新导入。"
         assert batch.errors[0]["reason"] == "不是数字"
     with translation.override("en"):
-        # A known message is read in English; a sentence with its figures stays as written.
+        # Known messages are read in English, their figures read back out of the sentence.
         assert batch.errors[0]["reason"] == "not a number"
-        assert batch.message == "1 处错误，未导入任何数据。请修正文件后重新导入。"
+        assert batch.message == (
+            "1 error(s); nothing was loaded. Correct the file and import it again."
+        )

@@ -15,8 +15,9 @@ Kernel: imports no app.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypedDict
 
 from django.utils import translation
@@ -68,6 +69,7 @@ def register(messages: Mapping[str, str]) -> None:
             raise ValueError(f"message code {code!r} registered twice with different texts")
         REGISTRY[code] = text
     _known_texts.cache_clear()
+    _legacy_text.cache_clear()
 
 
 def render(value: Any) -> str:
@@ -79,9 +81,7 @@ def render(value: Any) -> str:
         return ""
     code, params = message["code"], message["params"]
     if code == LEGACY:
-        text = str(params.get("text", ""))
-        known = _known_texts().get(text)
-        return gettext(known) if known else text
+        return _legacy_text(str(params.get("text", "")), translation.get_language() or "")
     template = REGISTRY.get(code)
     if template is None:
         return code
@@ -94,15 +94,44 @@ def render(value: Any) -> str:
         return text
 
 
+@lru_cache(maxsize=4096)
+def _legacy_text(text: str, language: str) -> str:
+    """An older row's sentence in the reader's language when it is one of the registry's
+    messages (its English or its Chinese, with its parameters read back out of it), else as
+    it was written."""
+    plain, patterns = _known_texts()
+    if text in plain:
+        return gettext(plain[text])
+    for pattern, template in patterns:
+        found = pattern.fullmatch(text)
+        if found:
+            try:
+                return gettext(template) % found.groupdict()
+            except (KeyError, TypeError, ValueError):
+                return text
+    return text
+
+
 @cache
-def _known_texts() -> dict[str, str]:
-    """Each parameterless message's English text and Chinese translation → its msgid: an
-    older row's sentence, stored in either language, is read in the reader's."""
-    known: dict[str, str] = {}
+def _known_texts() -> tuple[dict[str, str], list[tuple[re.Pattern[str], str]]]:
+    """Each message's English text and Chinese translation → its msgid: the parameterless
+    ones by text, the others as a pattern whose groups are the parameters."""
+    plain: dict[str, str] = {}
+    patterns: list[tuple[re.Pattern[str], str]] = []
     for template in REGISTRY.values():
-        if "%(" in template:
-            continue
-        known[template] = template
         with translation.override("zh-hans"):
-            known[gettext(template)] = template
-    return known
+            chinese = gettext(template)
+        for written in {template, chinese}:
+            if "%(" not in written:
+                plain[written] = template
+                continue
+            parts = re.split(r"%\((\w+)\)s", written)
+            regex = "".join(
+                re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)"
+                for i, part in enumerate(parts)
+            )
+            try:
+                patterns.append((re.compile(regex, re.DOTALL), template))
+            except re.error:  # a parameter named twice: read such a sentence as written
+                continue
+    return plain, patterns
