@@ -133,3 +133,32 @@ def test_the_migration_keeps_an_older_batchs_sentences_as_legacy_messages() -> N
         assert batch.message == (
             "1 error(s); nothing was loaded. Correct the file and import it again."
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_an_older_lines_reason_as_a_legacy_message(bank) -> None:
+    from scorecards.models import ScoreLine
+    from scorecards.runs.services import score_period
+
+    score_period(period_code="2026-09", trigger="test")  # no facts: lines not applicable
+    executor = MigrationExecutor(connection)
+    before = [("scorecards", "0013_exact_figures")]
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("scorecards", "ScoreLine")
+    old.objects.exclude(reason="").update(reason="问卷回复少于 5 份")
+    kept = old.objects.exclude(reason="").count()
+    assert kept
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    lines = ScoreLine.objects.exclude(reason_code="")
+    assert lines.count() == kept
+    assert {(line.reason_code, line.reason_params["text"]) for line in lines} == {
+        ("legacy", "问卷回复少于 5 份")
+    }
+    line = lines.first()
+    with translation.override("en"):
+        assert line.reason == "fewer than 5 responses"
+    with translation.override("zh-hans"):
+        assert line.reason == "问卷回复少于 5 份"
