@@ -36,6 +36,10 @@ REASONS: dict[str, str] = {
     "same_zero_and_full": gettext_noop("0 and 100 points fall on the same value"),
     # a card
     "no_applicable_measure": gettext_noop("No measure of the card is applicable."),
+    # a manual score refused (the form, the grid and the manual scores file)
+    "manual_period_approved": gettext_noop(
+        "Period %(period)s is approved: an admin must reopen it before its scores change."
+    ),
 }
 
 messages.register(REASONS)
