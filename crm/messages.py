@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_noop
 
+from wealthscore.kernel import identifiers as _identifiers  # noqa: F401  (an import stores its codes)
 from wealthscore.kernel import messages
 
 MESSAGES: dict[str, str] = {
