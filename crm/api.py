@@ -25,15 +25,24 @@ class RowErrorSerializer(serializers.Serializer):
     row = serializers.IntegerField(allow_null=True)
     column = serializers.CharField(allow_null=True)
     value = serializers.CharField(allow_null=True)
-    reason = serializers.CharField()
+    reason = serializers.CharField(help_text="in the request's language")
     # What to do about it, where the reason has a known fix (a number-typed ID column).
     fix = serializers.CharField(allow_null=True, required=False)
+    code = serializers.CharField(
+        required=False, help_text="the reason's stable code (`legacy`: a sentence stored earlier)"
+    )
+    params = serializers.DictField(
+        child=serializers.CharField(), required=False, help_text="the reason's parameters"
+    )
 
 
 class ImportBatchSerializer(serializers.ModelSerializer):
     # A declared field, not the `Serializer.errors` property the stubs see: DRF's serializer
     # metaclass pops declared fields off the class, so the property stays as it is.
-    errors = RowErrorSerializer(many=True, read_only=True)  # type: ignore[assignment]
+    errors = RowErrorSerializer(  # type: ignore[assignment]
+        source="coded_errors", many=True, read_only=True
+    )
+    message = serializers.CharField(read_only=True, help_text="in the request's language")
     actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
     dropped_columns = serializers.ListField(child=serializers.CharField(), read_only=True)
 

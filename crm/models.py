@@ -13,6 +13,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from crm import messages as _registered  # noqa: F401  (crm's codes join the registry)
+from wealthscore.kernel.messages import Message, as_message, render
+
 
 class ImportKind(models.TextChoices):
     ORG_UNITS = "org_units", _("Org units")
@@ -68,9 +71,12 @@ class ImportBatch(models.Model):
     rows_loaded = models.IntegerField(_("rows loaded"), default=0)
     rows_replaced = models.IntegerField(_("rows replaced"), default=0)
     error_count = models.IntegerField(_("errors"), default=0)
-    # The first 1,000 errors: {"row", "column", "value", "reason"}.
-    errors = models.JSONField(_("row errors"), default=list, blank=True)
-    message = models.TextField(_("message"), blank=True)
+    # The first 1,000 errors: {"row", "column", "value", "reason", optional "fix"}, the
+    # reason and the fix stored as codes with parameters (crm/messages.py), so that each
+    # reader reads them in her language (`errors`); a batch stored before codes holds text.
+    row_errors = models.JSONField(_("row errors"), default=list, blank=True, db_column="errors")
+    # The batch's outcome, a code with parameters too (`message` renders it).
+    notice = models.JSONField(_("message"), default=dict, blank=True)
     dropped_columns = models.JSONField(_("dropped columns"), default=list, blank=True)
     as_of_date = models.DateField(_("as-of date"), null=True, blank=True)
     duplicate_of = models.ForeignKey(
@@ -107,6 +113,43 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind} {self.file_name} {self.status}"
+
+    @property
+    def message(self) -> str:
+        """The batch's outcome in the active language."""
+        return render(self.notice)
+
+    @message.setter
+    def message(self, value: Message | str) -> None:
+        self.notice = as_message(value) or {}
+
+    @property
+    def errors(self) -> list[dict]:
+        """The row errors, their reasons and fixes in the active language."""
+        return [_rendered(entry) for entry in self.row_errors]
+
+    @errors.setter
+    def errors(self, value: list[dict]) -> None:
+        self.row_errors = value
+
+    @property
+    def coded_errors(self) -> list[dict]:
+        """The row errors rendered, with each reason's code and parameters (the API's)."""
+        return [_rendered(entry, codes=True) for entry in self.row_errors]
+
+
+def _rendered(entry: dict, *, codes: bool = False) -> dict:
+    reason = as_message(entry.get("reason"))
+    shown = {"row": entry.get("row"), "column": entry.get("column"),
+             "value": entry.get("value"), "reason": render(reason)}  # fmt: skip
+    if entry.get("fix"):
+        shown["fix"] = render(entry["fix"])
+    if codes and reason is not None:
+        # A parameter that is a message itself (the why of a file over the limits) as text.
+        shown["code"] = reason["code"]
+        shown["params"] = {k: render(v) if isinstance(v, dict) else v
+                           for k, v in reason["params"].items()}  # fmt: skip
+    return shown
 
 
 def _fact_ref(model: str, to_field: str, **kwargs) -> models.ForeignKey:

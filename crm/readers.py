@@ -25,7 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from django.utils.translation import gettext as _
+
+from wealthscore.kernel.messages import Message, msg
 
 from .kinds import ALIASES, KINDS, PII_ALIASES, normalise_header
 
@@ -46,7 +47,8 @@ CSV_BLOCK = 16 * 1024 * 1024
 class FileRejected(Exception):
     """The file cannot be read as a table; `errors` say why, as row errors do."""
 
-    def __init__(self, message: str, errors: list[dict] | None = None):
+    def __init__(self, message: Message | str, errors: list[dict] | None = None):
+        # A code with parameters (crm/messages.py), rendered when the batch is read.
         super().__init__(message)
         self.message = message
         self.errors = errors or [{"row": None, "column": None, "value": None, "reason": message}]
@@ -76,7 +78,7 @@ def sniff_format(path: Path) -> str:
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise FileRejected(_("This is an old .xls workbook; save it as .xlsx or CSV."))
+        raise FileRejected(msg("old_xls"))
     return "csv"
 
 
@@ -110,8 +112,7 @@ def match_header(cells: list[str], kind: str | None) -> tuple[str, dict[int, str
             continue
         if canonical in seen:
             raise FileRejected(
-                _("Columns %(a)s and %(b)s both mean %(name)s.")
-                % {"a": cells[seen[canonical]], "b": cells[index], "name": canonical}
+                msg("duplicate_column", a=cells[seen[canonical]], b=cells[index], name=canonical)
             )
         seen[canonical] = index
         mapping[index] = canonical
@@ -120,10 +121,9 @@ def match_header(cells: list[str], kind: str | None) -> tuple[str, dict[int, str
         spec = KINDS[chosen]
         names = ", ".join(f"{n} ({spec.column(n).aliases[0]})" for n in missing)
         raise FileRejected(
-            _("Missing required column(s) for %(kind)s: %(names)s.")
-            % {"kind": chosen, "names": names},
+            msg("missing_columns", kind=chosen, names=names),
             [
-                {"row": 1, "column": n, "value": None, "reason": _("required column missing")}
+                {"row": 1, "column": n, "value": None, "reason": msg("required_column_missing")}
                 for n in missing
             ],
         )
@@ -169,9 +169,8 @@ def decode_to_utf8(data: bytes) -> tuple[bytes, str]:
         # UTF-8 text up to a character cut in half at the very end: the file was cut short.
         line = body.count(b"\n", 0, utf8_error.start) + 1
         raise FileRejected(
-            _("The file ends in the middle of a character in row %(row)s: it was cut short.")
-            % {"row": line},
-            [{"row": line, "column": None, "value": None, "reason": _("file cut short")}],
+            msg("file_cut_short_at", row=line),
+            [{"row": line, "column": None, "value": None, "reason": msg("file_cut_short")}],
         )
     if encoding == "utf-8-sig":
         raise FileRejected(_mixed_message(body, utf8_error.start))
@@ -181,19 +180,15 @@ def decode_to_utf8(data: bytes) -> tuple[bytes, str]:
     except UnicodeDecodeError as exc:
         line = body.count(b"\n", 0, exc.start) + 1
         raise FileRejected(
-            _("The file is neither UTF-8 nor GB18030/GBK text (undecodable bytes in row %(row)s).")
-            % {"row": line},
-            [{"row": line, "column": None, "value": None, "reason": _("undecodable bytes")}],
+            msg("undecodable_file", row=line),
+            [{"row": line, "column": None, "value": None, "reason": msg("undecodable_bytes")}],
         ) from exc
     return text.encode("utf-8"), "gb18030"
 
 
-def _mixed_message(body: bytes, offset: int) -> str:
+def _mixed_message(body: bytes, offset: int) -> Message:
     line = body.count(b"\n", 0, offset) + 1
-    return _(
-        "Mixed encodings: the file reads as UTF-8 until row %(row)s, which is not UTF-8. "
-        "Export the whole file in one encoding."
-    ) % {"row": line}
+    return msg("mixed_encodings_from_row", row=line)
 
 
 _NON_ASCII_LINE = re.compile(rb"^.*[\x80-\xff].*$", re.MULTILINE)
@@ -220,13 +215,7 @@ def _refuse_mixed(body: bytes) -> None:
     if utf8_rows and other_rows and utf8_rows >= max(2, (utf8_rows + other_rows) // 20):
         row_utf8 = body.count(b"\n", 0, first_utf8) + 1
         row_other = body.count(b"\n", 0, first_other) + 1
-        raise FileRejected(
-            _(
-                "Mixed encodings: row %(a)s is UTF-8 but row %(b)s is not. "
-                "Export the whole file in one encoding."
-            )
-            % {"a": row_utf8, "b": row_other}
-        )
+        raise FileRejected(msg("mixed_encodings_rows", a=row_utf8, b=row_other))
 
 
 DELIMITERS = (",", "\t", "|")  # in order of preference when a line reads alike with several
@@ -282,16 +271,11 @@ def _without_trailing_empty_rows(utf8: bytes, delimiter: str) -> bytes:
 def read_csv(path: Path, kind: str | None) -> RawTable:
     data = path.read_bytes()
     if not data.removeprefix(codecs.BOM_UTF8).strip():
-        raise FileRejected(_("The file is empty."))
+        raise FileRejected(msg("file_empty"))
     if _looks_utf16(data[:65536]):
-        raise FileRejected(
-            _(
-                "The file is UTF-16 (Unicode) text; save it as CSV UTF-8 or GB18030 "
-                "and import again."
-            )
-        )
+        raise FileRejected(msg("utf16_file"))
     if _looks_binary(data[:65536]):
-        raise FileRejected(_("The file is not text (binary content); is it the right file?"))
+        raise FileRejected(msg("binary_file"))
     utf8, encoding = decode_to_utf8(data)
     del data
     utf8 = utf8.rstrip(b"\r\n")
@@ -299,12 +283,7 @@ def read_csv(path: Path, kind: str | None) -> RawTable:
     if first_line_end < 0 and b"\r" in utf8:
         # Old Mac line endings: refused rather than guessed at, since a bare CR is also what
         # a damaged Windows file shows; every current exporter writes CRLF or LF.
-        raise FileRejected(
-            _(
-                "The file's lines end with a carriage return only (old Mac line endings). "
-                "Save it as CSV with Windows (CRLF) or Unix (LF) line endings and import again."
-            )
-        )
+        raise FileRejected(msg("mac_line_endings"))
     header_index, delimiter = find_csv_header(utf8, kind)
     utf8 = _without_trailing_empty_rows(utf8, delimiter)
     header_start = _line_start(utf8, header_index)
@@ -315,13 +294,12 @@ def read_csv(path: Path, kind: str | None) -> RawTable:
         header = next(csv.reader([header_line.decode("utf-8").rstrip("\r")], delimiter=delimiter))
     except csv.Error as exc:
         raise FileRejected(
-            _("The header row (row %(row)s) cannot be read as CSV: %(error)s")
-            % {"row": header_row, "error": exc},
+            msg("unreadable_header", row=header_row, error=exc),
             [{"row": header_row, "column": None, "value": None, "reason": str(exc)}],
         ) from exc
     chosen, mapping, dropped = match_header(header, kind)
     if header_end < 0:
-        raise FileRejected(_("The file has a header row but no data rows."))
+        raise FileRejected(msg("no_data_rows"))
 
     invalid: list[dict] = []
 
@@ -333,8 +311,9 @@ def read_csv(path: Path, kind: str | None) -> RawTable:
                 "row": row.number,
                 "column": None,
                 "value": None,
-                "reason": _("row has %(got)s fields, the header has %(want)s")
-                % {"got": row.actual_columns, "want": row.expected_columns},
+                "reason": msg(
+                    "wrong_field_count", got=row.actual_columns, want=row.expected_columns
+                ),
             }
         )
         return "skip"
@@ -372,7 +351,7 @@ def read_csv(path: Path, kind: str | None) -> RawTable:
         raise _parse_error(exc, utf8, header) from exc
     table = table.rename_columns([keep[n] for n in table.column_names])
     if table.num_rows == 0 and not invalid:
-        raise FileRejected(_("The file has a header row but no data rows."))
+        raise FileRejected(msg("no_data_rows"))
     # Data row i is file row i + 1 + the header's row, less the rows skipped as invalid.
     first = header_row + 1
     row_numbers = np.arange(first, table.num_rows + len(invalid) + first, dtype=np.int64)
@@ -397,13 +376,7 @@ def _parse_error(exc: pa.ArrowInvalid, utf8: bytes, header: list[str]) -> FileRe
     if "straddl" in text:
         row, column = _long_field(utf8, header)
         where = {"row": row, "column": column or "?", "limit": CSV_BLOCK // 1024**2}
-        message = (
-            _(
-                "Row %(row)s, column %(column)s: a value longer than %(limit)s MB. No column "
-                "takes values that long; is a quote left open?"
-            )
-            % where
-        )
+        message = msg("value_too_long", **where)
         return FileRejected(
             message, [{"row": row, "column": column, "value": None, "reason": message}]
         )
@@ -411,7 +384,7 @@ def _parse_error(exc: pa.ArrowInvalid, utf8: bytes, header: list[str]) -> FileRe
     # the row's text (which may hold the PII columns that are never stored).
     found = re.match(r"(.*?(?:got \d+|Row #\d+))", text)
     reason = found.group(1) if found else text.split(":")[0]
-    return FileRejected(_("The CSV cannot be parsed: %(error)s") % {"error": reason[:200]})
+    return FileRejected(msg("csv_parse_error", error=reason[:200]))
 
 
 def _long_field(utf8: bytes, header: list[str]) -> tuple[int | None, str | None]:
@@ -450,7 +423,7 @@ def check_xlsx_container(path: Path) -> str:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        raise FileRejected(_("The file is not a valid .xlsx workbook.")) from exc
+        raise FileRejected(msg("invalid_xlsx")) from exc
     with archive:
         infos = archive.infolist()
         total = sum(info.file_size for info in infos)
@@ -459,16 +432,13 @@ def check_xlsx_container(path: Path) -> str:
             for info in infos
             if info.file_size > 10 * 1024 * 1024
         ):
-            raise FileRejected(
-                _("The workbook declares %(size)s MB of content; refused as unsafe.")
-                % {"size": total // (1024 * 1024)}
-            )
+            raise FileRejected(msg("workbook_too_big", size=total // (1024 * 1024)))
         sheets = sorted(
             (i.filename for i in infos if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", i.filename)),
             key=lambda name: int(re.findall(r"\d+", name)[-1]),
         )
         if not sheets:
-            raise FileRejected(_("The workbook has no worksheet."))
+            raise FileRejected(msg("no_worksheet"))
         with archive.open(sheets[0]) as sheet:
             head = sheet.read(4096)
             found = _DIMENSION.search(head)
@@ -476,10 +446,7 @@ def check_xlsx_container(path: Path) -> str:
                 rows = int(found.group(4)) - int(found.group(2)) + 1
                 cols = _column_number(found.group(3)) - _column_number(found.group(1)) + 1
                 if rows * cols > MAX_XLSX_CELLS:
-                    raise FileRejected(
-                        _("The worksheet declares %(rows)s rows × %(cols)s columns; refused.")
-                        % {"rows": rows, "cols": cols}
-                    )
+                    raise FileRejected(msg("worksheet_too_big", rows=rows, cols=cols))
         check_sheet_extent(archive, sheets[0])
     return sheets[0]
 
@@ -572,20 +539,17 @@ def check_sheet_extent(archive: zipfile.ZipFile, sheet: str) -> None:
         far, rows, columns = exact, exact.row, exact.column
     if far.column > MAX_XLSX_COLUMNS:
         raise FileRejected(
-            _(
-                "The sheet refers to cell %(cell)s, in column %(n)s; a sheet may have at most "
-                "%(limit)s columns. Delete the far cells (or save only the table) and import "
-                "again."
-            )
-            % {"cell": far.cell, "n": far.column, "limit": MAX_XLSX_COLUMNS}
+            msg("sheet_too_wide", cell=far.cell, n=far.column, limit=MAX_XLSX_COLUMNS)
         )
     if rows * columns > MAX_XLSX_CELLS:
         raise FileRejected(
-            _(
-                "The sheet refers to cell %(cell)s: %(rows)s rows × %(cols)s columns, more than "
-                "the %(limit)s cells a sheet may span. Delete the far cells and import again."
+            msg(
+                "sheet_too_large",
+                cell=far.cell,
+                rows=rows,
+                cols=columns,
+                limit=f"{MAX_XLSX_CELLS:,}",
             )
-            % {"cell": far.cell, "rows": rows, "cols": columns, "limit": f"{MAX_XLSX_CELLS:,}"}
         )
 
 
@@ -655,16 +619,9 @@ def read_xlsx(path: Path, kind: str | None) -> RawTable:
             workbook = CalamineWorkbook.from_path(str(path))
             rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
         except Exception as exc:  # calamine raises its own types for every kind of damage
-            raise FileRejected(
-                _("The workbook cannot be read: %(error)s") % {"error": exc}
-            ) from exc
+            raise FileRejected(msg("unreadable_workbook", error=exc)) from exc
         if formulas.result():
-            raise FileRejected(
-                _(
-                    "The workbook contains formulas. Paste the values only "
-                    "(Paste Special → Values) and import again."
-                )
-            )
+            raise FileRejected(msg("workbook_formulas"))
     header_index = None
     best = 1
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
@@ -672,9 +629,7 @@ def read_xlsx(path: Path, kind: str | None) -> RawTable:
         if score > best:
             header_index, best = index, score
     if header_index is None:
-        raise FileRejected(
-            _("No header row found in the first %(n)s rows.") % {"n": HEADER_SEARCH_ROWS}
-        )
+        raise FileRejected(msg("no_header_row", n=HEADER_SEARCH_ROWS))
     header = [_cell_text(v) for v in rows[header_index]]
     chosen, mapping, dropped = match_header(header, kind)
     body = rows[header_index + 1 :]
@@ -682,7 +637,7 @@ def read_xlsx(path: Path, kind: str | None) -> RawTable:
     while body and all(_cell_text(v) == "" for v in body[-1]):
         body.pop()
     if not body:
-        raise FileRejected(_("The file has a header row but no data rows."))
+        raise FileRejected(msg("no_data_rows"))
     columns: dict[str, pa.Array] = {}
     number_cells: dict[str, np.ndarray] = {}
     spec = KINDS[chosen]
@@ -706,7 +661,7 @@ def read_xlsx(path: Path, kind: str | None) -> RawTable:
 def parse_file(path: Path, kind: str | None) -> RawTable:
     """The parse itself, in this process: what the sandbox's child runs."""
     if path.stat().st_size == 0:
-        raise FileRejected(_("The file is empty."))
+        raise FileRejected(msg("file_empty"))
     if sniff_format(path) == "xlsx":
         return read_xlsx(path, kind)
     return read_csv(path, kind)

@@ -47,7 +47,8 @@ if _IN_FORK_SERVER:
 
 from django.conf import settings  # noqa: E402
 from django.utils import translation  # noqa: E402
-from django.utils.translation import gettext as _  # noqa: E402
+
+from wealthscore.kernel.messages import Message, msg  # noqa: E402
 
 from .readers import FileRejected, RawTable, parse_file  # noqa: E402
 
@@ -112,7 +113,7 @@ def read_in_child(path: Path, kind: str | None) -> RawTable:
         if child.is_alive():
             child.kill()
             child.join()
-            raise _over_limits(_("it took longer than %(n)s seconds") % {"n": f"{seconds:g}"})
+            raise _over_limits(msg("over_time", n=f"{seconds:g}"))
         outcome_file = folder / "outcome.json"
         if not outcome_file.exists():
             raise _over_limits(_died(child.exitcode, memory_mb))
@@ -120,11 +121,9 @@ def read_in_child(path: Path, kind: str | None) -> RawTable:
         if outcome["status"] == "rejected":
             raise FileRejected(outcome["message"], outcome["errors"])
         if outcome["status"] == "memory":
-            raise _over_limits(_("it needed more than %(n)s MB of memory") % {"n": memory_mb})
+            raise _over_limits(msg("over_memory", n=memory_mb))
         if outcome["status"] == "error":
-            raise FileRejected(
-                _("The file could not be read: %(error)s") % {"error": outcome["message"]}
-            )
+            raise FileRejected(msg("reader_failed", error=outcome["message"]))
         # Memory-mapped: the parent reads the child's buffers in place. The file may be
         # unlinked at once; the mapping keeps its pages until the table is gone.
         table = pa.ipc.open_file(pa.memory_map(str(folder / "table.arrow"))).read_all()
@@ -156,23 +155,17 @@ def _scratch() -> str | None:
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
-def _over_limits(why: str) -> FileRejected:
-    return FileRejected(_("The file could not be read within the limits: %(why)s.") % {"why": why})
+def _over_limits(why: Message) -> FileRejected:
+    return FileRejected(msg("over_limits", why=why))
 
 
-def _died(exitcode: int | None, memory_mb: int) -> str:
+def _died(exitcode: int | None, memory_mb: int) -> Message:
     if exitcode is not None and exitcode < 0:
         name = signal.Signals(-exitcode).name
         # An allocation refused under RLIMIT_AS aborts calamine (SIGABRT) and can kill
         # native code by SIGSEGV; SIGKILL is the kernel's OOM killer or an operator.
-        return _("the reader was stopped by %(signal)s (memory limit %(n)s MB)") % {
-            "signal": name,
-            "n": memory_mb,
-        }
-    return _("the reader ended with exit code %(code)s (memory limit %(n)s MB)") % {
-        "code": exitcode,
-        "n": memory_mb,
-    }
+        return msg("reader_signal", signal=name, n=memory_mb)
+    return msg("reader_exit_code", code=exitcode, n=memory_mb)
 
 
 def _address_space_peak() -> int:

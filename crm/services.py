@@ -30,6 +30,7 @@ from wealthscore.kernel.cells import neutralise
 from wealthscore.kernel.errors import DomainError
 from wealthscore.kernel.jobs import enqueue, heartbeat, worker_id
 from wealthscore.kernel.locks import try_lock
+from wealthscore.kernel.messages import Message, msg, render
 
 from .kinds import KINDS, LOAD_ORDER, kind_from_file_name
 from .loaders import LOADERS, Loaded, RowsRefused
@@ -207,9 +208,9 @@ def import_run(*, batch_id: int) -> ImportBatch:
 
 
 def _mark_failed(batch_id: int, exc: Exception) -> None:
-    message = _("The import failed: %(error)s") % {"error": f"{type(exc).__name__}: {exc}"}
+    notice = msg("import_failed", error=f"{type(exc).__name__}: {exc}"[:2000])
     ImportBatch.objects.filter(pk=batch_id, status__in=RESUMABLE).update(
-        status=BatchStatus.FAILED, message=message[:2000], stage="", finished_at=timezone.now()
+        status=BatchStatus.FAILED, notice=notice, stage="", finished_at=timezone.now()
     )
 
 
@@ -226,7 +227,7 @@ def _run_locked(batch: ImportBatch) -> ImportBatch:
             duplicate_of=duplicate_of,
             progress=100,
             stage="",
-            message=_("Identical to batch #%(id)s: nothing changed.") % {"id": duplicate_of.pk},
+            message=msg("identical_batch", id=duplicate_of.pk),
         )
     batch.status = BatchStatus.RUNNING
     batch.started_at = timezone.now()
@@ -309,14 +310,11 @@ def _raised_by_others(batch: ImportBatch) -> dict[str, int]:
     return raised
 
 
-def _loaded_message(loaded: Loaded, warnings: dict[str, int]) -> str:
-    message = _("Loaded %(n)s rows (%(r)s replaced).") % {
-        "n": loaded.rows_loaded,
-        "r": loaded.rows_replaced,
-    }
+def _loaded_message(loaded: Loaded, warnings: dict[str, int]) -> Message:
     if warnings:
-        message += " " + _("%(n)s compliance warning(s) raised.") % {"n": sum(warnings.values())}
-    return message
+        return msg("loaded_with_warnings", n=loaded.rows_loaded, r=loaded.rows_replaced,
+                   w=sum(warnings.values()))  # fmt: skip
+    return msg("loaded", n=loaded.rows_loaded, r=loaded.rows_replaced)
 
 
 def _load(batch: ImportBatch, checked: Checked) -> Loaded:
@@ -333,7 +331,9 @@ def _load(batch: ImportBatch, checked: Checked) -> Loaded:
         return LOADERS[batch.kind](cursor, checked, batch)
 
 
-def _reject(batch: ImportBatch, errors: list[dict], count: int, message: str | None) -> ImportBatch:
+def _reject(
+    batch: ImportBatch, errors: list[dict], count: int, message: Message | str | None
+) -> ImportBatch:
     return _finish(
         batch,
         BatchStatus.REJECTED,
@@ -341,9 +341,7 @@ def _reject(batch: ImportBatch, errors: list[dict], count: int, message: str | N
         error_count=count,
         progress=100,
         stage="",
-        message=message
-        or _("%(n)s error(s); nothing was loaded. Correct the file and import it again.")
-        % {"n": count},
+        message=message or msg("rejected", n=count),
     )
 
 
@@ -505,8 +503,7 @@ def _nightly_failed(path: Path, rejected: Path, exc: Exception, result: NightlyR
         result.rejected.append(path.name)
         return
     if batch is None:
-        _move_rejected(path, rejected, _("The import failed: %(error)s")
-                       % {"error": f"{type(exc).__name__}: {exc}"})  # fmt: skip
+        _move_rejected(path, rejected, msg("import_failed", error=f"{type(exc).__name__}: {exc}"))
     else:
         result.batches.append(batch.pk)
         target = _file_away(path, rejected)
@@ -649,10 +646,10 @@ def _give_up_if_delivered_too_often(batch_id: int, retries: int = 0) -> bool:
 
 def _dead_letter(batch: ImportBatch) -> None:
     limit = settings.WEALTHSCORE_MAX_DELIVERIES
-    reason = _("gave up after %(n)s attempts: the worker died each time") % {"n": limit}
     failed = ImportBatch.objects.filter(pk=batch.pk, status__in=RESUMABLE).update(
-        status=BatchStatus.FAILED, message=reason, stage="", finished_at=timezone.now()
-    )
+        status=BatchStatus.FAILED, notice=msg("gave_up", n=limit), stage="",
+        finished_at=timezone.now(),
+    )  # fmt: skip
     if failed:
         log.error(
             "dead letter: import batch #%s (%s, %s) failed after %s attempts",
@@ -730,10 +727,10 @@ def _unique(target: Path) -> Path:
     return target.with_name(f"{target.stem}.{stamp}{target.suffix}")
 
 
-def _move_rejected(path: Path, folder: Path, message: str) -> None:
+def _move_rejected(path: Path, folder: Path, message: Message | str) -> None:
     target = _file_away(path, folder)
     target.with_name(target.name + ".errors.csv").write_text(
-        f"原因 reason\n{message}\n", encoding="utf-8-sig"
+        f"原因 reason\n{render(message)}\n", encoding="utf-8-sig"
     )
 
 

@@ -19,10 +19,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
 from wealthscore.kernel.catalog import MANUAL_MEASURE_CODES, MEASURE_CODES
 from wealthscore.kernel.identifiers import identifier_problems, mask_name
+from wealthscore.kernel.messages import Message, msg
 
 from .kinds import KINDS, Column
 from .normalise import normalise_amount, normalise_column, normalise_date_text
@@ -76,8 +76,8 @@ class ErrorLog:
         self,
         mask: pa.Array | np.ndarray,
         column: str | None,
-        reason: str,
-        fix: str | None = None,
+        reason: Message | str,
+        fix: Message | str | None = None,
     ) -> None:
         """One error per row of `mask`; `fix`, when given, says what to do about it."""
         if isinstance(mask, pa.ChunkedArray | pa.Array):
@@ -89,7 +89,11 @@ class ErrorLog:
             self._add(indices, column, reason, fix)
 
     def _add(
-        self, indices: np.ndarray, column: str | None, reason: str, fix: str | None = None
+        self,
+        indices: np.ndarray,
+        column: str | None,
+        reason: Message | str,
+        fix: Message | str | None = None,
     ) -> None:
         self.count += len(indices)
         values = self.raw.table.column(column) if column in self.raw.headers else None
@@ -113,7 +117,7 @@ class ErrorLog:
                 entry["fix"] = fix
             self.found.append((row, place, entry))
 
-    def add_file_error(self, reason: str, column: str | None = None) -> None:
+    def add_file_error(self, reason: Message | str, column: str | None = None) -> None:
         self.count += 1
         # Named as the file names it, like the row errors.
         named = self.raw.headers.get(column, column) if column else None
@@ -215,11 +219,11 @@ def _check_column(raw: RawTable, column: Column, log: ErrorLog, today: dt.date) 
     values = normalise_column(column.type, raw.table.column(column.name).combine_chunks())
     blank = _blank(values)
     if column.required:
-        log.add(blank, column.name, _("required value is empty"))
+        log.add(blank, column.name, msg("required_empty"))
     log.add(
         pc.greater(pc.utf8_length(values), column.max_length),
         column.name,
-        _("longer than %(n)s characters") % {"n": column.max_length},
+        msg("too_long", n=column.max_length),
     )
     return _typed(column, values, blank, log, today)
 
@@ -251,42 +255,39 @@ def _typed(
     name = column.name
     if column.type == "date":
         dates, invalid, timed = _by_distinct(values, parse_date)
-        log.add(
-            invalid, name, _("not a date (use 2026-10-31, 2026/10/31, 20261031 or 2026年10月31日)")
-        )
+        log.add(invalid, name, msg("not_a_date"))
         log.add(
             timed,
             name,
-            _("has a time of day; a date column takes a day only"),
-            _("Export the column as a date (2026-10-31), without the time."),
+            msg("has_time_of_day"),
+            msg("fix_date_only"),
         )
         log.add(
             pc.greater(dates, pa.scalar(today, pa.date32())),
             name,
-            _("date is in the future"),
+            msg("date_future"),
         )
         return dates
     if column.type == "amount":
         text, not_number, too_precise = parse_amount(values)
-        log.add(not_number, name, _("not a number"))
-        log.add(too_precise, name, _("more than 2 decimal places"))
+        log.add(not_number, name, msg("not_number"))
+        log.add(too_precise, name, msg("too_precise"))
         if not column.allow_negative:
             log.add(
                 pc.and_(pc.invert(not_number), pc.starts_with(text, "-")),
                 name,
-                _("negative amount"),
+                msg("negative_amount"),
             )
         return pc.if_else(pc.or_(blank, not_number), None, text)
     if column.type == "int":
         is_int = pc.match_substring_regex(values, r"^\d{1,9}$")
-        log.add(pc.and_(pc.invert(blank), pc.invert(is_int)), name, _("not a whole number"))
+        log.add(pc.and_(pc.invert(blank), pc.invert(is_int)), name, msg("not_whole_number"))
         numbers = pc.cast(pc.if_else(is_int, values, None), pa.int64())
         if column.min_value is not None and column.max_value is not None:
             log.add(
                 pc.or_(pc.less(numbers, column.min_value), pc.greater(numbers, column.max_value)),
                 name,
-                _("must be between %(lo)s and %(hi)s")
-                % {"lo": column.min_value, "hi": column.max_value},
+                msg("out_of_range", lo=column.min_value, hi=column.max_value),
             )
         return numbers
     if column.type in {"enum", "bool"}:
@@ -299,16 +300,14 @@ def _typed(
             ),
         )
         unknown = pc.and_(pc.invert(blank), pc.is_null(index))
-        log.add(unknown, name, _("not one of: %(values)s") % {"values": _spellings(column)})
+        log.add(unknown, name, msg("not_one_of", values=_spellings(column)))
         mapped = pc.take(codes, index)
         if column.type == "bool":
             return pc.equal(mapped, "true")
         return mapped
     if column.type == "period":
         valid = pc.match_substring_regex(values, r"^\d{4}(-Q[1-4])?$")
-        log.add(
-            pc.and_(pc.invert(blank), pc.invert(valid)), name, _("not a period (2026-Q3 or 2026)")
-        )
+        log.add(pc.and_(pc.invert(blank), pc.invert(valid)), name, msg("not_a_period"))
         return values
     if column.type == "list":
         return pc.replace_substring_regex(values, r"\s*[;；,，、]\s*", ";")
@@ -382,7 +381,7 @@ def check(raw: RawTable, refs: References) -> Checked:
         log.add(
             duplicate,
             spec.key[0],
-            _("duplicate %(key)s within the file") % {"key": " + ".join(spec.key)},
+            msg("duplicate_key", key=" + ".join(spec.key)),
         )
     as_of = None
     kind_check = _KIND_CHECKS.get(raw.kind)
@@ -427,16 +426,13 @@ def _check_number_cells(raw: RawTable, table: pa.Table, refs: References, log: E
         numbers = pc.filter(values, pa.array(mask))
         distinct = [v for v in pc.unique(numbers).to_pylist() if v]
         suggestions = _padded_twins(name, distinct[:MAX_SUGGESTED], refs)
-        reason = _("the cell is a number, not text, so the ID's leading zeros may be lost")
-        plain = _("Format the column as text and re-enter the leading zeros.")
+        reason = msg("number_cell_id")
+        # The values grouped by their fix: the plain one, or with the IDs they may have been.
         fixes: dict[str, list[str]] = {}
         for value in distinct:
-            twins = suggestions.get(value)
-            fix = plain
-            if twins:
-                fix = f"{plain} " + _("Did you mean %(id)s?") % {"id": " / ".join(twins)}
-            fixes.setdefault(fix, []).append(value)
-        for fix, group in fixes.items():
+            fixes.setdefault(" / ".join(suggestions.get(value) or []), []).append(value)
+        for twins, group in fixes.items():
+            fix = msg("fix_text_column_twins", id=twins) if twins else msg("fix_text_column")
             in_group = pc.is_in(values, value_set=pa.array(group, pa.string()))
             log.add(pc.and_(pa.array(mask), in_group), name, reason, fix)
 
@@ -487,10 +483,10 @@ def _clients_padded(digits: list[str]) -> set[str]:
 
 def _check_references(table: pa.Table, refs: References, log: ErrorLog) -> None:
     for column, known, label in [
-        ("rm_employee_id", refs.employee_ids, _("unknown employee ID")),
-        ("employee_id", refs.employee_ids, _("unknown employee ID")),
-        ("unit_code", refs.unit_codes, _("unknown unit code")),
-        ("product_code", refs.product_codes, _("unknown product code")),
+        ("rm_employee_id", refs.employee_ids, msg("unknown_employee_id")),
+        ("employee_id", refs.employee_ids, msg("unknown_employee_id")),
+        ("unit_code", refs.unit_codes, msg("unknown_unit_code")),
+        ("product_code", refs.product_codes, msg("unknown_product_code")),
     ]:
         if column in table.column_names:
             unknown = _unknown(table.column(column), known)
@@ -508,17 +504,16 @@ def _check_org_units(table: pa.Table, refs: References, log: ErrorLog, codes: Co
     known = set(refs.unit_codes) | set(units)
     log.add(
         np.array([bool(p) and p not in known for p in parents]), "parent_code",
-        _("unknown parent unit"),
+        msg("unknown_parent_unit"),
     )  # fmt: skip
     log.add(np.array([bool(p) and p == c for c, p in zip(units, parents, strict=True)]),
-            "parent_code", _("a unit cannot be its own parent"))  # fmt: skip
+            "parent_code", msg("own_parent"))  # fmt: skip
     tree = dict(refs.unit_parents)
     tree.update({c: (p or None) for c, p in zip(units, parents, strict=True)})
     roots = [c for c, p in tree.items() if p is None]
     if len(roots) > 1:
         log.add_file_error(
-            _("More than one head office (units without a parent): %(codes)s")
-            % {"codes": ", ".join(sorted(roots)[:10])},
+            msg("several_head_offices", codes=", ".join(sorted(roots)[:10])),
             "parent_code",
         )
     cyclic = []
@@ -528,7 +523,7 @@ def _check_org_units(table: pa.Table, refs: References, log: ErrorLog, codes: Co
             seen.add(current)
             current = tree.get(current)
         cyclic.append(current is not None)
-    log.add(np.array(cyclic), "parent_code", _("the parent chain loops back on itself"))
+    log.add(np.array(cyclic), "parent_code", msg("parent_loop"))
 
 
 def _check_staff(table: pa.Table, refs: References, log: ErrorLog, codes: Codes) -> None:
@@ -550,10 +545,11 @@ def _check_staff(table: pa.Table, refs: References, log: ErrorLog, codes: Codes)
         row = table.slice(int(index), 1).to_pylist()[0]
         record = refs.staff_logins[row["employee_id"]]
         for column, reason in staff_row_refusals(record=record, row=row):
-            mask = refused.setdefault((column, reason), np.zeros(table.num_rows, dtype=bool))
+            key = (column, reason["code"])
+            mask = refused.setdefault(key, np.zeros(table.num_rows, dtype=bool))
             mask[index] = True
-    for (column, reason), mask in refused.items():
-        log.add(mask, column, reason)
+    for (column, code), mask in refused.items():
+        log.add(mask, column, msg(code))
 
 
 def _check_holdings(
@@ -563,8 +559,11 @@ def _check_holdings(
     dates = pc.unique(pc.drop_null(table.column("as_of_date"))).to_pylist()
     if len(dates) > 1:
         log.add_file_error(
-            _("A holdings file is one month-end snapshot, but it holds %(n)s as-of dates: %(d)s")
-            % {"n": len(dates), "d": ", ".join(d.isoformat() for d in sorted(dates)[:5])},
+            msg(
+                "holdings_several_dates",
+                n=len(dates),
+                d=", ".join(d.isoformat() for d in sorted(dates)[:5]),
+            ),
             "as_of_date",
         )
         return None
@@ -573,14 +572,14 @@ def _check_holdings(
     as_of = dates[0]
     if as_of.day != calendar.monthrange(as_of.year, as_of.month)[1]:
         log.add_file_error(
-            _("The as-of date %(d)s is not a month-end.") % {"d": as_of.isoformat()},
+            msg("not_month_end", d=as_of.isoformat()),
             "as_of_date",
         )
     # A client is managed by one RM in one unit: every row of a client must agree.
     clients, client_count = codes("client_id")
     for column, reason in [
-        ("rm_employee_id", _("client has rows under several RMs")),
-        ("unit_code", _("client has rows under several units")),
+        ("rm_employee_id", msg("client_several_rms")),
+        ("unit_code", msg("client_several_units")),
     ]:
         values, size = codes(column)
         lowest = np.full(client_count, size, dtype=np.int64)
@@ -596,14 +595,16 @@ def _check_targets(table: pa.Table, refs: References, log: ErrorLog, codes: Code
     scope = table.column("scope")
     is_unit = pc.is_in(scope, value_set=pa.array(sorted(refs.unit_codes), pa.string()))
     is_employee = pc.is_in(scope, value_set=pa.array(sorted(refs.employee_ids), pa.string()))
-    log.add(pc.and_(is_unit, is_employee), "scope", _("both a unit code and an employee ID"))
+    log.add(pc.and_(is_unit, is_employee), "scope", msg("scope_both"))
     log.add(
         pc.and_(pc.invert(_blank(scope)), pc.and_(pc.invert(is_unit), pc.invert(is_employee))),
         "scope",
-        _("neither a known unit code nor a known employee ID"),
+        msg("scope_unknown"),
     )
     log.add(
-        _unknown(table.column("measure"), set(MEASURE_CODES)), "measure", _("unknown measure code")
+        _unknown(table.column("measure"), set(MEASURE_CODES)),
+        "measure",
+        msg("unknown_measure_code"),
     )
     from targets.models import DistributionProfile
 
@@ -611,7 +612,7 @@ def _check_targets(table: pa.Table, refs: References, log: ErrorLog, codes: Code
     log.add(
         _unknown(table.column("distribution"), profiles),
         "distribution",
-        _("unknown distribution profile"),
+        msg("unknown_distribution_profile"),
     )
 
 
@@ -620,8 +621,7 @@ def _check_manual_scores(table: pa.Table, refs: References, log: ErrorLog, codes
     log.add(
         _unknown(table.column("measure"), set(MANUAL_MEASURE_CODES)),
         "measure",
-        _("not a manually scored measure (%(codes)s)")
-        % {"codes": ", ".join(sorted(MANUAL_MEASURE_CODES))},
+        msg("not_manual_measure", codes=", ".join(sorted(MANUAL_MEASURE_CODES))),
     )
     score = table.column("score")
     numeric = (
@@ -629,7 +629,7 @@ def _check_manual_scores(table: pa.Table, refs: References, log: ErrorLog, codes
     )
     if numeric is not None:
         log.add(pc.greater(numeric, pa.scalar(100, pa.decimal128(18, 2))), "score",
-                _("must be between 0 and 100"))  # fmt: skip
+                msg("score_out_of_range"))  # fmt: skip
 
 
 def _check_complaints(table: pa.Table, refs: References, log: ErrorLog, codes: Codes) -> None:
@@ -637,7 +637,7 @@ def _check_complaints(table: pa.Table, refs: References, log: ErrorLog, codes: C
     log.add(
         pc.less(table.column("resolved_date"), table.column("received_date")),
         "resolved_date",
-        _("resolved before it was received"),
+        msg("resolved_before_received"),
     )
 
 

@@ -14,6 +14,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext as _
 
+from wealthscore.kernel.messages import Message, msg
+
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
@@ -67,7 +69,9 @@ class Fact:
 
     value: Decimal | None
     inputs: dict = field(default_factory=dict)
-    reason: str = ""
+    # A code with parameters (scorecards/messages.py), rendered when read; None when it has
+    # a value. An older run's entry may hold its text: read as a legacy message.
+    reason: Message | str | None = None
 
 
 @dataclass
@@ -77,7 +81,7 @@ class Line:
     target: Decimal | None
     points: Decimal | None
     applicable: bool
-    reason: str
+    reason: Message | str | None
     inputs: dict
     weighted: Decimal | None = None
 
@@ -88,7 +92,7 @@ class Card:
     weighted_score: Decimal | None
     bonus: Decimal
     total: Decimal | None
-    no_total_reason: str = ""
+    no_total_reason: str = ""  # a code of scorecards/messages.py
     quarters_mean: Decimal | None = None
     quarters_counted: int = 0
 
@@ -100,14 +104,14 @@ def round_half_up(value: Decimal) -> Decimal:
 def score_line(rule: MeasureRule, fact: Fact, target: Decimal | None) -> Line:
     """Points of one measure by its method, or not applicable with the reason."""
 
-    def not_applicable(reason: str) -> Line:
+    def not_applicable(reason: Message | str) -> Line:
         return Line(rule, fact.value, target, None, False, reason, fact.inputs)
 
     if fact.value is None:
-        return not_applicable(fact.reason or _("no value in the window"))
+        return not_applicable(fact.reason or msg("no_value"))
     value = fact.value
     if rule.needs_target and (target is None or target == 0):
-        return not_applicable(_("no target") if target is None else _("target is zero"))
+        return not_applicable(msg("no_target") if target is None else msg("target_zero"))
     if rule.method == "manual":
         points = min(max(value, ZERO), HUNDRED)
     elif rule.method == "bonus":
@@ -120,10 +124,10 @@ def score_line(rule: MeasureRule, fact: Fact, target: Decimal | None) -> Line:
         zero_at = rule.zero_at + rule.zero_at_target * target_amount
         full_at = rule.full_at + rule.full_at_target * target_amount
         if full_at == zero_at:
-            return not_applicable(_("0 and 100 points fall on the same value"))
+            return not_applicable(msg("same_zero_and_full"))
         points = HUNDRED * (value - zero_at) / (full_at - zero_at)
         points = min(max(points, ZERO), rule.cap)
-    return Line(rule, value, target, points, True, "", fact.inputs)
+    return Line(rule, value, target, points, True, None, fact.inputs)
 
 
 def _applied_points(line: Line) -> Decimal:
@@ -143,7 +147,7 @@ def score_card(lines: Sequence[Line]) -> Card:
         if line.rule.method == "bonus":
             line.weighted = line.points if line.applicable else None
     if weight == 0:
-        return Card(list(lines), None, bonus, None, _("No measure of the card is applicable."))
+        return Card(list(lines), None, bonus, None, "no_applicable_measure")
     weighted = [line.rule.weight * _applied_points(line) / weight for line in applicable]
     for line, share in zip(applicable, weighted, strict=True):
         line.weighted = share

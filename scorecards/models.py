@@ -16,8 +16,10 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from scorecards.messages import render as render_reason
 from targets.models import scope_of
 from wealthscore.kernel.access import Role
+from wealthscore.kernel.messages import Message
 
 
 class ManualScore(models.Model):
@@ -58,11 +60,12 @@ class AttributionBasis(models.TextChoices):
 
 
 class Dimension(models.TextChoices):
-    PERFORMANCE = "performance", _("Performance 业绩贡献")
-    SERVICE = "service", _("Client service 客户服务")
-    COMPLIANCE = "compliance", _("Compliance 合规风控")
-    TEAMWORK = "teamwork", _("Teamwork 团队协作")
-    BONUS = "bonus", _("Bonus 加分")
+    # English in the code, the bank's words (业绩贡献, …) in the catalogue.
+    PERFORMANCE = "performance", pgettext_lazy("dimension", "Performance")
+    SERVICE = "service", pgettext_lazy("dimension", "Client service")
+    COMPLIANCE = "compliance", pgettext_lazy("dimension", "Compliance")
+    TEAMWORK = "teamwork", pgettext_lazy("dimension", "Teamwork")
+    BONUS = "bonus", pgettext_lazy("dimension", "Bonus")
 
 
 class Method(models.TextChoices):
@@ -515,10 +518,17 @@ class ScorecardQuerySet(models.QuerySet):
 
 
 class Rating(models.TextChoices):
-    A = "A", _("A 优秀")
-    B = "B", _("B 良好")
-    C = "C", _("C 合格")
-    D = "D", _("D 不合格")
+    # The code is stored; the label is English in the code and 优秀/良好/合格/不合格 in the
+    # catalogue, so that each reader sees her own language.
+    A = "A", _("A Excellent")
+    B = "B", _("B Good")
+    C = "C", _("C Satisfactory")
+    D = "D", _("D Unsatisfactory")
+
+
+def rating_label(code: str) -> str:
+    """A rating code with its word in the active language; "" for none."""
+    return str(Rating(code).label) if code in Rating.values else code
 
 
 class Scorecard(models.Model):
@@ -539,6 +549,7 @@ class Scorecard(models.Model):
     rating = models.CharField(_("rating"), max_length=1, choices=Rating.choices, blank=True)
     vetoed = models.BooleanField(_("vetoed"), default=False)
     veto_reasons = models.JSONField(_("veto reasons"), default=list, blank=True)
+    # A code of scorecards/messages.py (older cards: the text); `no_total_message` renders it.
     no_total_reason = models.TextField(blank=True)
     rank = models.PositiveIntegerField(null=True, blank=True)
     rank_of = models.PositiveIntegerField(null=True, blank=True)
@@ -571,6 +582,15 @@ class Scorecard(models.Model):
         ]
         indexes = [models.Index(fields=["employee", "run"], name="scorecard_employee_run")]
 
+    @property
+    def no_total_message(self) -> str:
+        return render_reason(self.no_total_reason)
+
+    @property
+    def rating_label(self) -> str:
+        """The rating with its word in the active language (B 良好 / B Good)."""
+        return rating_label(self.rating)
+
 
 class ScoreLine(models.Model):
     """One measure of a card, with everything needed to explain its points."""
@@ -590,7 +610,10 @@ class ScoreLine(models.Model):
     weight = models.DecimalField(max_digits=9, decimal_places=4)
     weighted = models.DecimalField(max_digits=16, decimal_places=10, null=True, blank=True)
     applicable = models.BooleanField()
-    reason = models.CharField(max_length=200, blank=True)
+    # Why it is not applicable: a code of scorecards/messages.py and its parameters, rendered
+    # in the reader's language (`reason`). A line stored before codes holds `legacy`.
+    reason_code = models.CharField(max_length=40, blank=True)
+    reason_params = models.JSONField(default=dict, blank=True)
     inputs = models.JSONField(default=dict, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -603,6 +626,17 @@ class ScoreLine(models.Model):
                 name="scoreline_applicable_has_points",
             ),
         ]
+
+    @property
+    def reason_message(self) -> Message | None:
+        return (
+            {"code": self.reason_code, "params": self.reason_params} if self.reason_code else None
+        )
+
+    @property
+    def reason(self) -> str:
+        """Why the line is not applicable, in the active language ("" when it is)."""
+        return render_reason(self.reason_message)
 
 
 class InquiryStatus(models.TextChoices):

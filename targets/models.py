@@ -15,6 +15,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from targets import messages as _registered  # noqa: F401  (the org's codes join the registry)
 from wealthscore.kernel.access import ORG_WIDE_ROLES, POSITION_ROLES, Role
 
 # Unit codes make up the materialised path, so they may not contain its separator.

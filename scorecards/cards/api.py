@@ -97,12 +97,21 @@ class ScoreLineSerializer(serializers.ModelSerializer):
     )
     projected_low = serializers.SerializerMethodField(help_text="low end of its range")
     projected_high = serializers.SerializerMethodField(help_text="high end of its range")
+    reason = serializers.CharField(
+        read_only=True, help_text="why it is not applicable, in the request's language"
+    )
+    reason_code = serializers.CharField(
+        read_only=True, help_text="that reason's stable code (`legacy`: a sentence stored earlier)"
+    )
+    reason_params = serializers.DictField(
+        child=serializers.CharField(), read_only=True, help_text="the reason's parameters"
+    )
 
     class Meta:
         model = ScoreLine
         fields = ["measure", "kpi", "dimension", "method", "value", "target", "points",
-                  "weight", "weighted", "applicable", "reason", "inputs", "pace",
-                  "target_to_date", "projected_value", "projected_low",
+                  "weight", "weighted", "applicable", "reason", "reason_code", "reason_params",
+                  "inputs", "pace", "target_to_date", "projected_value", "projected_low",
                   "projected_high"]  # fmt: skip
 
     def _line(self, line: ScoreLine) -> LineForecast | None:
@@ -191,6 +200,12 @@ class ScorecardSerializer(serializers.ModelSerializer):
         help_text="run_rate | seasonal_run_rate (forecast_method_text says how)"
     )
     forecast_method_text = serializers.SerializerMethodField()
+    rating_label = serializers.CharField(read_only=True, help_text="the rating with its word")
+    no_total_reason = serializers.CharField(
+        source="no_total_message", read_only=True,
+        help_text="why the card has no total, in the request's language",
+    )  # fmt: skip
+    no_total_code = serializers.CharField(source="no_total_reason", read_only=True)
 
     class Meta:
         model = Scorecard
@@ -198,7 +213,8 @@ class ScorecardSerializer(serializers.ModelSerializer):
         fields = ["id", "employee", "period", "period_type", "scheme_version", "run", "status",
                   "total", "rating", "vetoed", "veto_reasons", "rank", "rank_of", "unit_rank",
                   "unit_rank_of", "weighted_score", "bonus", "quarters_mean", "quarters_counted",
-                  "annual_review", "no_total_reason", *FORECAST_FIELDS, "lines"]  # fmt: skip
+                  "annual_review", "no_total_reason", "no_total_code", "rating_label",
+                  *FORECAST_FIELDS, "lines"]  # fmt: skip
 
     def to_representation(self, instance):
         if self.root is self:  # one card on its own: its forecast alone

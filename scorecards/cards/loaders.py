@@ -11,7 +11,7 @@ from django.utils import timezone
 from crm.loaders import Loaded, RowsRefused, register, upsert
 from crm.models import ImportBatch
 from crm.validation import Checked
-from scorecards.cards.services import approved_refusal, refused_for_locked_units
+from scorecards.cards.services import approved_refusal_message, refused_for_locked_units
 from scorecards.models import ManualScore, Period, PeriodStatus
 from targets.models import Employee
 
@@ -47,7 +47,7 @@ def _refuse_locked_rows(checked: Checked) -> None:
     )
     refused = {
         period: (
-            dict.fromkeys(rms, approved_refusal(period))
+            dict.fromkeys(rms, approved_refusal_message(period))
             if period in approved
             else refused_for_locked_units(period, rms)
         )  # fmt: skip

@@ -20,6 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from scorecards.messages import render as render_reason
 from scorecards.models import (
     Inquiry,
     InquiryOutcome,
@@ -38,6 +39,7 @@ from wealthscore.kernel.access import Action, Role, allows, may
 from wealthscore.kernel.audit import audit_bulk, audit_record
 from wealthscore.kernel.errors import ConflictError, DomainError, ForbiddenError
 from wealthscore.kernel.jobs import enqueue
+from wealthscore.kernel.messages import Message, msg
 from wealthscore.kernel.periods import parse_period, period_from, periods_for_months
 from wealthscore.kernel.uploads import check_document, stored_name
 
@@ -106,8 +108,12 @@ def _lock_unapproved(code: str) -> None:
 
 def approved_refusal(code: str) -> str:
     """Why a manual score of an approved period is refused (the form, the grid, the file)."""
-    return _("Period %(period)s is approved: an admin must reopen it before its scores "
-             "change.") % {"period": code}  # fmt: skip
+    return render_reason(approved_refusal_message(code))
+
+
+def approved_refusal_message(code: str) -> Message:
+    """The same, as the manual scores file's batch stores it (read in the reader's language)."""
+    return msg("manual_period_approved", period=code)
 
 
 def refused_for_locked_units(code: str, employee_ids: set[str]) -> dict[str, str]:

@@ -23,11 +23,11 @@ from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
-from django.utils.translation import gettext as _
 
 from crm.models import ClientSnapshot, FactMonth
 from scorecards.engine import HUNDRED, ZERO, Fact, Rules
 from wealthscore.kernel.catalog import STRATEGIC_TAG_CODES
+from wealthscore.kernel.messages import Message, msg
 from wealthscore.kernel.periods import Period, parse_period, quarter_of
 
 TRANSACTION = "transaction"
@@ -469,7 +469,7 @@ class Computation:
         if measure in self._wanted:
             self.zero_when_absent[measure] = fact
 
-    def _missing(self, measure: str, reason: str) -> None:
+    def _missing(self, measure: str, reason: Message) -> None:
         """Every RM lacks the measure for the same reason (no data in the window)."""
         self.facts.setdefault("*", {})[measure] = Fact(None, {}, reason)
 
@@ -478,7 +478,7 @@ class Computation:
         end = self.snapshots.end_of(window)
         if end is None:
             for measure in measures:
-                self._missing(measure, _("no month-end balances in %(w)s") % {"w": window})
+                self._missing(measure, msg("no_month_end_in_window", w=window))
             return
         start = self.snapshots.start_of(window)
         self.used_snapshots |= {end} | ({start} if start else set())
@@ -525,7 +525,7 @@ class Computation:
             if "aum_existing_uplift" in measures:
                 inputs = {**where, "sum_end": str(both_end), "sum_start": str(both_start)}
                 if start is None or both_start == 0:
-                    reason = _("no client with balances at both ends of the window")
+                    reason = msg("no_balances_both_ends")
                     self._put(rm, "aum_existing_uplift", Fact(None, inputs, reason))
                 else:
                     value = HUNDRED * (both_end / both_start - 1)
@@ -536,7 +536,7 @@ class Computation:
                 self._put(
                     rm,
                     "hnw_visit_coverage",
-                    Fact(_pct(visited, n_hnw) if n_hnw else None, inputs, _("no HNW client")),
+                    Fact(_pct(visited, n_hnw) if n_hnw else None, inputs, msg("no_hnw_client")),
                 )
             if "complaint_rate" in self._wanted:
                 # The complaints are counted by `complaints`; the denominator is kept here.
@@ -586,7 +586,7 @@ class Computation:
 
     def _needs_start(self, start: dt.date | None, value: Decimal, inputs: dict) -> Fact:
         if start is None:
-            return Fact(None, inputs, _("no month-end balances before the window"))
+            return Fact(None, inputs, msg("no_month_end_before_window"))
         return Fact(value, inputs)
 
     def _window_of(self, measure: str) -> str:
@@ -597,7 +597,7 @@ class Computation:
         end = self.snapshots.end_of(window)
         if end is None:
             for measure in measures:
-                self._missing(measure, _("no month-end balances in %(w)s") % {"w": window})
+                self._missing(measure, msg("no_month_end_in_window", w=window))
             return
         self.used_snapshots.add(end)
         # The snapshot keeps each client's holdings summary (crm.holdings): one row a client
@@ -677,11 +677,11 @@ class Computation:
             inputs = {**base, "matched": matched, "risk_level_unknown": unknown}
             self._put(rm, "suitability_match", Fact(
                 _pct(matched, checked) if checked else None, inputs,
-                _("no sale to a client of known risk level")))  # fmt: skip
+                msg("no_known_risk_sale")))  # fmt: skip
         nothing = {"window": str(window), "sales": 0}
         for measure in ("sales_attainment", "fee_income", "strategic_sales"):
             self._absent(measure, Fact(ZERO, nothing))
-        self._absent("suitability_match", Fact(None, nothing, _("no sale to check")))
+        self._absent("suitability_match", Fact(None, nothing, msg("no_sale_to_check")))
 
     # ------------------------------------------------------------ activities
     def activities(self, window: Window, measures: set[str]) -> None:
@@ -709,7 +709,9 @@ class Computation:
             self._put(
                 rm,
                 "plan_adoption",
-                Fact(_pct(adopted, proposed) if proposed else None, inputs, _("no plan proposed")),
+                Fact(
+                    _pct(adopted, proposed) if proposed else None, inputs, msg("no_plan_proposed")
+                ),
             )
             self._put(
                 rm,
@@ -718,15 +720,13 @@ class Computation:
             )
         nothing = {"window": str(window), "proposed": 0, "events": 0}
         self._absent("education_events", Fact(ZERO, nothing))
-        self._absent("plan_adoption", Fact(None, nothing, _("no plan proposed")))
+        self._absent("plan_adoption", Fact(None, nothing, msg("no_plan_proposed")))
 
     # ------------------------------------------------------------ dormant clients
     def dormant(self, window: Window) -> None:
         start = self.snapshots.start_of(window)
         if start is None:
-            self._missing(
-                "dormant_activation", _("no month-end book before %(d)s") % {"d": window.first}
-            )
+            self._missing("dormant_activation", msg("no_book_before", d=window.first))
             return
         self.used_snapshots.add(start)
         since = window.first - dt.timedelta(days=self.rules.dormant_days)
@@ -753,9 +753,7 @@ class Computation:
             self._put(rm, "dormant_activation", Fact(_pct(int(activated), dormant), inputs))
         self._absent(
             "dormant_activation",
-            Fact(
-                None, {"book_at": start.isoformat()}, _("no dormant client at the window's start")
-            ),
+            Fact(None, {"book_at": start.isoformat()}, msg("no_dormant_client")),
         )
 
     # ------------------------------------------------------------ NPS
@@ -781,11 +779,11 @@ class Computation:
             inputs = {"window": str(window), "responses": n, "promoters": promoters,
                       "detractors": detractors}  # fmt: skip
             if n < NPS_MIN_RESPONSES:
-                self._put(rm, "nps", Fact(None, inputs, _("fewer than 5 responses")))
+                self._put(rm, "nps", Fact(None, inputs, msg("few_responses")))
             else:
                 self._put(rm, "nps", Fact(_pct(promoters - detractors, n), inputs))
         nothing = {"window": str(window), "responses": 0}
-        self._absent("nps", Fact(None, nothing, _("fewer than 5 responses")))
+        self._absent("nps", Fact(None, nothing, msg("few_responses")))
 
     # ------------------------------------------------------------ recordings (双录)
     def recordings(self, window: Window) -> None:
@@ -799,7 +797,7 @@ class Computation:
             inputs = {"window": str(window), "checked": n, "compliant": int(ok)}
             self._put(rm, "script_compliance", Fact(_pct(int(ok), n), inputs))
         nothing = {"window": str(window), "checked": 0}
-        self._absent("script_compliance", Fact(None, nothing, _("no recording sampled")))
+        self._absent("script_compliance", Fact(None, nothing, msg("no_recording_sampled")))
 
     # ------------------------------------------------------------ complaints
     def complaints(self, window: Window) -> None:
@@ -823,7 +821,7 @@ class Computation:
             inputs = {"window": str(window), "complaints": n, "closed_within_15_days": closed}
             self._put(rm, "complaint_resolution", Fact(_pct(closed, n), inputs))
         nothing = {"window": str(window), "complaints": 0}
-        self._absent("complaint_resolution", Fact(None, nothing, _("no complaint in the window")))
+        self._absent("complaint_resolution", Fact(None, nothing, msg("no_complaint")))
         self._complaint_counts = {rm: n for rm, (n, _closed) in counts.items()}
         self._complaint_window = window
 
@@ -842,7 +840,7 @@ class Computation:
         ).values_list("employee__employee_id", "measure", "score"):
             self._put(employee_id, measure, Fact(score, {"period": code}))
         for measure in manual:
-            reason = _("no score entered for %(p)s") % {"p": code}
+            reason = msg("no_manual_score", p=code)
             self._absent(measure, Fact(None, {"period": code}, reason))
 
     # ------------------------------------------------------------ reading the results
@@ -857,15 +855,15 @@ class Computation:
         if measure in self.zero_when_absent:
             return self.zero_when_absent[measure]
         if measure in STOCK | HOLDINGS:
-            return Fact(None, {}, _("no managed client at the window's end"))
-        return Fact(None, {}, _("not in the measure library"))
+            return Fact(None, {}, msg("no_managed_client"))
+        return Fact(None, {}, msg("not_in_library"))
 
     def _complaint_rate(self, employee_id: str) -> Fact:
         if "complaint_rate" in self.facts.get("*", {}):
             return self.facts["*"]["complaint_rate"]
         managed = self.facts.get(employee_id, {}).get("_managed_clients")
         if managed is None or managed.value == 0:
-            return Fact(None, {}, _("no managed client at the window's end"))
+            return Fact(None, {}, msg("no_managed_client"))
         # `_managed_clients` is always put with its count of clients, never without a value.
         assert managed.value is not None
         complaints = self._complaint_counts.get(employee_id, 0)

@@ -60,6 +60,7 @@ from wealthscore.kernel.access import Role
 from wealthscore.kernel.audit import audit_record
 from wealthscore.kernel.errors import ConflictError, DomainError
 from wealthscore.kernel.jobs import enqueue, heartbeat
+from wealthscore.kernel.messages import Message, as_message
 from wealthscore.kernel.periods import Period as PeriodCode
 from wealthscore.kernel.periods import parse_period, with_dependents
 
@@ -671,7 +672,8 @@ def _score_chunk(chunk_id: int, inputs: dict | None) -> bool:
         _insert_lines(
             (card.pk, line.rule.measure, line.rule.kpi, line.rule.dimension, line.rule.method,
              _kept(line.value), _kept(line.target), _kept(line.points), _kept(line.rule.weight),
-             _kept(line.weighted), line.applicable, line.reason[:200], line.inputs, position)
+             _kept(line.weighted), line.applicable, *_reason_columns(line.reason), line.inputs,
+             position)
             for card, lines in zip(cards, all_lines, strict=True)
             for position, line in enumerate(lines)
         )  # fmt: skip
@@ -696,13 +698,20 @@ def _score_chunk(chunk_id: int, inputs: dict | None) -> bool:
 
 LINE_COLUMNS = (
     "scorecard_id", "measure", "kpi", "dimension", "method", "value", "target", "points",
-    "weight", "weighted", "applicable", "reason", "inputs", "position",
+    "weight", "weighted", "applicable", "reason_code", "reason_params", "inputs", "position",
 )  # fmt: skip
+
+
+def _reason_columns(reason: Message | str | None) -> tuple[str, dict]:
+    """A line's reason as its code and parameters (an older entry's text: legacy)."""
+    message = as_message(reason)
+    return ("", {}) if message is None else (message["code"], message["params"])
 
 
 def _insert_lines(rows: Iterable[tuple]) -> None:
     """Write a branch's lines: COPY on PostgreSQL (a run writes ~17 lines an RM), plain
-    INSERTs elsewhere. `inputs` (the JSON column) is the last but one of each row."""
+    INSERTs elsewhere. `reason_params` and `inputs` (the JSON columns) are the third and
+    second from the end of each row."""
     table, columns = ScoreLine._meta.db_table, ", ".join(LINE_COLUMNS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -710,13 +719,14 @@ def _insert_lines(rows: Iterable[tuple]) -> None:
 
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row((*row[:-2], Jsonb(row[-2]), row[-1]))
+                    copy.write_row((*row[:-3], Jsonb(row[-3]), Jsonb(row[-2]), row[-1]))
             return
         placeholders = ", ".join(["%s"] * len(LINE_COLUMNS))
         cursor.executemany(
             f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",
-            [(*row[:-2], json.dumps(row[-2], ensure_ascii=False), row[-1]) for row in rows],
-        )
+            [(*row[:-3], json.dumps(row[-3], ensure_ascii=False),
+              json.dumps(row[-2], ensure_ascii=False), row[-1]) for row in rows],
+        )  # fmt: skip
 
 
 # ---------------------------------------------------------------- runs: finish

@@ -35,7 +35,7 @@ from scorecards.schemes import services as scheme_services
 from scorecards.schemes.api import SchemeVersionSerializer, SchemeVersionWriteSerializer
 from targets.models import scope_of
 from wealthscore.kernel.access import Role
-from wealthscore.kernel.catalog import MEASURES
+from wealthscore.kernel.catalog import measure_name
 from wealthscore.kernel.errors import DomainError
 from wealthscore.kernel.typing import AuthedHttpRequest
 
@@ -83,7 +83,8 @@ def _number(text: Any, places: int | None = None) -> str:
 
 
 def measure_label(code: str) -> str:
-    return MEASURES.get(code, (code, ""))[0]
+    """The measure's name in the reader's language (the catalogue's one rule)."""
+    return measure_name(code)
 
 
 # ---------------------------------------------------------------- what a version changed

@@ -22,6 +22,7 @@ from compliance.models import IncidentStatus
 from compliance.selectors import incident_list
 from scorecards.cards.forecast import card_forecasts, facts_through, is_running
 from scorecards.engine import competition_ranks
+from scorecards.messages import render as render_reason
 from scorecards.models import ManualScore, Period, Scorecard, ScoreLine
 from targets.models import Employee, OrgUnit, User, scope_of
 from targets.org import selectors as org_selectors
@@ -165,6 +166,10 @@ class TeamRow:
     # A running period (SPEC §5): the total projected to its end and its rating.
     projected_total: Decimal | None = None
     projected_rating: str = ""
+
+    @property
+    def no_total_message(self) -> str:
+        return render_reason(self.no_total_reason)
 
     @property
     def trend(self) -> str:

@@ -25,6 +25,7 @@ from targets.org.staff_rules import linked_staff_records, staff_row_refusals
 from wealthscore.kernel.access import Role
 from wealthscore.kernel.audit import audit_bulk, audit_record
 from wealthscore.kernel.errors import DomainError, ForbiddenError
+from wealthscore.kernel.messages import render
 
 
 def _unit_snapshot(unit: OrgUnit) -> dict[str, Any]:
@@ -419,7 +420,7 @@ def staff_import(
             column, reason = refusals[0]
             raise DomainError(
                 _("Employee %(id)s, column %(column)s: %(reason)s")
-                % {"id": row["employee_id"], "column": column, "reason": reason},
+                % {"id": row["employee_id"], "column": column, "reason": render(reason)},
                 field=column,
             )
     open_memberships = {

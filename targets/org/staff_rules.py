@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from wealthscore.kernel.access import PRIVILEGED_ROLES
+from wealthscore.kernel.messages import Message, msg
 
 # ---------------------------------------------------------------- staff files vs logins
 # The fields of a staff record that a staff file writes (targets.org.services.staff_import).
@@ -67,9 +68,10 @@ def _file_value(name: str, value: Any) -> Any:
     return value
 
 
-def staff_row_refusals(*, record: dict[str, Any], row: dict[str, Any]) -> list[tuple[str, str]]:
+def staff_row_refusals(*, record: dict[str, Any], row: dict[str, Any]) -> list[tuple[str, Message]]:
     """Why a staff file's row may not be applied to a record linked to a login: [(column,
-    reason)], empty when it may. The one rule for the file check and for the load.
+    reason)], the reason a code of targets/messages.py; empty when it may. The one rule for
+    the file check and for the load.
 
     - The record of a protected login (see `linked_staff_records`) is never changed by a
       file: any field that differs is refused. An identical row is harmless and passes, so
@@ -79,13 +81,8 @@ def staff_row_refusals(*, record: dict[str, Any], row: dict[str, Any]) -> list[t
     - Reactivating a login's record (left → active) would give it its role back: in the app.
     Setting an RM or manager to `left`, renaming or moving them stay HR's to do by file.
     """
-    from django.utils.translation import gettext as _
-
     if record["protected"]:
-        reason = _(
-            "the record of a user with the admin, HR or compliance role or with access to the "
-            "admin site is changed in the app by an admin, never by a file"
-        )
+        reason = msg("protected_record")
         return [
             (name, reason)
             for name in STAFF_FILE_FIELDS
@@ -93,12 +90,7 @@ def staff_row_refusals(*, record: dict[str, Any], row: dict[str, Any]) -> list[t
         ]
     refusals = []
     if row.get("position") is not None and row["position"] != record["position"]:
-        refusals.append(
-            ("position", _("the position of an employee with a login is changed in the app by "
-                           "an admin"))
-        )  # fmt: skip
+        refusals.append(("position", msg("position_in_app")))
     if row.get("status") == "active" and record["status"] != "active":
-        refusals.append(
-            ("status", _("an employee with a login is reactivated in the app by an admin"))
-        )
+        refusals.append(("status", msg("reactivated_in_app")))
     return refusals

@@ -253,7 +253,11 @@ def test_an_employee_id_typed_as_a_number_is_refused_with_the_padded_id_suggeste
 
     # The fix reaches every place the errors are read: the API, and the CSV report.
     batch = ImportBatch.objects.get(file_name="sales-numbers.xlsx")
-    body = sales_bank.client("admin").get(f"/api/v1/imports/{batch.pk}/").json()
+    body = (
+        sales_bank.client("admin")
+        .get(f"/api/v1/imports/{batch.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+        .json()
+    )
     [listed] = [e for e in body["errors"] if e["fix"]]
     assert listed["fix"] == error["fix"] and listed["reason"] == error["reason"]
     report = services.write_error_report(batch, tmp_path / "errors.csv").read_text("utf-8-sig")

@@ -315,10 +315,11 @@ def test_the_identifier_rule_is_one_function() -> None:
     import pyarrow as pa
 
     from wealthscore.kernel.identifiers import identifier_problem, identifier_problems
+    from wealthscore.kernel.messages import render
 
     assert identifier_problem("000101") is None and identifier_problem("A-1_x.2 3") is None
     values = pa.array(["000101", "0\u200b01", "ok", "0\u200b01", "Ｂ1", "支行1"])
     codes, reasons = identifier_problems(values)
-    got = [None if c is None else reasons[c] for c in codes.to_pylist()]
+    got = [None if c is None else render(reasons[c]) for c in codes.to_pylist()]
     assert got == [identifier_problem(v) for v in values.to_pylist()]
     assert got[1] and got[4] and got[5] is None  # Chinese characters are not look-alikes

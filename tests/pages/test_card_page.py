@@ -305,7 +305,7 @@ def test_the_facts_of_a_line_are_masked_and_the_look_is_audited(scored):
     headers = [th.text for th in table.select("th")]
     assert "Client" in headers and "Amount" in headers
     cells = [td.text for td in table.one("tbody").select("td")]
-    assert "T0001" in cells and "赵*孙" in cells and "15.00 万元" in cells
+    assert "T0001" in cells and "赵*孙" in cells and "150.00 K" in cells  # English money
     assert "赵钱孙" not in response.content.decode()
     entry = AuditEntry.objects.get(action="scorecard.facts", actor=scored.users["rm_alice"])
     assert entry.object_id == str(card)

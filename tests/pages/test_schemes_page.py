@@ -158,7 +158,8 @@ def test_the_history_shows_what_a_version_changed_against_its_base(bank, scored)
     text = re.sub(r"\s+", " ", text)
     assert "Weight of 产品销售达成率 (sales) 21.45 → 15.02" in text
     assert "Weight of 知识分享与带教 (mentoring) 3.57 → 10.00" in text
-    assert "客户资产净增 (aum_net_growth): share of the KPI (%) 60.00 → 50.00" in text
+    # The measure in the reader's language (the KPIs' names are the scheme's own, data).
+    assert "Net AUM growth (aum_net_growth): share of the KPI (%) 60.00 → 50.00" in text
     assert "(aum_existing_uplift): share of the KPI (%) 40.00 → 50.00" in text
     # The first version has no base, so no diff.
     first = html[html.index(f'data-version="{scored["published"].pk}"') :].split("</tr>")[0]

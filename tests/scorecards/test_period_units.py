@@ -289,3 +289,36 @@ def test_a_manual_scores_file_into_a_branch_in_review_is_refused_whole(bank, sco
     )  # fmt: skip
     again = crm_services.import_file(path=path, kind="manual_scores", actor_label="test")
     assert again.status == "loaded", again.message
+
+
+def test_a_manual_scores_file_into_an_approved_period_is_refused_in_the_readers_language(
+    bank, scored, tmp_path
+):
+    """The refusal is stored as its code: the batch imported in Chinese (the worker's
+    language) reads in English to an English reader, the same words as the form's."""
+    from django.utils import translation
+
+    from crm import services as crm_services
+    from scorecards.cards.services import approved_refusal
+
+    period_services.period_transition(period=scored, action="submit", actor=bank.users["admin"])
+    period_services.period_transition(
+        period=scored, action="approve", actor=bank.users["admin"], confirm=True, reason="年终"
+    )
+    alice = bank.employees["rm_alice"].employee_id
+    path = tmp_path / "manual_scores_approved.csv"
+    path.write_text(
+        f"period,employee_id,measure,score,comment\n{PERIOD},{alice},mentoring,62.00,\n",
+        encoding="utf-8",
+    )
+    with translation.override("zh-hans"):
+        batch = crm_services.import_file(path=path, kind="manual_scores", actor_label="test")
+    assert batch.status == "rejected"
+    assert batch.row_errors[0]["reason"] == {
+        "code": "manual_period_approved", "params": {"period": PERIOD}
+    }  # fmt: skip
+    assert batch.errors[0]["reason"] == approved_refusal(PERIOD)
+    assert "2026-Q3 is approved: an admin must reopen it" in batch.errors[0]["reason"]
+    with translation.override("zh-hans"):
+        assert batch.errors[0]["reason"] == approved_refusal(PERIOD) != batch.row_errors[0]
+        assert "2026-Q3" in batch.errors[0]["reason"] and "approved" not in approved_refusal(PERIOD)

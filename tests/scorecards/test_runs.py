@@ -212,7 +212,8 @@ def _published(codes: list[str]) -> dict:
                     "points",
                     "weighted",
                     "applicable",
-                    "reason",
+                    "reason_code",
+                    "reason_params",
                     "inputs",
                 )
             ),

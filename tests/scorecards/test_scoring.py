@@ -31,6 +31,7 @@ from crm.models import (
     Survey,
 )
 from scorecards.engine import Fact, MeasureRule, score_card, score_line
+from scorecards.messages import render as render_reason
 from scorecards.models import (
     ManualScore,
     Period,
@@ -654,7 +655,7 @@ def test_a_card_with_no_applicable_measure_has_no_total_and_says_why() -> None:
     ]
     card = score_card(lines)
     assert card.total is None and card.weighted_score is None
-    assert card.no_total_reason == "No measure of the card is applicable."
+    assert render_reason(card.no_total_reason) == "No measure of the card is applicable."
 
 
 def test_stored_cards_share_out_not_applicable_weight_and_say_why_they_have_no_total(bank, book):
@@ -829,8 +830,8 @@ CARD_FIELDS = ["employee__employee_id", "unit_id", "weighted_score", "bonus", "q
                "quarters_counted", "total", "rating", "vetoed", "veto_reasons",
                "no_total_reason", "rank", "rank_of", "unit_rank", "unit_rank_of"]  # fmt: skip
 LINE_FIELDS = ["scorecard__employee__employee_id", "measure", "kpi", "dimension", "method",
-               "value", "target", "points", "weight", "weighted", "applicable", "reason",
-               "inputs", "position"]  # fmt: skip
+               "value", "target", "points", "weight", "weighted", "applicable", "reason_code",
+               "reason_params", "inputs", "position"]  # fmt: skip
 
 
 def cards_of(run: ScoreRun) -> tuple[list[dict], list[dict]]:

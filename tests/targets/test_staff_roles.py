@@ -90,7 +90,9 @@ def test_hr_cannot_make_itself_admin_with_a_staff_file(bank, django_capture_on_c
     client.force_login(hr)
     assert client.get("/admin/").status_code == 302
     # The batch is reported through the API like any rejected file.
-    detail = bank.client("hr").get(f"/api/v1/imports/{batch.pk}/").json()
+    # (in the request's language: English here, as the assertion reads it)
+    detail = bank.client("hr").get(f"/api/v1/imports/{batch.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    detail = detail.json()
     assert detail["status"] == "rejected" and CHANGED_IN_APP in detail["errors"][0]["reason"]
 
 

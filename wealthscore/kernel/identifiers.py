@@ -14,7 +14,10 @@ import unicodedata
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from wealthscore.kernel import messages
+from wealthscore.kernel.messages import Message, msg
 
 # Control (Cc), format (Cf: zero-width spaces, BOM, direction marks), unassigned, private and
 # surrogate code points, and every separator but the ASCII space (NBSP, U+3000, line and
@@ -28,22 +31,35 @@ def character_name(char: str) -> str:
     return f"U+{ord(char):04X} {name}".rstrip()
 
 
+MESSAGES = {
+    "invisible_character": gettext_noop("contains the invisible character %(char)s"),
+    "full_width_character": gettext_noop(
+        "contains the full-width character %(char)s; use the ordinary one"
+    ),
+}
+messages.register(MESSAGES)
+
+
 def identifier_problem(value: str) -> str | None:
     """Why `value` cannot be an identifier, naming the first offending character; else None."""
+    problem = identifier_problem_message(value)
+    return None if problem is None else messages.render(problem)
+
+
+def identifier_problem_message(value: str) -> Message | None:
+    """The same as a code with parameters, as an import batch stores it."""
     for char in value:
         if char.isascii() and (char.isprintable()):
             continue
         category = unicodedata.category(char)
         if category in _INVISIBLE and char != " ":
-            return _("contains the invisible character %(char)s") % {"char": character_name(char)}
+            return msg("invisible_character", char=character_name(char))
         if unicodedata.east_asian_width(char) == "F":
-            return _("contains the full-width character %(char)s; use the ordinary one") % {
-                "char": character_name(char)
-            }
+            return msg("full_width_character", char=character_name(char))
     return None
 
 
-def identifier_problems(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, list[str]]:
+def identifier_problems(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, list[Message]]:
     """The rule over a whole column: (index into `reasons` per row, null when fine; reasons).
 
     Identifiers are ASCII in practice, so one vectorised test finds the rare rows with any
@@ -58,10 +74,10 @@ def identifier_problems(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, l
     if not pc.any(suspect).as_py():
         return pa.nulls(len(values), pa.int32()), []
     distinct = pc.unique(pc.filter(values, suspect)).to_pylist()
-    reasons: list[str] = []
+    reasons: list[Message] = []
     problem_of: dict[str, int] = {}
     for value in distinct:
-        reason = identifier_problem(value)
+        reason = identifier_problem_message(value)
         if reason is not None:
             problem_of[value] = len(reasons)
             reasons.append(reason)
