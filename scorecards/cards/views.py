@@ -240,6 +240,7 @@ def _card_context(request: AuthedHttpRequest, card: Scorecard) -> dict[str, Any]
     )
     return {
         "rows": rows,
+        "vetoes": card_selectors.card_vetoes(user=request.user, cards=[card]).get(card.pk, []),
         "inquiry_closes": window,
         "inquiry_open": window is None or timezone.now() <= window,
         "period": period,
