@@ -56,6 +56,27 @@
   }
   window.wealthscoreLabelCells = labelCells;
 
+  // A table that fits the screen as it is stays a table (a board of three columns): it is
+  // marked data-fits, which the phone's stacking rules skip. Without this script every
+  // table with a header stacks on a phone, which fits too.
+  function fitTables() {
+    var tables = Array.prototype.slice.call(document.querySelectorAll("table.grid"));
+    tables.forEach(function (table) { table.setAttribute("data-fits", ""); });
+    // Measured against the screen, not the parent: a card in a grid column grows with its
+    // table, and a scrolling box is as wide as the screen allows.
+    var width = document.documentElement.clientWidth;
+    var wide = tables.filter(function (table) {
+      var box = table.getBoundingClientRect();
+      return box.right > width - 8 || table.scrollWidth > table.clientWidth + 1;
+    });
+    wide.forEach(function (table) { table.removeAttribute("data-fits"); });
+  }
+  var fitTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(fitTimer);
+    fitTimer = setTimeout(fitTables, 100);
+  });
+
   // The phone menu: the button opens and closes the pages and the user's links; Escape
   // closes them and gives the focus back to the button.
   function setUpMenu() {
@@ -79,6 +100,7 @@
   function ready() {
     applySizes(document);
     labelCells(document);
+    fitTables();
     setUpMenu();
   }
   if (document.readyState === "loading") {
@@ -90,5 +112,6 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     applySizes(event.target);
     labelCells(event.target);
+    fitTables();
   });
 })();
