@@ -138,21 +138,18 @@ def card_vetoes(
         .select_related("type", "decided_by__employee")
         .order_by("occurred_on", "id")
     )
-    by_rm: dict[str, list[Incident]] = {}
+    by_rm: dict[str, list[VetoCase]] = {}
     for incident in rows:
-        by_rm.setdefault(incident.rm, []).append(incident)
-    found: dict[int, list[VetoCase]] = {}
-    for card_id, rm, first, last in cards:
-        found[card_id] = [
-            _veto_case(incident, english=english, opens_page=opens_page)
-            for incident in by_rm.get(rm, [])
-            if first <= incident.occurred_on <= last
-        ]
-    return found
+        case = _veto_case(incident, shown=bool(incident.visible), english=english,
+                          opens_page=opens_page)  # fmt: skip
+        by_rm.setdefault(incident.rm, []).append(case)
+    return {
+        card_id: [case for case in by_rm.get(rm, []) if first <= case.occurred_on <= last]
+        for card_id, rm, first, last in cards
+    }
 
 
-def _veto_case(incident: Incident, *, english: bool, opens_page: bool) -> VetoCase:
-    shown = bool(incident.visible)
+def _veto_case(incident: Incident, *, shown: bool, english: bool, opens_page: bool) -> VetoCase:
     decider = incident.decided_by
     who = None
     if shown and decider is not None:

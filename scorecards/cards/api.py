@@ -149,7 +149,7 @@ class ScorecardSerializer(serializers.ModelSerializer):
             if request is None:
                 return []
             vetoes = card_selectors.card_vetoes(user=request.user, cards=[card])
-        return VetoCaseSerializer(vetoes.get(card.pk, []), many=True).data
+        return list(VetoCaseSerializer(vetoes.get(card.pk, []), many=True).data)
 
     def get_scheme_version(self, card: Scorecard) -> str:
         return card.run.version.code
