@@ -1,6 +1,6 @@
 """Security headers on every response (CSP of this origin only, Permissions-Policy, no-store
-for signed-in users), no inline script anywhere in the templates, and, in headless
-Chromium, every page drawing its charts and running htmx with no CSP violation."""
+for signed-in users) and no inline script anywhere in the templates; the pages in headless
+Chromium with no CSP violation are tests/e2e/test_csp.py."""
 
 from __future__ import annotations
 
@@ -9,16 +9,6 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
-
-# The end-to-end demo server and browser set-up (Debian's Chromium), shared with tests/e2e.
-from tests.e2e.conftest import (  # noqa: F401 - fixtures
-    ARTIFACTS,
-    browser_context_args,
-    browser_type_launch_args,
-    demo,
-    language,
-    log_in,
-)
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -93,69 +83,3 @@ def test_no_template_holds_inline_script_handler_or_style(template: Path):
     assert not HANDLER.search(text), "on…= handler: bind it in static/js/"
     assert not STYLE_ATTR.search(text), "style= attribute: use a class or data-* + static JS"
     assert "<style" not in text, "<style> block: move it to static/css/"
-
-
-# ---------------------------------------------------------------- in the browser
-# Collects CSP violations from the first byte of each page (an init script runs before the
-# page's own and is not subject to its policy).
-WATCH = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " +
-                    (e.sourceFile || "") + ":" + (e.lineNumber || ""));
-});
-"""
-PAGES = [  # (who, path, chart containers that must hold a drawing)
-    ("rm", "/me/?period=2026-Q3", ["#trend-chart", "#radar-chart"]),
-    ("manager", "/team/", ["#distribution-chart", "#heatmap-chart"]),
-    ("admin", "/schemes/", []),
-    ("admin", "/imports/", []),
-    ("compliance", "/compliance/", []),
-    ("hr", "/hr/pay/", []),
-    ("admin", "/audit/", []),
-    ("admin", "/", []),
-]
-WIDTHS = [1440, 390]
-
-
-@pytest.mark.browser
-@pytest.mark.parametrize("language", ["zh"], indirect=True)
-def test_the_pages_draw_and_run_htmx_with_no_csp_violation(page, demo, language):  # noqa: F811
-    console: list[str] = []
-    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
-    page.add_init_script(WATCH)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    logged_in = None
-    for who, path, charts in PAGES:
-        username = demo.facts.get(who, who)
-        if username != logged_in:
-            page.context.clear_cookies()
-            log_in(page, demo, username)
-            logged_in = username
-        for width in WIDTHS:
-            page.set_viewport_size({"width": width, "height": 900})
-            response = page.goto(f"{demo.url}{path}")
-            assert response.status == 200, path
-            page.wait_for_load_state("networkidle")
-            assert page.evaluate("typeof window.htmx") == "object", path
-            for chart in charts:
-                page.wait_for_selector(f"{chart} canvas, {chart} svg", timeout=10_000)
-                box = page.locator(chart).bounding_box()
-                assert box and box["height"] > 100, (path, chart, box)
-            name = re.sub(r"\W+", "-", path.split("?")[0].strip("/")) or "home"
-            page.screenshot(path=str(ARTIFACTS / f"csp-{name}-{width}.png"), full_page=True)
-            assert page.evaluate("window.__csp") == [], (path, width)
-    # htmx still swaps: a line's facts load into the card page.
-    page.context.clear_cookies()
-    log_in(page, demo, demo.facts["rm"])
-    page.goto(f"{demo.url}/me/?period=2026-Q3")
-    page.click("button[data-why=sales_attainment]")
-    page.wait_for_selector("#facts [data-testid=facts-table], #facts [data-testid=facts-empty]")
-    # The language switch (bound in static/js/app.js, not an onchange= attribute) still works.
-    page.select_option("select[name=language]", "en")
-    page.wait_for_load_state("networkidle")
-    assert page.evaluate("document.documentElement.lang") == "en"
-    assert page.evaluate("window.__csp") == []
-    violations = [line for line in console if "Content Security Policy" in line
-                  or "Permissions-Policy" in line or "Permissions policy" in line]  # fmt: skip
-    assert violations == [], violations
