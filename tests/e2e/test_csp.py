@@ -73,7 +73,8 @@ def test_the_pages_draw_and_run_htmx_with_no_csp_violation(page, demo, language)
     toggle = page.locator("[data-testid=menu-toggle]")
     if toggle.is_visible():
         toggle.click()
-    page.select_option("select[name=language]", "en")
+    with page.expect_navigation():  # the form's answer, not the page it was on
+        page.select_option("select[name=language]", "en")
     page.wait_for_load_state("networkidle")
     assert page.evaluate("document.documentElement.lang") == "en"
     assert page.evaluate("window.__csp") == []
