@@ -133,6 +133,13 @@ def test_the_top_bar_is_a_menu_on_a_phone_that_the_keyboard_opens_and_closes(
     page, demo: Demo, language, outside_requests
 ):
     page.set_viewport_size(PHONE)
+    # Signed out there is no menu: the language switch sits beside the brand, on one line.
+    page.goto(f"{demo.url}/login/")
+    width = _overflow(page)
+    assert width["scroll"] <= width["inner"], width
+    assert page.locator("[data-testid=menu-toggle]").count() == 0
+    assert page.locator("select[name=language]").is_visible()
+    assert page.locator("header.topbar").bounding_box()["height"] < 80
     log_in(page, demo, "admin")
     page.goto(f"{demo.url}/team/")
     toggle = page.locator("[data-testid=menu-toggle]")
