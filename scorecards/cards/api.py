@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from compliance.selectors import VetoCase
 from scorecards.cards import selectors as card_selectors
 from scorecards.cards import services as card_services
+from scorecards.cards.forecast import CardForecast, LineForecast, card_forecasts
 from scorecards.engine import annual_review, round_half_up
 from scorecards.models import (  # fmt: skip
     Inquiry,
@@ -65,16 +66,74 @@ class LineInputsField(serializers.DictField):
     pass
 
 
+def _two(value: Decimal | None) -> str | None:
+    """A forecast figure as the API gives figures: a string, two places, half-up, or null."""
+    return None if value is None else str(round_half_up(value))
+
+
+# A running period's forecast (SPEC §5, scorecards/cards/forecast.py): null on every card of
+# a completed period, and on the lines that have no pace (ratios, stocks, manual scores).
+NULLABLE_TEXT = serializers.CharField(allow_null=True)
+
+
+def _forecast_of(context: dict, card_id: int) -> CardForecast | None:
+    forecasts = context.get("forecasts")
+    return None if forecasts is None else forecasts.get(card_id)
+
+
 class ScoreLineSerializer(serializers.ModelSerializer):
     inputs = LineInputsField(read_only=True)
     points = TwoPlaces(allow_null=True)
     weight = TwoPlaces()
     weighted = TwoPlaces(allow_null=True)
+    pace = serializers.SerializerMethodField(
+        help_text="running period, flow line: value ÷ the target due by as_of, in % (100 = on "
+        "pace); null otherwise"
+    )
+    target_to_date = serializers.SerializerMethodField(
+        help_text="running period, flow line: the target due by as_of"
+    )
+    projected_value = serializers.SerializerMethodField(
+        help_text="running period, flow line: the value projected to the period's end"
+    )
+    projected_low = serializers.SerializerMethodField(help_text="low end of its range")
+    projected_high = serializers.SerializerMethodField(help_text="high end of its range")
 
     class Meta:
         model = ScoreLine
         fields = ["measure", "kpi", "dimension", "method", "value", "target", "points",
-                  "weight", "weighted", "applicable", "reason", "inputs"]  # fmt: skip
+                  "weight", "weighted", "applicable", "reason", "inputs", "pace",
+                  "target_to_date", "projected_value", "projected_low",
+                  "projected_high"]  # fmt: skip
+
+    def _line(self, line: ScoreLine) -> LineForecast | None:
+        card = _forecast_of(self.context, line.scorecard_id)
+        return None if card is None else card.lines.get(line.measure)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_pace(self, line: ScoreLine) -> str | None:
+        forecast = self._line(line)
+        return None if forecast is None else _two(forecast.pace)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_target_to_date(self, line: ScoreLine) -> str | None:
+        forecast = self._line(line)
+        return None if forecast is None else _two(forecast.target_to_date)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_projected_value(self, line: ScoreLine) -> str | None:
+        forecast = self._line(line)
+        return None if forecast is None else _two(forecast.projected_value)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_projected_low(self, line: ScoreLine) -> str | None:
+        forecast = self._line(line)
+        return None if forecast is None else _two(forecast.projected_low)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_projected_high(self, line: ScoreLine) -> str | None:
+        forecast = self._line(line)
+        return None if forecast is None else _two(forecast.projected_high)
 
 
 class CardEmployeeSerializer(serializers.Serializer):
@@ -106,14 +165,21 @@ class VetoCaseSerializer(serializers.Serializer):
 
 
 class ScorecardListSerializer(serializers.ListSerializer):
-    """A page of cards: the vetoing cases of all of them are read in one query."""
+    """Many cards: their forecasts are read once for all of them (a handful of queries), and
+    the vetoing cases of all of them in one query."""
 
     def to_representation(self, data):
         cards = list(data.all() if hasattr(data, "all") else data)
+        self.context.setdefault("forecasts", card_forecasts(cards))
         request = self.context.get("request")
         if request is not None:
             self.context["card_vetoes"] = card_selectors.card_vetoes(user=request.user, cards=cards)
         return super().to_representation(cards)
+
+
+FORECAST_FIELDS = ["as_of", "elapsed_share", "projected_total", "projected_low",
+                   "projected_high", "projected_rating", "forecast_method",
+                   "forecast_method_text"]  # fmt: skip
 
 
 class ScorecardSerializer(serializers.ModelSerializer):
@@ -129,14 +195,80 @@ class ScorecardSerializer(serializers.ModelSerializer):
     quarters_mean = TwoPlaces(allow_null=True)
     annual_review = serializers.SerializerMethodField()
     lines = ScoreLineSerializer(many=True, read_only=True)
+    as_of = serializers.SerializerMethodField(
+        help_text="running period: the last day with facts; null when the period is complete"
+    )
+    elapsed_share = serializers.SerializerMethodField(
+        help_text="running period: months with facts ÷ months of the period (a month in "
+        "progress by its days), in %"
+    )
+    projected_total = serializers.SerializerMethodField(
+        help_text="running period: the total scored with the flow lines projected to the "
+        "period's end, by the scheme's own rules"
+    )
+    projected_low = serializers.SerializerMethodField(help_text="low end of its range")
+    projected_high = serializers.SerializerMethodField(help_text="high end of its range")
+    projected_rating = serializers.SerializerMethodField()
+    forecast_method = serializers.SerializerMethodField(
+        help_text="run_rate | seasonal_run_rate (forecast_method_text says how)"
+    )
+    forecast_method_text = serializers.SerializerMethodField()
 
     class Meta:
         model = Scorecard
+        list_serializer_class = ScorecardListSerializer
         fields = ["id", "employee", "period", "period_type", "scheme_version", "run", "status",
                   "total", "rating", "vetoed", "veto_reasons", "rank", "rank_of", "unit_rank",
                   "unit_rank_of", "weighted_score", "bonus", "quarters_mean", "quarters_counted",
-                  "annual_review", "no_total_reason", "lines"]  # fmt: skip
-        list_serializer_class = ScorecardListSerializer
+                  "annual_review", "no_total_reason", *FORECAST_FIELDS, "lines"]  # fmt: skip
+
+    def to_representation(self, instance):
+        if self.root is self:  # one card on its own: its forecast alone
+            self.context.setdefault("forecasts", card_forecasts([instance]))
+        return super().to_representation(instance)
+
+    def _forecast(self, card: Scorecard) -> CardForecast | None:
+        return _forecast_of(self.context, card.pk)
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_as_of(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else forecast.as_of.isoformat()
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_elapsed_share(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else _two(forecast.elapsed_share)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_projected_total(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else _two(forecast.projected_total)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_projected_low(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else _two(forecast.projected_low)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_projected_high(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else _two(forecast.projected_high)
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_projected_rating(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else forecast.projected_rating or None
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_forecast_method(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else forecast.method
+
+    @extend_schema_field(NULLABLE_TEXT)
+    def get_forecast_method_text(self, card: Scorecard) -> str | None:
+        forecast = self._forecast(card)
+        return None if forecast is None else f"{forecast.method_text} {forecast.band_text}"
 
     @extend_schema_field(VetoCaseSerializer(many=True))
     def get_veto_reasons(self, card: Scorecard) -> list[dict]:
@@ -182,9 +314,16 @@ def _amount(help_text: str = "") -> serializers.DecimalField:
     )
 
 
+def _flag(help_text: str = "") -> serializers.BooleanField:
+    return serializers.BooleanField(required=False, allow_null=True, help_text=help_text)
+
+
 class FactRowSerializer(PresentOnly):
-    """One fact behind a line. Sales: txn_id … keyed_by; clients: client_id, client_name,
-    balance_end, balance_start, client_risk; surveys, activities, recording checks and
+    """One fact behind a line, with the columns its measure is computed from (only those
+    are present). Sales: txn_id, txn_date, client and product, then amount and fee, risk
+    levels and matched, or the strategic tag; clients: client_id, client_name, balances and
+    the flags the measure counts (tier, new_hnw, both_ends, holds_trust, categories, visits,
+    covered, points, the activating sale); surveys, activities, recording checks and
     complaints: date, client_id, client_name and their own columns; manual scores: period,
     score, comment, entered_at. Client names are masked."""
 
@@ -194,26 +333,93 @@ class FactRowSerializer(PresentOnly):
     client_id = _text()
     client_name = _text("masked: 张**")
     product_code = _text()
+    product_name = _text()
     product_risk = _text("R1-R5")
     client_risk = _text("C1-C5")
-    strategic_tag = _text()
+    matched = _flag("suitability_match: the product's risk is within the client's level")
+    strategic_tag = _text("strategic_sales: the catalog's tag (fixed_income_plus, pension)")
     amount = _amount()
     fee_income = _amount()
     keyed_by = _text("the employee ID on the transaction")
     balance_end = _amount()
     balance_start = _amount()
+    balance_change = _amount("aum_net_growth: end balance minus start balance (0 if new)")
+    both_ends = _flag("aum_existing_uplift: a positive balance at both ends of the window")
+    tier = serializers.ChoiceField(
+        choices=["hnw", "affluent", "mass"], required=False, help_text="by the end balance"
+    )
+    new_hnw = _flag("new_hnw_clients: HNW at the end, not at the start")
+    holds_trust = _flag("family_trust_clients: holds a trust at the window's end")
+    points = serializers.IntegerField(required=False, help_text="client_points: 3, 2 or 1")
+    non_deposit_categories = serializers.IntegerField(
+        required=False, help_text="cross_sell_coverage: how many non-deposit categories"
+    )
+    categories = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="the non-deposit categories held"
+    )
+    cross_sold = _flag("cross_sell_coverage: 2 or more non-deposit categories (counts)")
+    visits = serializers.IntegerField(
+        required=False, help_text="hnw_visit_coverage: visits in the window"
+    )
+    covered = _flag("hnw_visit_coverage: visited at least once in the window")
+    last_sale_before = serializers.DateField(
+        required=False, allow_null=True, help_text="dormant_activation: last sale before it"
+    )
+    activating_txn_id = _text("dormant_activation: the first sale in the window")
+    activating_date = serializers.DateField(required=False, allow_null=True)
+    activated = _flag("dormant_activation: bought in the window")
     response_id = _text()
     nps_score = serializers.IntegerField(required=False, allow_null=True)
+    nps_group = serializers.ChoiceField(
+        choices=["promoter", "passive", "detractor"], required=False,
+        help_text="promoters score 9-10, detractors 0-6",
+    )  # fmt: skip
     activity_id = _text()
     activity_type = _text()
     check_id = _text()
     compliant = serializers.BooleanField(required=False, allow_null=True)
     complaint_id = _text()
+    category = _text("the complaint's category")
     resolved_date = serializers.DateField(required=False, allow_null=True)
+    days_to_close = serializers.IntegerField(required=False, allow_null=True)
+    closed_in_time = _flag("complaint_resolution: closed within 15 days of receipt")
     period = _text()
     score = _amount()
     comment = _text()
     entered_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class SummaryPartSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="promoters, passives, detractors; hnw, affluent, mass")
+    name = serializers.CharField(help_text="in the active language")
+    value = serializers.DecimalField(max_digits=28, decimal_places=2)
+
+
+class LineSummarySerializer(serializers.Serializer):
+    """The line's value recomputed from every row behind it (not only the rows shown)."""
+
+    method = serializers.ChoiceField(
+        choices=["sum", "count", "percent", "uplift", "net_promoter", "per_thousand", "points",
+                 "manual"],
+        help_text="sum: numerator; count: numerator; percent: 100 × numerator / denominator; "
+        "uplift: 100 × (numerator / denominator − 1); net_promoter: 100 × (promoters − "
+        "detractors) / responses; per_thousand: 1000 × numerator / denominator; points: "
+        "the tiers' points (parts); manual: the entered score",
+    )  # fmt: skip
+    numerator = serializers.DecimalField(
+        max_digits=28, decimal_places=2, allow_null=True,
+        help_text="the count or sum on top (or the whole sum or count)",
+    )  # fmt: skip
+    denominator = serializers.DecimalField(
+        max_digits=28, decimal_places=2, allow_null=True, help_text="null when none"
+    )
+    value = serializers.DecimalField(
+        max_digits=28, decimal_places=10, allow_null=True,
+        help_text="the recomputed value, as the line keeps it; null when undefined",
+    )  # fmt: skip
+    formula = serializers.CharField(help_text="e.g. 覆盖 37 / 管户 52 = 71.15%")
+    parts = SummaryPartSerializer(many=True, help_text="the terms of net_promoter and points")
+    reason = serializers.CharField(allow_blank=True, help_text="why the value is undefined")
 
 
 class LineFactsSerializer(PresentOnly):
@@ -229,6 +435,7 @@ class LineFactsSerializer(PresentOnly):
     count = serializers.IntegerField(required=False, help_text="all rows, before truncation")
     truncated = serializers.BooleanField(help_text="true when only the first rows are given")
     rows = FactRowSerializer(many=True)
+    summary = LineSummarySerializer(required=False, help_text="the footer: rows → value")
 
 
 class ScorecardQuery(serializers.Serializer):

@@ -88,13 +88,19 @@ def scheme_missing_on(day: dt.date) -> bool:
     return not SchemeVersion.objects.in_force_on(day).exists()
 
 
-def default_period(periods: Iterable[CardPeriod]) -> str | None:
-    """The RM's most recent quarter card (quarterly scores are the assessment, SPEC §5);
-    without one, her most recent card of any kind. `periods` come newest first."""
+def default_period(periods: Iterable[CardPeriod], through: dt.date | None = None) -> str | None:
+    """The RM's last completed quarter (quarterly scores are the assessment, and an RM opens
+    on her last completed quarter, SPEC §5): the newest quarter card whose last day is on or
+    before `through`, the last day with facts. Without one, her most recent quarter card
+    (a running one); without any, her most recent card of any kind. `periods` come newest
+    first."""
     periods = list(periods)
-    quarter = next((p for p in periods if p.kind == "quarter"), None)
-    if quarter is not None:
-        return quarter.code
+    quarters = [p for p in periods if p.kind == "quarter"]
+    completed = [p for p in quarters if through is not None and p.last_day <= through]
+    if completed:
+        return completed[0].code
+    if quarters:
+        return quarters[0].code
     return periods[0].code if periods else None
 
 

@@ -313,7 +313,7 @@ def scorecard_line_facts(*, card: Scorecard, measure: str, actor: User) -> dict:
     (SPEC §9). HR sees scores but no client-level data (SPEC §1)."""
     from django.http import Http404
 
-    from scorecards.runs.measures import line_facts
+    from scorecards.runs.facts import line_facts
 
     if scope_of(actor).role == Role.HR:
         # For HR the facts do not exist (SPEC §1: out of scope is 404, never 403).

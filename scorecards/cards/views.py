@@ -8,6 +8,7 @@ facts through `services.scorecard_line_facts` (which masks names and audits the 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,7 @@ from crm.models import ActivityType
 from scorecards.cards import selectors as card_selectors
 from scorecards.cards import services as card_services
 from scorecards.cards.api import ScorecardSerializer
+from scorecards.cards.forecast import CardForecast, card_forecasts, facts_through
 from scorecards.models import (
     Dimension,
     Inquiry,
@@ -81,6 +83,7 @@ class LineRow:
     target: str
     dimension: str
     inquiry: Inquiry | None = None  # the line's latest inquiry (SPEC §8)
+    forecast: dict[str, str] | None = None  # a running period's flow line: pace, projection
 
     @property
     def bonus(self) -> bool:
@@ -141,7 +144,8 @@ def _card_page(request: AuthedHttpRequest, employee_id: str, *, own: bool) -> Ht
         }
 
     requested = request.GET.get("period", "").strip()
-    code = requested or card_selectors.default_period(periods)
+    as_of = facts_through()  # the last day with facts: what is running, what is complete
+    code = requested or card_selectors.default_period(periods, through=as_of)
     scorecard: Scorecard | None = None
     if code and any(p.code == code for p in periods):
         cards = card_selectors.scorecard_list(user=user, period=code, employee_id=employee_id)
@@ -161,7 +165,7 @@ def _card_page(request: AuthedHttpRequest, employee_id: str, *, own: bool) -> Ht
         else None,
     }
     if scorecard is not None:
-        context.update(_card_context(request, scorecard))
+        context.update(_card_context(request, scorecard, as_of))
     return render(request, "scorecards/card.html", context)
 
 
@@ -175,8 +179,12 @@ def _period_groups(periods: list[card_selectors.CardPeriod]) -> list[tuple[str, 
     ]
 
 
-def _card_context(request: AuthedHttpRequest, card: Scorecard) -> dict[str, Any]:
+def _card_context(
+    request: AuthedHttpRequest, card: Scorecard, as_of: dt.date | None
+) -> dict[str, Any]:
     lines = list(card.lines.all())
+    # A running period's card: to date, its pace and its projection (None when complete).
+    forecast = card_forecasts([card], as_of=as_of).get(card.pk)
     # Each line's latest inquiry, newest last so that it wins (one query).
     inquiries = {
         inquiry.measure: inquiry
@@ -196,6 +204,7 @@ def _card_context(request: AuthedHttpRequest, card: Scorecard) -> dict[str, Any]
             target=measure_value(line.measure, line.target),
             dimension=str(dimensions.get(line.dimension, line.dimension)),
             inquiry=inquiries.get(line.measure),
+            forecast=_line_forecast(line, forecast),
         )
         for line in lines
     ]
@@ -248,6 +257,24 @@ def _card_context(request: AuthedHttpRequest, card: Scorecard) -> dict[str, Any]
         "charts": charts,
         "dimension_shares": [(str(dimensions[code]), share) for code, share in shares],
         "bonus": card.bonus if card.bonus else None,
+        "forecast": forecast,
+    }
+
+
+def _line_forecast(line: ScoreLine, forecast: CardForecast | None) -> dict[str, str] | None:
+    """A flow line's pace and projection as the page shows them (None: not a running flow
+    line)."""
+    found = None if forecast is None else forecast.lines.get(line.measure)
+    if found is None:
+        return None
+    low, high = found.projected_low, found.projected_high
+    return {
+        "pace": "—" if found.pace is None else pct(found.pace),
+        "due": measure_value(line.measure, found.target_to_date),
+        "projected": measure_value(line.measure, found.projected_value),
+        "range": ""
+        if low is None or high is None
+        else f"{measure_value(line.measure, low)} – {measure_value(line.measure, high)}",
     }
 
 
@@ -279,13 +306,52 @@ FACT_COLUMNS = {
     "score": gettext_lazy("Score"),
     "comment": gettext_lazy("Comment"),
     "entered_at": gettext_lazy("Entered at"),
+    "product_name": gettext_lazy("Product name"),
+    "matched": gettext_lazy("Matched"),
+    "balance_change": gettext_lazy("Change"),
+    "both_ends": gettext_lazy("At both ends"),
+    "tier": gettext_lazy("Tier"),
+    "new_hnw": gettext_lazy("New HNW"),
+    "holds_trust": gettext_lazy("Holds a trust"),
+    "points": gettext_lazy("Client points"),
+    "non_deposit_categories": gettext_lazy("Non-deposit categories"),
+    "categories": gettext_lazy("Categories held"),
+    "cross_sold": gettext_lazy("Counts"),
+    "visits": gettext_lazy("Visits"),
+    "covered": gettext_lazy("Covered"),
+    "last_sale_before": gettext_lazy("Last sale before"),
+    "activating_txn_id": gettext_lazy("Activating sale"),
+    "activating_date": gettext_lazy("Activated on"),
+    "activated": gettext_lazy("Activated"),
+    "nps_group": gettext_lazy("Group"),
+    "category": gettext_lazy("Category"),
+    "days_to_close": gettext_lazy("Days to close"),
+    "closed_in_time": gettext_lazy("Closed within 15 days"),
 }
+# The facts' yes/no columns, and the words of their coded ones.
+FACT_FLAGS = {"compliant", "matched", "both_ends", "new_hnw", "holds_trust", "cross_sold",
+              "covered", "activated", "closed_in_time"}  # fmt: skip
+FACT_CODES = {
+    "tier": {"hnw": gettext_lazy("HNW"), "affluent": gettext_lazy("Affluent"),
+             "mass": gettext_lazy("Mass")},
+    "nps_group": {"promoter": gettext_lazy("Promoter"), "passive": gettext_lazy("Passive"),
+                  "detractor": gettext_lazy("Detractor")},
+}  # fmt: skip
 STRATEGIC_TAGS = {
     "fixed_income_plus": gettext_lazy("Fixed income plus (固收+)"),
     "pension": gettext_lazy("Pension (养老)"),
 }
-FACT_MONEY = {"amount", "fee_income", "balance_end", "balance_start"}
-FACT_NUMBERS = FACT_MONEY | {"score", "nps_score"}
+FACT_MONEY = {"amount", "fee_income", "balance_end", "balance_start", "balance_change"}
+FACT_NUMBERS = FACT_MONEY | {"score", "nps_score", "points", "non_deposit_categories", "visits",
+                             "days_to_close"}  # fmt: skip
+
+
+def _fact_header(kind: str, column: str) -> str:
+    # A complaint's date is the day it was received (complaint_rate and _resolution count
+    # from it); every other kind's date is simply its day.
+    if kind == "complaints" and column == "date":
+        return _("Received on")
+    return str(FACT_COLUMNS.get(column, column.replace("_", " ")))
 
 
 def _fact_cell(column: str, value: Any) -> str:
@@ -299,8 +365,12 @@ def _fact_cell(column: str, value: Any) -> str:
         return f"R{value}"
     if column == "client_risk":
         return f"C{value}"
-    if column == "compliant":
+    if column in FACT_FLAGS:
         return _("Yes") if value in (True, 1, "1", "t", "true") else _("No")
+    if column in FACT_CODES:
+        return str(FACT_CODES[column].get(value, value))
+    if column == "categories":
+        return "、".join(str(c) for c in value) if value else "—"
     if column == "strategic_tag":
         return str(STRATEGIC_TAGS.get(value, value))
     if column == "activity_type":
@@ -328,7 +398,7 @@ def card_facts(request: AuthedHttpRequest, card_id: int, measure: str) -> HttpRe
         "facts": facts,
         "count": facts.get("count", len(rows)),
         "window": str(facts.get("window", "")).replace("..", " – "),
-        "headers": [(FACT_COLUMNS.get(c, c.replace("_", " ")), c in FACT_NUMBERS) for c in columns],
+        "headers": [(_fact_header(facts.get("kind", ""), c), c in FACT_NUMBERS) for c in columns],
         "rows": [[(_fact_cell(c, row.get(c)), c in FACT_NUMBERS) for c in columns] for row in rows],
     }
     return render(request, "scorecards/card_facts.html", context)

@@ -27,7 +27,6 @@ from django.utils.translation import gettext as _
 from crm.models import ClientSnapshot, FactMonth
 from scorecards.engine import HUNDRED, ZERO, Fact, Rules
 from wealthscore.kernel.catalog import STRATEGIC_TAG_CODES
-from wealthscore.kernel.identifiers import mask_name
 from wealthscore.kernel.periods import Period, parse_period, quarter_of
 
 TRANSACTION = "transaction"
@@ -47,6 +46,47 @@ QUERIED = (
     STOCK | HOLDINGS | SALES | ACTIVITIES
     | {"dormant_activation", "nps", "script_compliance", "complaint_resolution"}
 )  # fmt: skip
+
+# ---------------------------------------------------------------- the rules, as SQL pieces
+# Each crediting or counting rule is written once here and read both by the measures below
+# (`Computation`) and by the drill-down of a line (scorecards/runs/facts.py), so that the
+# rows a line lists are the rows its value was computed from.
+# Stock, over the end-of-window snapshot `e` and the start-of-window one `s` (left-joined):
+BOTH_ENDS = "s.total_balance > 0 AND e.total_balance > 0"  # aum_existing_uplift's clients
+HNW_AT_END = "e.total_balance >= %s"  # params: [hnw_threshold] (also affluent's floor)
+NEW_HNW = "e.total_balance >= %s AND (s.total_balance IS NULL OR s.total_balance < %s)"
+# 管户积分 (client_points): points a client of each tier brings.
+TIER_POINTS = {"hnw": 3, "affluent": 2, "mass": 1}
+VISIT = "visit"  # the activity that covers an HNW client (hnw_visit_coverage)
+# Holdings summary on the snapshot `e` (crm.holdings): cross-sold with 2+ non-deposit
+# categories; a family-trust client holds a trust.
+CROSS_SOLD = "e.non_deposit_categories >= 2"
+HOLDS_TRUST = "e.holds_trust"
+# Sales, over columns product_risk and client_risk (the client's level on the sale's day).
+SUITABLE = "product_risk <= client_risk"
+RISK_UNKNOWN = "client_risk IS NULL"
+# Surveys (nps): promoters score 9-10, detractors 0-6.
+PROMOTER = "nps_score >= 9"
+DETRACTOR = "nps_score <= 6"
+NPS_MIN_RESPONSES = 5  # fewer responses: no NPS
+PLAN_PROPOSED, PLAN_ADOPTED, EDUCATION_EVENT = "plan_proposed", "plan_adopted", "education_event"
+# dormant_activation: a client of the start-of-window book `s` with no sale in
+# [window.first - dormant_days, window.first). params: [since, window.first]
+DORMANT = (
+    "NOT EXISTS (SELECT 1 FROM crm_sale x WHERE x.client_id = s.client_id "
+    "AND x.txn_date >= %s AND x.txn_date < %s)"
+)
+RESOLUTION_DAYS = 15  # complaint_resolution: closed within 15 days of receipt
+
+
+def strategic_sql(column: str = "p.strategic_tag") -> tuple[str, list]:
+    """The catalog's one definition of a strategic product, as SQL and its parameters."""
+    return f"{column} IN ({', '.join(['%s'] * len(STRATEGIC_TAG_CODES))})", [*STRATEGIC_TAG_CODES]
+
+
+def closed_in_time(received: dt.date, resolved: dt.date | None) -> bool:
+    """complaint_resolution: a complaint closed within RESOLUTION_DAYS of its receipt."""
+    return resolved is not None and (resolved - received).days <= RESOLUTION_DAYS
 
 
 @dataclass(frozen=True)
@@ -450,14 +490,11 @@ class Computation:
         sql = f"""
             SELECT e.rm_employee_id, COUNT(*),
               SUM(e.total_balance - COALESCE(s.total_balance, 0)),
-              SUM(CASE WHEN s.total_balance > 0 AND e.total_balance > 0
-                  THEN e.total_balance ELSE 0 END),
-              SUM(CASE WHEN s.total_balance > 0 AND e.total_balance > 0
-                  THEN s.total_balance ELSE 0 END),
-              SUM(CASE WHEN e.total_balance >= %s THEN 1 ELSE 0 END),
-              SUM(CASE WHEN e.total_balance >= %s
-                  AND (s.total_balance IS NULL OR s.total_balance < %s) THEN 1 ELSE 0 END),
-              SUM(CASE WHEN e.total_balance >= %s THEN 1 ELSE 0 END)
+              SUM(CASE WHEN {BOTH_ENDS} THEN e.total_balance ELSE 0 END),
+              SUM(CASE WHEN {BOTH_ENDS} THEN s.total_balance ELSE 0 END),
+              SUM(CASE WHEN {HNW_AT_END} THEN 1 ELSE 0 END),
+              SUM(CASE WHEN {NEW_HNW} THEN 1 ELSE 0 END),
+              SUM(CASE WHEN {HNW_AT_END} THEN 1 ELSE 0 END)
             FROM crm_clientsnapshot e
             {start_join}
             WHERE e.as_of_date = %s
@@ -513,7 +550,11 @@ class Computation:
                 )
             if "client_points" in measures:
                 # 管户积分: 3 points an HNW client, 2 an affluent one, 1 any other.
-                points = 3 * n_hnw + 2 * (n_aff - n_hnw) + (clients - n_aff)
+                points = (
+                    TIER_POINTS["hnw"] * n_hnw
+                    + TIER_POINTS["affluent"] * (n_aff - n_hnw)
+                    + TIER_POINTS["mass"] * (clients - n_aff)
+                )
                 self._put(
                     rm,
                     "client_points",
@@ -530,15 +571,16 @@ class Computation:
         inside the stock query it hashed every visited client of the window, once in each
         parallel worker (a year of visits: 800,000 clients, 2.4 s; now 0.4 s).
         """
-        sql = """
-            SELECT h.rm_employee_id, COUNT(DISTINCT h.client_id)
-            FROM crm_clientsnapshot h
-            JOIN crm_activity a ON a.client_id = h.client_id
-            WHERE h.as_of_date = %s AND h.total_balance >= %s
-              AND a.activity_type = 'visit' AND a.activity_date BETWEEN %s AND %s
-            GROUP BY h.rm_employee_id
+        sql = f"""
+            SELECT e.rm_employee_id, COUNT(DISTINCT e.client_id)
+            FROM crm_clientsnapshot e
+            JOIN crm_activity a ON a.client_id = e.client_id
+            WHERE e.as_of_date = %s AND {HNW_AT_END}
+              AND a.activity_type = %s AND a.activity_date BETWEEN %s AND %s
+            GROUP BY e.rm_employee_id
         """
-        params = [_param(end), self.rules.hnw_threshold, _param(visits.first), _param(visits.last)]
+        params = [_param(end), self.rules.hnw_threshold, VISIT, _param(visits.first),
+                  _param(visits.last)]  # fmt: skip
         return {rm: int(visited) for rm, visited in _rows(sql, params)}
 
     def _needs_start(self, start: dt.date | None, value: Decimal, inputs: dict) -> Fact:
@@ -559,13 +601,13 @@ class Computation:
         self.used_snapshots.add(end)
         # The snapshot keeps each client's holdings summary (crm.holdings): one row a client
         # rather than her every holding (4.8 M rows at 2,000,000 clients: 4.5 s, now 0.3 s).
-        sql = """
-            SELECT rm_employee_id, COUNT(*),
-              SUM(CASE WHEN non_deposit_categories >= 2 THEN 1 ELSE 0 END),
-              SUM(CASE WHEN holds_trust THEN 1 ELSE 0 END)
-            FROM crm_clientsnapshot
-            WHERE as_of_date = %s
-            GROUP BY rm_employee_id
+        sql = f"""
+            SELECT e.rm_employee_id, COUNT(*),
+              SUM(CASE WHEN {CROSS_SOLD} THEN 1 ELSE 0 END),
+              SUM(CASE WHEN {HOLDS_TRUST} THEN 1 ELSE 0 END)
+            FROM crm_clientsnapshot e
+            WHERE e.as_of_date = %s
+            GROUP BY e.rm_employee_id
         """
         for rm, clients, crossed, trust in _rows(sql, [_param(end)]):
             inputs = {"end": end.isoformat(), "clients": clients, "two_plus_non_deposit": crossed}
@@ -601,16 +643,16 @@ class Computation:
     # ------------------------------------------------------------ sales
     def sales(self, window: Window, measures: set[str]) -> None:
         # The catalog's one definition of a strategic product (also the targets' base).
-        tags = ", ".join(["%s"] * len(STRATEGIC_TAG_CODES))
+        is_strategic, tags = strategic_sql()
 
         def build(credit: Credit, first: dt.date, last: dt.date) -> tuple[str, list]:
             sql = f"""
                 SELECT rm, COUNT(*), SUM(amount), SUM(fee), SUM(strategic),
-                  SUM(CASE WHEN client_risk IS NULL THEN 1 ELSE 0 END),
-                  SUM(CASE WHEN product_risk <= client_risk THEN 1 ELSE 0 END)
+                  SUM(CASE WHEN {RISK_UNKNOWN} THEN 1 ELSE 0 END),
+                  SUM(CASE WHEN {SUITABLE} THEN 1 ELSE 0 END)
                 FROM (
                   SELECT {credit.rm} AS rm, f.amount, COALESCE(f.fee_income, 0) AS fee,
-                    CASE WHEN p.strategic_tag IN ({tags}) THEN f.amount ELSE 0 END AS strategic,
+                    CASE WHEN {is_strategic} THEN f.amount ELSE 0 END AS strategic,
                     p.risk_level AS product_risk, {credit.risk} AS client_risk
                   FROM {credit.source}
                   JOIN crm_product p ON p.product_code = f.product_code
@@ -618,7 +660,7 @@ class Computation:
                 ) credited
                 GROUP BY rm
             """
-            return sql, [*STRATEGIC_TAG_CODES, *credit.params, _param(first), _param(last)]
+            return sql, [*tags, *credit.params, _param(first), _param(last)]
 
         rows = self._flow("sales", "crm_sale", "txn_date", window, build)
         seen = set()
@@ -645,18 +687,19 @@ class Computation:
         def build(credit: Credit, first: dt.date, last: dt.date) -> tuple[str, list]:
             sql = f"""
                 SELECT rm,
-                  SUM(CASE WHEN activity_type = 'plan_proposed' THEN 1 ELSE 0 END),
-                  SUM(CASE WHEN activity_type = 'plan_adopted' THEN 1 ELSE 0 END),
-                  SUM(CASE WHEN activity_type = 'education_event' THEN 1 ELSE 0 END)
+                  SUM(CASE WHEN activity_type = %s THEN 1 ELSE 0 END),
+                  SUM(CASE WHEN activity_type = %s THEN 1 ELSE 0 END),
+                  SUM(CASE WHEN activity_type = %s THEN 1 ELSE 0 END)
                 FROM (
                   SELECT {credit.rm} AS rm, f.activity_type
                   FROM {credit.source}
                   WHERE f.activity_date BETWEEN %s AND %s
-                    AND f.activity_type IN ('plan_proposed', 'plan_adopted', 'education_event')
+                    AND f.activity_type IN (%s, %s, %s)
                 ) credited
                 GROUP BY rm
             """
-            return sql, [*credit.params, _param(first), _param(last)]
+            kinds = [PLAN_PROPOSED, PLAN_ADOPTED, EDUCATION_EVENT]
+            return sql, [*kinds, *credit.params, _param(first), _param(last), *kinds]
 
         rows = self._flow("activities", "crm_activity", "activity_date", window, build)
         for rm, proposed, adopted, events in rows:
@@ -686,15 +729,14 @@ class Computation:
             return
         self.used_snapshots.add(start)
         since = window.first - dt.timedelta(days=self.rules.dormant_days)
-        sql = """
+        sql = f"""
             SELECT s.rm_employee_id, COUNT(*), COUNT(bought.client_id)
             FROM crm_clientsnapshot s
             LEFT JOIN (SELECT DISTINCT client_id FROM crm_sale
                        WHERE txn_date BETWEEN %s AND %s) bought
               ON bought.client_id = s.client_id
             WHERE s.as_of_date = %s
-              AND NOT EXISTS (SELECT 1 FROM crm_sale x WHERE x.client_id = s.client_id
-                              AND x.txn_date >= %s AND x.txn_date < %s)
+              AND {DORMANT}
             GROUP BY s.rm_employee_id
         """
         # NOT EXISTS is an anti-join whose hash of the earlier sales the parallel workers
@@ -720,8 +762,8 @@ class Computation:
         def build(credit: Credit, first: dt.date, last: dt.date) -> tuple[str, list]:
             sql = f"""
                 SELECT rm, COUNT(*),
-                  SUM(CASE WHEN nps_score >= 9 THEN 1 ELSE 0 END),
-                  SUM(CASE WHEN nps_score <= 6 THEN 1 ELSE 0 END)
+                  SUM(CASE WHEN {PROMOTER} THEN 1 ELSE 0 END),
+                  SUM(CASE WHEN {DETRACTOR} THEN 1 ELSE 0 END)
                 FROM (
                   SELECT {credit.rm} AS rm, f.nps_score
                   FROM {credit.source}
@@ -737,7 +779,7 @@ class Computation:
             promoters, detractors = int(promoters), int(detractors)
             inputs = {"window": str(window), "responses": n, "promoters": promoters,
                       "detractors": detractors}  # fmt: skip
-            if n < 5:
+            if n < NPS_MIN_RESPONSES:
                 self._put(rm, "nps", Fact(None, inputs, _("fewer than 5 responses")))
             else:
                 self._put(rm, "nps", Fact(_pct(promoters - detractors, n), inputs))
@@ -774,7 +816,7 @@ class Computation:
             # received_date is NOT NULL, and the WHERE above reads it anyway.
             received, resolved = _day(received), _date(resolved)
             counts[rm][0] += 1
-            if resolved is not None and (resolved - received).days <= 15:
+            if closed_in_time(received, resolved):
                 counts[rm][1] += 1
         for rm, (n, closed) in counts.items():
             inputs = {"window": str(window), "complaints": n, "closed_within_15_days": closed}
@@ -842,115 +884,3 @@ def _day(value) -> dt.date:
     day = _date(value)
     assert day is not None
     return day
-
-
-# ---------------------------------------------------------------- the facts behind one line
-def _client_name(day: str) -> str:
-    return f"COALESCE(f.snap_name, {_latest_before('name', day)}, '')"
-
-
-def line_facts(
-    period: Period, rules: Rules, measure: str, employee_id: str, *, limit: int = 500
-) -> dict:
-    """The rows a line of `employee_id` was computed from, with the same credit rules as the
-    measure (client names masked): {"kind", "window", "rows", "truncated"}."""
-    rule = next((r for r in rules.rules if r.measure == measure), None)
-    if rule is None:
-        return {"kind": "none", "rows": [], "truncated": False}
-    window = window_of(period, rule.window)
-    snapshots = SnapshotDates()
-    result: dict = {"window": str(window), "truncated": False}
-    if rule.method == "manual":
-        from scorecards.models import ManualScore
-
-        code = quarter_of(period).code if period.kind == "month" else period.code
-        scores = ManualScore.objects.filter(
-            period=code, measure=measure, employee__employee_id=employee_id
-        ).values("period", "score", "comment", "entered_at")
-        return {**result, "kind": "manual_scores", "rows": list(scores)}
-    if measure in SALES:
-        month_ends = snapshots.month_ends(window.first, window.last)
-        credit = _credit("crm_sale", "txn_date", rules.basis, window, month_ends)
-        sql = f"""
-            SELECT f.txn_id, f.txn_date, f.client_id, {_client_name("txn_date")}, f.product_code,
-              p.risk_level, {credit.risk}, p.strategic_tag, f.amount, f.fee_income,
-              f.rm_employee_id
-            FROM {credit.source} JOIN crm_product p ON p.product_code = f.product_code
-            WHERE f.txn_date BETWEEN %s AND %s AND {credit.rm} = %s
-            ORDER BY f.txn_date, f.txn_id
-        """
-        params = credit.params
-        columns = ["txn_id", "txn_date", "client_id", "client_name", "product_code",
-                   "product_risk", "client_risk", "strategic_tag", "amount", "fee_income",
-                   "keyed_by"]  # fmt: skip
-        rows = _rows(sql, [*params, _param(window.first), _param(window.last), employee_id])
-        kind = "sales"
-    elif measure in STOCK | HOLDINGS | {"dormant_activation"}:
-        end = snapshots.end_of(window)
-        start = snapshots.start_of(window)
-        as_of = start if measure == "dormant_activation" else end
-        sql = """
-            SELECT e.client_id, e.name, e.total_balance, s.total_balance, e.client_risk_level
-            FROM crm_clientsnapshot e
-            LEFT JOIN crm_clientsnapshot s ON s.client_id = e.client_id AND s.as_of_date = %s
-            WHERE e.as_of_date = %s AND e.rm_employee_id = %s
-            ORDER BY e.total_balance DESC, e.client_id
-        """
-        columns = ["client_id", "client_name", "balance_end", "balance_start", "client_risk"]
-        rows = (
-            _rows(sql, [_param(start) if start else None, _param(as_of), employee_id])
-            if as_of
-            else []
-        )
-        kind = "clients"
-        result["as_of"] = as_of.isoformat() if as_of else None
-    else:
-        spec = {
-            "nps": ("crm_survey", "survey_date", "f.response_id, f.nps_score", "surveys"),
-            "plan_adoption": ("crm_activity", "activity_date",
-                              "f.activity_id, f.activity_type", "activities"),
-            "education_events": ("crm_activity", "activity_date",
-                                 "f.activity_id, f.activity_type", "activities"),
-            "script_compliance": ("crm_recordingcheck", "check_date",
-                                  "f.check_id, f.compliant", "recording_checks"),
-            "complaint_rate": ("crm_complaint", "received_date",
-                               "f.complaint_id, f.resolved_date", "complaints"),
-            "complaint_resolution": ("crm_complaint", "received_date",
-                                     "f.complaint_id, f.resolved_date", "complaints"),
-        }.get(measure)  # fmt: skip
-        if spec is None:
-            return {**result, "kind": "none", "rows": []}
-        table, day, extra, kind = spec
-        if table == "crm_recordingcheck":
-            credit = Credit(f"{table} f", [], "f.rm_employee_id", "NULL")
-            client = "NULL, ''"
-        else:
-            month_ends = snapshots.month_ends(window.first, window.last)
-            credit = _credit(table, day, rules.basis, window, month_ends)
-            client = f"f.client_id, {_client_name(day)}"
-        where = ""
-        if table == "crm_activity":
-            types = ("plan_proposed", "plan_adopted") if measure == "plan_adoption" else (
-                "education_event",)  # fmt: skip
-            where = " AND f.activity_type IN (" + ", ".join(f"'{t}'" for t in types) + ")"
-        sql = f"""
-            SELECT f.{day}, {client}, {extra} FROM {credit.source}
-            WHERE f.{day} BETWEEN %s AND %s AND {credit.rm} = %s{where}
-            ORDER BY f.{day}
-        """
-        columns = [
-            "date",
-            "client_id",
-            "client_name",
-            *[c.split(".")[1] for c in extra.split(", ")],
-        ]
-        rows = _rows(sql, [*credit.params, _param(window.first), _param(window.last), employee_id])
-    named = [dict(zip(columns, row, strict=True)) for row in rows[:limit]]
-    for row in named:
-        if "client_name" in row:
-            row["client_name"] = mask_name(row["client_name"] or "")
-        for key, value in row.items():
-            if isinstance(value, float | Decimal):
-                row[key] = str(_dec(value))
-    return {**result, "kind": kind, "rows": named, "truncated": len(rows) > limit,
-            "count": len(rows)}  # fmt: skip

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from compliance.models import IncidentStatus
 from compliance.selectors import incident_list
+from scorecards.cards.forecast import card_forecasts, facts_through, is_running
 from scorecards.engine import competition_ranks
 from scorecards.models import ManualScore, Period, Scorecard, ScoreLine
 from targets.models import Employee, OrgUnit, User, scope_of
@@ -161,6 +162,9 @@ class TeamRow:
     previous_total: Decimal | None = None
     change: Decimal | None = None
     flags: list[Flag] = field(default_factory=list)
+    # A running period (SPEC §5): the total projected to its end and its rating.
+    projected_total: Decimal | None = None
+    projected_rating: str = ""
 
     @property
     def trend(self) -> str:
@@ -189,6 +193,18 @@ class TeamDashboard:
     measures: list[str]  # the heat map's columns, in the scheme's order (no bonus)
     points: dict[str, dict[str, Decimal | None]]  # employee ID → measure → points
     distribution: list[tuple[str, int, int]]  # (band, not vetoed, vetoed)
+    as_of: dt.date | None = None  # the last day with facts, when the period is running
+    elapsed_share: Decimal | None = None  # %, when the period is running
+
+    @property
+    def running(self) -> bool:
+        return self.as_of is not None
+
+    @property
+    def projected_failing(self) -> list[TeamRow]:
+        """The RMs projected to end the period rated D (below 60, or vetoed), lowest first."""
+        failing = [row for row in self.rows if row.projected_rating == "D"]
+        return sorted(failing, key=lambda r: (r.projected_total is None, r.projected_total or 0))
 
     @property
     def ranked(self) -> int:
@@ -289,6 +305,22 @@ def team_dashboard(
             row.flags.append(Flag("aum_stalled", AUM_NET_GROWTH))
     points_by_rm = {row.employee_id: now.get(row.pk, {}) for row in rows}
 
+    # A running period: each RM's projected total, from her card's entry (one query for the
+    # team's cards, and the forecast's own handful for all of them).
+    as_of, elapsed = facts_through(), None
+    if is_running(period.last_day, as_of):
+        cards = list(team.select_related("run__period", "run__version", "employee"))
+        forecasts = card_forecasts(cards, as_of=as_of)
+        by_pk = {row.pk: row for row in rows}
+        for card in cards:
+            forecast = forecasts.get(card.pk)
+            if forecast is not None and card.employee_id in by_pk:
+                by_pk[card.employee_id].projected_total = forecast.projected_total
+                by_pk[card.employee_id].projected_rating = forecast.projected_rating
+                elapsed = forecast.elapsed_share
+    else:
+        as_of = None
+
     return TeamDashboard(
         period=period,
         previous=before,
@@ -297,6 +329,8 @@ def team_dashboard(
         measures=measures,
         points=points_by_rm,
         distribution=_distribution(rows),
+        as_of=as_of,
+        elapsed_share=elapsed,
     )
 
 

@@ -155,6 +155,17 @@ def employee_target_amounts(
 ) -> dict[tuple[str, str], Decimal]:
     """`target_for`'s amounts for many RMs and measures at once, for scoring: three queries,
     and work only for the targets that exist. Keyed (employee ID, measure); absent = none."""
+    targets = employee_targets(employees, measures, period)
+    # An annual target exists for each of them, so `_target` always reaches an amount.
+    return {key: target.amount for key, target in targets.items() if target.amount is not None}
+
+
+def employee_targets(
+    employees: list[Employee], measures: list[str], period: Period
+) -> dict[tuple[str, str], Target]:
+    """The same targets with their months (month → amount, the distribution profile and
+    probation applied): what the pace and the forecast of a running period read (three
+    queries). Keyed (employee ID, measure); absent = none."""
     by_pk = {employee.pk: employee for employee in employees}
     annuals = AnnualTarget.objects.filter(
         year=period.year, measure__in=measures, employee__isnull=False
@@ -172,12 +183,9 @@ def employee_target_amounts(
         if employee is None:
             continue
         annual = _AnnualRow(annual_target=amount, distribution=distribution)
-        target = _target(
+        amounts[(employee.employee_id, measure)] = _target(
             employee, measure, period, annual, adjustments.get((pk, measure)), profiles, False
         )
-        # An annual target exists here, so `_target` always reaches an amount.
-        assert target.amount is not None
-        amounts[(employee.employee_id, measure)] = target.amount
     return amounts
 
 

@@ -342,8 +342,9 @@ def test_the_page_runs_a_bounded_number_of_queries(scored, who, django_assert_ma
     for code in ("2026-05", "2026-06", "2026-07"):
         run_services.score_period(period_code=code, trigger="test")
     assert _queries(client, url) == before
-    # 12, the lines' inquiries and, on the RM's own card, her inquiry window (issue 17).
-    with django_assert_max_num_queries(14):
+    # 12, the lines' inquiries and, on the RM's own card, her inquiry window (issue 17),
+    # and the last day with facts (is the period running? issue 18).
+    with django_assert_max_num_queries(15):
         client.get(url)
     # The facts partial: the card, the service's reads (a handful per measure) and the audit.
     for measure in ("mentoring", "sales_attainment", "nps", "cross_sell_coverage"):
