@@ -129,8 +129,8 @@ def test_two_cases_in_a_quarter_are_two_items_and_one_query(vetoed, django_asser
     client = page_client(vetoed, "admin")
     url = f"/cards/{ALICE}/?period=2026-Q3"
     client.get(url)  # warm the session
-    # The page's bound (tests/pages/test_card_page.py: 14) and the one read of the cases.
-    with django_assert_max_num_queries(15), CaptureQueriesContext(connection) as queries:
+    # The page's bound (tests/pages/test_card_page.py: 15) and the one read of the cases.
+    with django_assert_max_num_queries(16), CaptureQueriesContext(connection) as queries:
         page = html(client.get(url))
     items = page.select(data_testid="veto-case")
     assert [i.one(data_field="occurred_on").text for i in items] == ["2026-08-14", "2026-09-20"]
