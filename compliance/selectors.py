@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from targets.models import OrgUnit, User, scope_of
-from wealthscore.kernel.access import MAY, Action, Role, allows
+from wealthscore.kernel.access import MAY, Action, Role, allows, may
 from wealthscore.kernel.errors import DomainError
 from wealthscore.kernel.periods import parse_period
 
@@ -64,6 +67,17 @@ def incident_get(*, user: User, incident_id: int) -> Incident:
     return incident
 
 
+def _vetoing(*, first_day: dt.date, last_day: dt.date, employee_ids: Iterable[str]):
+    """The rule (SPEC §6): the RMs' confirmed vetoing cases dated from first_day to last_day.
+    The run that scores a card and the card that shows why it was vetoed both ask it."""
+    return Incident.objects.filter(
+        status=IncidentStatus.CONFIRMED,
+        veto=True,
+        occurred_on__range=(first_day, last_day),
+        employee__employee_id__in=list(employee_ids),
+    )
+
+
 def veto_reasons(
     *, first_day: dt.date, last_day: dt.date, employee_ids: Iterable[str]
 ) -> dict[str, list[str]]:
@@ -71,18 +85,93 @@ def veto_reasons(
     "误导销售 2026-08-14 (#12)". One query for any number of RMs."""
     reasons: dict[str, list[str]] = {}
     rows = (
-        Incident.objects.filter(
-            status=IncidentStatus.CONFIRMED,
-            veto=True,
-            occurred_on__range=(first_day, last_day),
-            employee__employee_id__in=list(employee_ids),
-        )
+        _vetoing(first_day=first_day, last_day=last_day, employee_ids=employee_ids)
         .order_by("occurred_on", "id")
         .values_list("employee__employee_id", "type__name", "occurred_on", "id")
     )
     for employee_id, type_name, day, incident_id in rows:
         reasons.setdefault(employee_id, []).append(f"{type_name} {day:%Y-%m-%d} (#{incident_id})")
     return reasons
+
+
+@dataclass(frozen=True)
+class VetoCase:
+    """A confirmed case that vetoes a card, as the card and its API show it (issue 18 item 4).
+
+    Its description, who confirmed it and why are shown to whoever may see the case itself
+    (Incident.objects.visible_to: the RM her own, a manager his units', compliance and
+    admins all); to anyone else (HR: no client-level data) they are None. `url` opens the
+    case on the compliance page, for those who may open that page and see the case."""
+
+    incident_id: int
+    type: str
+    type_name: str
+    occurred_on: dt.date
+    description: str | None
+    confirmed_by: str | None
+    confirmed_at: dt.datetime | None
+    reason: str | None
+    url: str | None
+
+
+def card_vetoes(
+    *, user: User, cards: Iterable[tuple[int, str, dt.date, dt.date]]
+) -> dict[int, list[VetoCase]]:
+    """The vetoing cases of each card, keyed by the card's id; `cards` holds (card id, RM's
+    employee ID, period's first day, last day). One query for any number of cards: the
+    cases of their RMs over the span of their periods, shared out here by RM and dates."""
+    cards = list(cards)
+    if not cards:
+        return {}
+    english = (get_language() or "").startswith("en")
+    opens_page = may(user, Action.COMPLIANCE_PAGES)
+    rows = (
+        _vetoing(
+            first_day=min(first for _id, _rm, first, _last in cards),
+            last_day=max(last for _id, _rm, _first, last in cards),
+            employee_ids={rm for _id, rm, _first, _last in cards},
+        )
+        .annotate(
+            visible=Exists(Incident.objects.visible_to(user).filter(pk=OuterRef("pk"))),
+            rm=F("employee__employee_id"),
+        )
+        .select_related("type", "decided_by__employee")
+        .order_by("occurred_on", "id")
+    )
+    by_rm: dict[str, list[VetoCase]] = {}
+    for incident in rows:
+        case = _veto_case(incident, shown=bool(incident.visible), english=english,
+                          opens_page=opens_page)  # fmt: skip
+        by_rm.setdefault(incident.rm, []).append(case)
+    return {
+        card_id: [case for case in by_rm.get(rm, []) if first <= case.occurred_on <= last]
+        for card_id, rm, first, last in cards
+    }
+
+
+def _veto_case(incident: Incident, *, shown: bool, english: bool, opens_page: bool) -> VetoCase:
+    decider = incident.decided_by
+    who = None
+    if shown and decider is not None:
+        employee = getattr(decider, "employee", None)
+        who = employee.name if employee is not None else decider.username
+    kind = incident.type
+    return VetoCase(
+        incident_id=incident.pk,
+        type=incident.type_id,
+        type_name=(kind.name_en or kind.name) if english else kind.name,
+        occurred_on=incident.occurred_on,
+        description=incident.description if shown else None,
+        confirmed_by=who,
+        confirmed_at=incident.decided_at if shown else None,
+        reason=incident.decision_reason if shown else None,
+        url=case_url(incident.pk) if shown and opens_page else None,
+    )
+
+
+def case_url(incident_id: int) -> str:
+    """The case on the compliance page: the list filtered to it, scrolled to its row."""
+    return f"{reverse('compliance')}?incident={incident_id}#incident-{incident_id}"
 
 
 def veto_decisions_since(*, first_day: dt.date, last_day: dt.date, since: dt.datetime) -> list[int]:

@@ -36,7 +36,7 @@ from .models import IncidentSource, IncidentStatus, IncidentType
 
 PER_PAGE = 50
 DECISIONS = ("confirm", "dismiss")
-FILTERS = ("status", "type", "unit", "assignee")
+FILTERS = ("status", "type", "unit", "assignee", "incident")
 FORM_FIELDS = ("employee_id", "type", "occurred_on", "description", "evidence")
 SOURCE_LABELS = {
     IncidentSource.MANUAL: pgettext_lazy("incident source", "Manual"),
@@ -81,11 +81,14 @@ def _board(user, month: str) -> tuple[dict, str | None]:
 def _filters(params: QueryDict) -> dict[str, str]:
     status = params.get("status", "").strip()
     assignee = params.get("assignee", "").strip()
+    incident = params.get("incident", "").strip()
     return {
         "status": status if status in IncidentStatus.values else "",
         "type": params.get("type", "").strip(),
         "unit": params.get("unit", "").strip(),
         "assignee": assignee if assignee in ("me", "none") else "",
+        # One case, as a card's veto banner links to it (selectors.case_url).
+        "incident": incident if incident.isdigit() else "",
     }
 
 
@@ -100,6 +103,8 @@ def _filtered(user, filters: dict[str, str]):
         incidents = incidents.filter(assignee=user)
     elif filters["assignee"] == "none":
         incidents = incidents.filter(assignee__isnull=True)
+    if filters["incident"]:
+        incidents = incidents.filter(pk=int(filters["incident"]))
     return incidents
 
 

@@ -13,6 +13,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from compliance.selectors import VetoCase
 from scorecards.cards import selectors as card_selectors
 from scorecards.cards import services as card_services
 from scorecards.cards.forecast import CardForecast, LineForecast, card_forecasts
@@ -152,12 +153,36 @@ class CardEmployeeSerializer(serializers.Serializer):
     unit_code = serializers.CharField(source="unit.code")
 
 
+class VetoCaseSerializer(serializers.Serializer):
+    """A confirmed case that vetoes the card (compliance.selectors.VetoCase). Description,
+    confirmed_by, confirmed_at and reason are null for a user who may not see the case; url
+    (the case on the compliance page) is null for one who may not open it."""
+
+    incident_id = serializers.IntegerField()
+    type = serializers.CharField(help_text="the incident type's code, e.g. misleading_sales")
+    type_name = serializers.CharField(help_text="the type's name in the request's language")
+    occurred_on = serializers.DateField()
+    description = serializers.CharField(allow_null=True)
+    confirmed_by = serializers.CharField(allow_null=True, help_text="who confirmed the case")
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    reason = serializers.CharField(allow_null=True, help_text="the reason given on confirming")
+    url = serializers.CharField(allow_null=True)
+    text = serializers.SerializerMethodField(help_text="one line: 误导销售 2026-08-14 (#12)")
+
+    def get_text(self, case: VetoCase) -> str:
+        return f"{case.type_name} {case.occurred_on:%Y-%m-%d} (#{case.incident_id})"
+
+
 class ScorecardListSerializer(serializers.ListSerializer):
-    """Many cards: their forecasts are read once for all of them (a handful of queries)."""
+    """Many cards: their forecasts are read once for all of them (a handful of queries), and
+    the vetoing cases of all of them in one query."""
 
     def to_representation(self, data):
         cards = list(data.all() if hasattr(data, "all") else data)
         self.context.setdefault("forecasts", card_forecasts(cards))
+        request = self.context.get("request")
+        if request is not None:
+            self.context["card_vetoes"] = card_selectors.card_vetoes(user=request.user, cards=cards)
         return super().to_representation(cards)
 
 
@@ -168,10 +193,7 @@ FORECAST_FIELDS = ["as_of", "elapsed_share", "projected_total", "projected_low",
 
 class ScorecardSerializer(serializers.ModelSerializer):
     employee = CardEmployeeSerializer(source="*", read_only=True)
-    veto_reasons = serializers.ListField(
-        child=serializers.CharField(), read_only=True,
-        help_text="the confirmed vetoing cases, as the card shows them",
-    )  # fmt: skip
+    veto_reasons = serializers.SerializerMethodField()
     period = serializers.CharField(source="run.period.code")
     period_type = serializers.CharField(source="run.period.kind")
     status = serializers.CharField(source="run.period.status")
@@ -263,6 +285,19 @@ class ScorecardSerializer(serializers.ModelSerializer):
     def get_forecast_method_text(self, card: Scorecard) -> str | None:
         forecast = self._forecast(card)
         return None if forecast is None else f"{forecast.method_text} {forecast.band_text}"
+
+    @extend_schema_field(VetoCaseSerializer(many=True))
+    def get_veto_reasons(self, card: Scorecard) -> list[dict]:
+        """The confirmed vetoing cases of the card (empty unless vetoed)."""
+        if not card.vetoed:
+            return []
+        vetoes = self.context.get("card_vetoes")
+        if vetoes is None or card.pk not in vetoes:  # one card (retrieve): its own query
+            request = self.context.get("request")
+            if request is None:
+                return []
+            vetoes = card_selectors.card_vetoes(user=request.user, cards=[card])
+        return list(VetoCaseSerializer(vetoes.get(card.pk, []), many=True).data)
 
     def get_scheme_version(self, card: Scorecard) -> str:
         return card.run.version.code

@@ -14,6 +14,8 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
+from compliance import selectors as compliance_selectors
+from compliance.selectors import VetoCase
 from scorecards.models import (
     Dimension,
     Inquiry,
@@ -194,6 +196,18 @@ def scorecard_list(
         .prefetch_related(Prefetch("lines", queryset=ScoreLine.objects.order_by("position")))
         .order_by("run__period__last_day", "rank", "employee__employee_id")
     )
+
+
+def card_vetoes(*, user: User, cards: Iterable[Scorecard]) -> dict[int, list[VetoCase]]:
+    """The cases that veto each vetoed card (type, date, description, who confirmed it and
+    why, a link for those who may open the case), keyed by card id: one query for all.
+    The cards need their run's period (scorecard_list selects it)."""
+    vetoed = [
+        (card.pk, card.employee.employee_id, card.run.period.first_day, card.run.period.last_day)
+        for card in cards
+        if card.vetoed
+    ]
+    return compliance_selectors.card_vetoes(user=user, cards=vetoed)
 
 
 def scorecard_get(*, user: User, card_id: int) -> Scorecard:

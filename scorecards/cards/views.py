@@ -249,6 +249,7 @@ def _card_context(
     )
     return {
         "rows": rows,
+        "vetoes": card_selectors.card_vetoes(user=request.user, cards=[card]).get(card.pk, []),
         "inquiry_closes": window,
         "inquiry_open": window is None or timezone.now() <= window,
         "period": period,

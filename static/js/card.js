@@ -24,18 +24,42 @@
 
     if (trendNode) {
       var trend = data.trend;
-      var totals = trend.totals.map(function (value, i) {
-        var point = { value: number(value) };
-        if (trend.vetoed[i]) point.itemStyle = { color: "#b42318" };
-        return point;
+      var totals = trend.totals.map(number);
+      // A vetoed month is a series of its own: a triangle of another colour with a label,
+      // named in the legend, so that it reads without colour too (issue 18 item 4).
+      var vetoedPoints = totals.map(function (value, i) {
+        return trend.vetoed[i] && value !== null ? value : null;
       });
+      var anyVeto = vetoedPoints.some(function (v) { return v !== null; });
       var chart = echarts.init(trendNode);
       var hasData = trend.totals.some(function (v) { return v !== null; });
+      var series = [{
+        id: "total", name: trend.series, type: "line", data: totals, connectNulls: false,
+        symbol: "circle", symbolSize: 7, lineStyle: { color: "#9b1c1c" },
+        itemStyle: { color: "#9b1c1c" },
+        markLine: {
+          silent: true, symbol: "none", label: { formatter: "{c}" },
+          lineStyle: { type: "dashed", color: "#9aa5b1" },
+          data: trend.bands.map(function (b) { return { yAxis: Number(b) }; })
+        }
+      }];
+      if (anyVeto) {
+        series.push({
+          id: "vetoed", name: trend.vetoed_label, type: "line", data: vetoedPoints,
+          connectNulls: false, lineStyle: { opacity: 0 }, symbol: "triangle", symbolSize: 15,
+          itemStyle: { color: "#1f2933", borderColor: "#fff", borderWidth: 1 }, z: 3,
+          label: { show: true, position: "top", formatter: trend.vetoed_label, color: "#1f2933",
+                   fontWeight: "bold" },
+          tooltip: { show: false }
+        });
+      }
       chart.setOption({
         title: hasData ? undefined : {
           text: trend.empty, left: "center", top: "middle",
           textStyle: { color: "#616e7c", fontSize: 14, fontWeight: "normal" }
         },
+        legend: { show: anyVeto, data: series.map(function (s) { return s.name; }), top: 0,
+                  right: 8, itemWidth: 14, itemHeight: 10 },
         tooltip: {
           trigger: "axis",
           formatter: function (params) {
@@ -46,18 +70,10 @@
             return trend.vetoed[i] ? text + " (" + trend.vetoed_label + ")" : text;
           }
         },
-        grid: { left: 40, right: 24, top: 24, bottom: 40 },
+        grid: { left: 40, right: 24, top: anyVeto ? 40 : 24, bottom: 40, containLabel: false },
         xAxis: { type: "category", data: trend.months, axisLabel: { rotate: 45 } },
         yAxis: { type: "value", min: 0, max: function (v) { return Math.max(100, Math.ceil(v.max / 10) * 10); } },
-        series: [{
-          name: trend.series, type: "line", data: totals, connectNulls: false,
-          symbolSize: 7, lineStyle: { color: "#9b1c1c" }, itemStyle: { color: "#9b1c1c" },
-          markLine: {
-            silent: true, symbol: "none", label: { formatter: "{c}" },
-            lineStyle: { type: "dashed", color: "#9aa5b1" },
-            data: trend.bands.map(function (b) { return { yAxis: Number(b) }; })
-          }
-        }]
+        series: series
       });
       charts.push(chart);
     }
@@ -67,6 +83,7 @@
       var values = radar.values.map(number);
       var top = Math.max.apply(null, [100].concat(values.filter(function (v) { return v !== null; })));
       var max = Math.ceil(top / 10) * 10;
+      var anyNa = values.some(function (v) { return v === null; });
       var radarChart = echarts.init(radarNode);
       radarChart.setOption({
         tooltip: {
@@ -87,11 +104,19 @@
         series: [{
           name: radar.series, type: "radar",
           data: [{
-            value: values.map(function (v) { return v === null ? 0 : v; }),
+            // A dimension that does not apply has no value (null), not 0: its axis' name
+            // says n/a and its label is empty. ECharts draws an item's dots on every axis
+            // alike (a missing value's at the centre), so such a card's dots are 0 px: the
+            // figures of the dimensions that apply stay (labels hang on the dots). With four
+            // axes the outline runs straight between the missing axis' two neighbours.
+            value: values,
+            symbol: "circle", symbolSize: anyNa ? 0 : 6,
             name: radar.title,
             areaStyle: { color: "rgba(155, 28, 28, 0.18)" },
             lineStyle: { color: "#9b1c1c" }, itemStyle: { color: "#9b1c1c" },
-            label: { show: true, formatter: function (p) { return Number(p.value).toFixed(0); } }
+            label: { show: true, formatter: function (p) {
+              return p.value === null || p.value === undefined ? "" : Number(p.value).toFixed(0);
+            } }
           }]
         }]
       });

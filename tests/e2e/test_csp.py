@@ -69,7 +69,12 @@ def test_the_pages_draw_and_run_htmx_with_no_csp_violation(page, demo, language)
     page.click("button[data-why=sales_attainment]")
     page.wait_for_selector("#facts [data-testid=facts-table], #facts [data-testid=facts-empty]")
     # The language switch (bound in static/js/app.js, not an onchange= attribute) still works.
-    page.select_option("select[name=language]", "en")
+    # At 390 px it is in the top bar's menu, which its button opens (app.js too).
+    toggle = page.locator("[data-testid=menu-toggle]")
+    if toggle.is_visible():
+        toggle.click()
+    with page.expect_navigation():  # the form's answer, not the page it was on
+        page.select_option("select[name=language]", "en")
     page.wait_for_load_state("networkidle")
     assert page.evaluate("document.documentElement.lang") == "en"
     assert page.evaluate("window.__csp") == []

@@ -265,7 +265,8 @@ def test_a_vetoed_card_shows_the_banner_its_reason_and_the_computed_total(scored
     client = page_client(scored, "manager_a")
     page = html(client.get(f"/cards/{ALICE}/?period=2026-08", HTTP_ACCEPT_LANGUAGE="en"))
     banner = page.one(data_testid="veto-banner")
-    assert f"误导销售 2026-08-14 (#{incident.pk})" in banner.text
+    # Its type, date and case number (tests/pages/test_card_veto.py: the rest of the case).
+    assert f"Misleading sales 2026-08-14 Case #{incident.pk}" in banner.text
     assert "rated D" in banner.text and "computed total" in banner.text
     assert page.one(data_testid="card-rating").text == "D"
     assert page.one(data_testid="card-total").text == "44.44"  # still shown

@@ -195,7 +195,9 @@ def test_a_card_its_employee_veto_reasons_and_inputs_conform(scored, schema):
     conforms(schema, "/api/v1/scorecards/{id}/", "get", 200, body)
     assert body["employee"] == {"employee_id": BOB, "name": "李四", "unit_code": "B1"}
     assert body["vetoed"] and len(body["veto_reasons"]) == 1
-    assert body["veto_reasons"][0].endswith(")") and "2026-09-03" in body["veto_reasons"][0]
+    (case,) = body["veto_reasons"]
+    assert case["occurred_on"] == "2026-09-03" and case["type"] == "misleading_sales"
+    assert case["text"].endswith(f"2026-09-03 (#{case['incident_id']})")
     sales = next(line for line in body["lines"] if line["measure"] == "sales_attainment")
     assert sales["inputs"]["sales"] == 0 and "window" in sales["inputs"]
 
