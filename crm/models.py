@@ -289,6 +289,20 @@ class Sale(models.Model):
         ]
 
 
+class ProductCategory(models.TextChoices):
+    """A holding's category, as crm/kinds.CATEGORIES reads it from a file, named for readers."""
+
+    DEPOSIT = "deposit", _("Deposit")
+    WEALTH = "wealth", _("Wealth management")
+    FUND = "fund", _("Fund")
+    INSURANCE = "insurance", _("Insurance")
+    TRUST = "trust", _("Trust")
+    PRIVATE_FUND = "private_fund", _("Private fund")
+    BOND = "bond", _("Bond")
+    LOAN = "loan", _("Loan")
+    CREDIT_CARD = "credit_card", _("Credit card")
+
+
 class ActivityType(models.TextChoices):
     VISIT = "visit", _("Visit")
     CALL = "call", _("Call")

@@ -22,10 +22,10 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.models import ActivityType
+from crm.models import ActivityType, ProductCategory
 from scorecards.cards import selectors as card_selectors
 from scorecards.cards import services as card_services
 from scorecards.cards.api import ScorecardSerializer
@@ -370,7 +370,9 @@ def _fact_cell(column: str, value: Any) -> str:
     if column in FACT_CODES:
         return str(FACT_CODES[column].get(value, value))
     if column == "categories":
-        return "、".join(str(c) for c in value) if value else "—"
+        names = dict(ProductCategory.choices)
+        separator = pgettext("between the items of a list", ", ")
+        return separator.join(str(names.get(c, c)) for c in value) if value else "—"
     if column == "strategic_tag":
         return str(STRATEGIC_TAGS.get(value, value))
     if column == "activity_type":

@@ -416,7 +416,12 @@ def test_the_facts_page_shows_the_footer(bank, book):
     assert 'data-testid="facts-summary"' in page
     # 1 of 3 clients holds two non-deposit categories.
     assert "1 / " in page and " 3 = 33.33%" in page
-    assert "fund、insurance" in page
+    # Categories by their names in the reader's language, not their codes.
+    assert "Fund, Insurance" in page
+    chinese = client.get(
+        f"/cards/{card.pk}/lines/cross_sell_coverage/facts/", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    ).content.decode()
+    assert "基金、保险" in chinese and "fund" not in chinese
     complaints = client.get(
         f"/cards/{card.pk}/lines/complaint_rate/facts/", HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
@@ -504,3 +509,10 @@ def test_every_line_of_every_card_is_recomputed_by_its_facts(bank, book, period,
             assert body["count"] == len(body["rows"])
             checked += 1
     assert checked == 3 * 17
+
+
+def test_every_category_a_file_may_name_has_a_name_for_readers() -> None:
+    from crm.kinds import CATEGORIES
+    from crm.models import ProductCategory
+
+    assert set(CATEGORIES.values()) == set(ProductCategory.values)
