@@ -81,23 +81,45 @@ def _forecast_of(context: dict, card_id: int) -> CardForecast | None:
     return None if forecasts is None else forecasts.get(card_id)
 
 
+@extend_schema_field(NULLABLE_TEXT)
+class ForecastFigure(serializers.Field):
+    """One figure of a card's forecast (`line=True`: of the line's), read from the forecasts
+    the serializer's context holds for the page: two places, or null."""
+
+    def __init__(self, attr: str, *, line: bool = False, **kwargs) -> None:
+        self.attr, self.line = attr, line
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value: Scorecard | ScoreLine) -> str | None:
+        forecast: CardForecast | LineForecast | None
+        if isinstance(value, ScoreLine):
+            card = _forecast_of(self.context, value.scorecard_id)
+            forecast = None if card is None else card.lines.get(value.measure)
+        else:
+            forecast = _forecast_of(self.context, value.pk)
+        figure = None if forecast is None else getattr(forecast, self.attr)
+        return figure if figure is None or isinstance(figure, str) else _two(figure)
+
+
 class ScoreLineSerializer(serializers.ModelSerializer):
     inputs = LineInputsField(read_only=True)
     points = TwoPlaces(allow_null=True)
     weight = TwoPlaces()
     weighted = TwoPlaces(allow_null=True)
-    pace = serializers.SerializerMethodField(
+    pace = ForecastFigure(
+        "pace", line=True,
         help_text="running period, flow line: value ÷ the target due by as_of, in % (100 = on "
-        "pace); null otherwise"
+        "pace); null otherwise",
+    )  # fmt: skip
+    target_to_date = ForecastFigure(
+        "target_to_date", line=True, help_text="running period, flow line: the target due by as_of"
     )
-    target_to_date = serializers.SerializerMethodField(
-        help_text="running period, flow line: the target due by as_of"
-    )
-    projected_value = serializers.SerializerMethodField(
-        help_text="running period, flow line: the value projected to the period's end"
-    )
-    projected_low = serializers.SerializerMethodField(help_text="low end of its range")
-    projected_high = serializers.SerializerMethodField(help_text="high end of its range")
+    projected_value = ForecastFigure(
+        "projected_value", line=True,
+        help_text="running period, flow line: the value projected to the period's end",
+    )  # fmt: skip
+    projected_low = ForecastFigure("projected_low", line=True, help_text="low end of its range")
+    projected_high = ForecastFigure("projected_high", line=True, help_text="high end of its range")
     reason = serializers.CharField(
         read_only=True, help_text="why it is not applicable, in the request's language"
     )
@@ -114,35 +136,6 @@ class ScoreLineSerializer(serializers.ModelSerializer):
                   "weight", "weighted", "applicable", "reason", "reason_code", "reason_params",
                   "inputs", "pace", "target_to_date", "projected_value", "projected_low",
                   "projected_high"]  # fmt: skip
-
-    def _line(self, line: ScoreLine) -> LineForecast | None:
-        card = _forecast_of(self.context, line.scorecard_id)
-        return None if card is None else card.lines.get(line.measure)
-
-    @extend_schema_field(NULLABLE_TEXT)
-    def get_pace(self, line: ScoreLine) -> str | None:
-        forecast = self._line(line)
-        return None if forecast is None else _two(forecast.pace)
-
-    @extend_schema_field(NULLABLE_TEXT)
-    def get_target_to_date(self, line: ScoreLine) -> str | None:
-        forecast = self._line(line)
-        return None if forecast is None else _two(forecast.target_to_date)
-
-    @extend_schema_field(NULLABLE_TEXT)
-    def get_projected_value(self, line: ScoreLine) -> str | None:
-        forecast = self._line(line)
-        return None if forecast is None else _two(forecast.projected_value)
-
-    @extend_schema_field(NULLABLE_TEXT)
-    def get_projected_low(self, line: ScoreLine) -> str | None:
-        forecast = self._line(line)
-        return None if forecast is None else _two(forecast.projected_low)
-
-    @extend_schema_field(NULLABLE_TEXT)
-    def get_projected_high(self, line: ScoreLine) -> str | None:
-        forecast = self._line(line)
-        return None if forecast is None else _two(forecast.projected_high)
 
 
 class CardEmployeeSerializer(serializers.Serializer):
@@ -207,19 +200,21 @@ class ScorecardSerializer(serializers.ModelSerializer):
     as_of = serializers.SerializerMethodField(
         help_text="running period: the last day with facts; null when the period is complete"
     )
-    elapsed_share = serializers.SerializerMethodField(
+    elapsed_share = ForecastFigure(
+        "elapsed_share",
         help_text="running period: months with facts ÷ months of the period (a month in "
-        "progress by its days), in %"
+        "progress by its days), in %",
     )
-    projected_total = serializers.SerializerMethodField(
+    projected_total = ForecastFigure(
+        "projected_total",
         help_text="running period: the total scored with the flow lines projected to the "
-        "period's end, by the scheme's own rules"
+        "period's end, by the scheme's own rules",
     )
-    projected_low = serializers.SerializerMethodField(help_text="low end of its range")
-    projected_high = serializers.SerializerMethodField(help_text="high end of its range")
+    projected_low = ForecastFigure("projected_low", help_text="low end of its range")
+    projected_high = ForecastFigure("projected_high", help_text="high end of its range")
     projected_rating = serializers.SerializerMethodField()
-    forecast_method = serializers.SerializerMethodField(
-        help_text="run_rate | seasonal_run_rate (forecast_method_text says how)"
+    forecast_method = ForecastFigure(
+        "method", help_text="run_rate | seasonal_run_rate (forecast_method_text says how)"
     )
     forecast_method_text = serializers.SerializerMethodField()
     rating_label = serializers.CharField(read_only=True, help_text="the rating with its word")
@@ -252,34 +247,9 @@ class ScorecardSerializer(serializers.ModelSerializer):
         return None if forecast is None else forecast.as_of.isoformat()
 
     @extend_schema_field(NULLABLE_TEXT)
-    def get_elapsed_share(self, card: Scorecard) -> str | None:
-        forecast = self._forecast(card)
-        return None if forecast is None else _two(forecast.elapsed_share)
-
-    @extend_schema_field(NULLABLE_TEXT)
-    def get_projected_total(self, card: Scorecard) -> str | None:
-        forecast = self._forecast(card)
-        return None if forecast is None else _two(forecast.projected_total)
-
-    @extend_schema_field(NULLABLE_TEXT)
-    def get_projected_low(self, card: Scorecard) -> str | None:
-        forecast = self._forecast(card)
-        return None if forecast is None else _two(forecast.projected_low)
-
-    @extend_schema_field(NULLABLE_TEXT)
-    def get_projected_high(self, card: Scorecard) -> str | None:
-        forecast = self._forecast(card)
-        return None if forecast is None else _two(forecast.projected_high)
-
-    @extend_schema_field(NULLABLE_TEXT)
     def get_projected_rating(self, card: Scorecard) -> str | None:
         forecast = self._forecast(card)
         return None if forecast is None else forecast.projected_rating or None
-
-    @extend_schema_field(NULLABLE_TEXT)
-    def get_forecast_method(self, card: Scorecard) -> str | None:
-        forecast = self._forecast(card)
-        return None if forecast is None else forecast.method
 
     @extend_schema_field(NULLABLE_TEXT)
     def get_forecast_method_text(self, card: Scorecard) -> str | None:

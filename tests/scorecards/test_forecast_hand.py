@@ -55,7 +55,10 @@ def running(bank):
 
 
 def _card(client: Client, employee_id: str) -> dict:
-    response = client.get(f"/api/v1/scorecards/?period={Q4}&employee={employee_id}")
+    # In English: the API answers in the request's language (Chinese by default).
+    response = client.get(
+        f"/api/v1/scorecards/?period={Q4}&employee={employee_id}", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 200
     (card,) = response.json()["results"] if "results" in response.json() else response.json()
     return card
