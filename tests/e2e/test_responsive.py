@@ -202,8 +202,10 @@ def test_the_trend_marks_the_vetoed_month_with_a_labelled_triangle(
 def test_the_radar_has_no_point_for_a_dimension_that_does_not_apply(
     page, demo: Demo, language, outside_requests
 ):
-    log_in(page, demo, demo.facts["rm"])
-    page.goto(f"{demo.url}/me/?period={NA_QUARTER}")
+    # An RM of the other branch, seen by the admin: the grid journey (test_grid) enters the
+    # Q4 committee scores of the first branch's team, after which none of its dimensions is n/a.
+    log_in(page, demo, "admin")
+    page.goto(f"{demo.url}/cards/{demo.facts['other_rm_id']}/?period={NA_QUARTER}")
     radar = _option(page, "radar-chart")
     names = [indicator["name"] for indicator in radar["radar"][0]["indicator"]]
     values = radar["series"][0]["data"][0]["value"]
@@ -213,7 +215,7 @@ def test_the_radar_has_no_point_for_a_dimension_that_does_not_apply(
     shown = [(row.locator("th").inner_text(), row.locator("td").inner_text()) for row in rows.all()]
     assert len(shown) == len(names) == len(values) == 4
     not_applicable = [i for i, (_label, cell) in enumerate(shown) if cell.strip() == na]
-    assert not_applicable, shown  # the demo's Q4 has one (teamwork)
+    assert not_applicable, shown  # the demo's Q4 has one (teamwork: no committee score yet)
     for i, (label, _cell) in enumerate(shown):
         assert names[i].startswith(label.strip())
         if i in not_applicable:
