@@ -15,7 +15,9 @@ actually got:
   scored by the same `project_card`.
 
 A flow line's value to date is the sum of her month cards' values of the months elapsed (a
-month card's flow window is its month). The other lines (ratios, stocks, manual scores) are
+month card's flow window is its month), and none where the quarter card could not score the
+line: its reason (no month-end before the quarter, no target) held from the first day, so the
+running card showed it not applicable too. The other lines (ratios, stocks, manual scores) are
 taken at their final quarter values, for both methods alike: the error measured is the
 flow projection's alone. Printed: the mean absolute error of the projected total against
 the actual one, ours and naive, and how often the actual total fell within our range.
@@ -117,6 +119,12 @@ def measure() -> None:
                     mine = months.get((card.employee_id, measure), {})
                     done = [mine[m] for m in period.months[:k] if m in mine]
                     value = sum(done, Decimal(0)) if done else None
+                    if card.entry["facts"].get(measure, [None])[0] is None:
+                        # A line the quarter card could not score was not applicable to date
+                        # either, for a reason known from the start (no month-end before the
+                        # quarter for a net change, no target): the running card shows it
+                        # n/a and projects nothing, whatever its month cards summed to.
+                        value = None
                     target = card.entry["targets"].get(measure)
                     plan = plans.get((card.employee.employee_id, measure))
                     ours[measure] = project_line(
