@@ -15,12 +15,20 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from targets.models import scope_of
 from wealthscore.kernel.access import Action, Role, allows
+
+
+def incident_type_name(code: str, name: str, name_en: str) -> str:
+    """A type's name in the reader's language: its English name on an English page (its
+    Chinese one where it has none), else its Chinese name; the code if it has neither."""
+    if (translation.get_language() or "").startswith("en"):
+        return name_en or name or code
+    return name or code
 
 
 class IncidentType(models.Model):

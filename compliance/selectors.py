@@ -11,7 +11,6 @@ from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch, Q, 
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from targets.models import OrgUnit, User, scope_of
@@ -19,7 +18,14 @@ from wealthscore.kernel.access import MAY, Action, Role, allows, may
 from wealthscore.kernel.errors import DomainError
 from wealthscore.kernel.periods import parse_period
 
-from .models import Incident, IncidentDecision, IncidentStatus, IncidentType, SaleCheck
+from .models import (
+    Incident,
+    IncidentDecision,
+    IncidentStatus,
+    IncidentType,
+    SaleCheck,
+    incident_type_name,
+)
 
 # Age of an open case since its event's date: (label, fewest days, most days).
 AGE_BUCKETS = [("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), ("31+", 31, None)]
@@ -123,7 +129,6 @@ def card_vetoes(
     cards = list(cards)
     if not cards:
         return {}
-    english = (get_language() or "").startswith("en")
     opens_page = may(user, Action.COMPLIANCE_PAGES)
     rows = (
         _vetoing(
@@ -140,8 +145,7 @@ def card_vetoes(
     )
     by_rm: dict[str, list[VetoCase]] = {}
     for incident in rows:
-        case = _veto_case(incident, shown=bool(incident.visible), english=english,
-                          opens_page=opens_page)  # fmt: skip
+        case = _veto_case(incident, shown=bool(incident.visible), opens_page=opens_page)
         by_rm.setdefault(incident.rm, []).append(case)
     return {
         card_id: [case for case in by_rm.get(rm, []) if first <= case.occurred_on <= last]
@@ -149,7 +153,7 @@ def card_vetoes(
     }
 
 
-def _veto_case(incident: Incident, *, shown: bool, english: bool, opens_page: bool) -> VetoCase:
+def _veto_case(incident: Incident, *, shown: bool, opens_page: bool) -> VetoCase:
     decider = incident.decided_by
     who = None
     if shown and decider is not None:
@@ -159,7 +163,7 @@ def _veto_case(incident: Incident, *, shown: bool, english: bool, opens_page: bo
     return VetoCase(
         incident_id=incident.pk,
         type=incident.type_id,
-        type_name=(kind.name_en or kind.name) if english else kind.name,
+        type_name=incident_type_name(kind.code, kind.name, kind.name_en),
         occurred_on=incident.occurred_on,
         description=incident.description if shown else None,
         confirmed_by=who,

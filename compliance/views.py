@@ -19,7 +19,7 @@ from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -32,7 +32,7 @@ from wealthscore.kernel.errors import DomainError
 from wealthscore.kernel.typing import AuthedHttpRequest
 
 from . import selectors, services
-from .models import IncidentSource, IncidentStatus, IncidentType
+from .models import IncidentSource, IncidentStatus, IncidentType, incident_type_name
 
 PER_PAGE = 50
 DECISIONS = ("confirm", "dismiss")
@@ -58,14 +58,6 @@ def _require_decider(user) -> None:
     """Writes are for compliance and admins: for anyone else the form does not exist."""
     if not may(user, Action.DECIDE_INCIDENTS):
         raise Http404
-
-
-def _english() -> bool:
-    return (translation.get_language() or "").startswith("en")
-
-
-def _type_name(code: str, name: str, name_en: str) -> str:
-    return (name_en or name or code) if _english() else (name or code)
 
 
 # ---------------------------------------------------------------- the page
@@ -120,7 +112,7 @@ def _incidents(user, params: QueryDict) -> dict[str, Any]:
     page = Paginator(incidents, PER_PAGE).get_page(params.get("page"))
     rows = list(page.object_list)
     for incident in rows:
-        incident.type_label = _type_name(
+        incident.type_label = incident_type_name(
             incident.type_id, incident.type.name, incident.type.name_en
         )
         incident.source_label = SOURCE_LABELS.get(incident.source, incident.source)
@@ -154,12 +146,12 @@ def _render(
     month = params.get("month", "").strip()
     board, month_error = _board(user, month)
     for row in board["by_type"]:
-        row["label"] = _type_name(row["type"], row["name"], row["name_en"])
+        row["label"] = incident_type_name(row["type"], row["name"], row["name_en"])
     biggest = max((row["count"] for row in board["by_age"]), default=0)
     for row in board["by_age"]:
         row["share"] = round(100 * row["count"] / biggest) if biggest else 0
     types = [
-        (code, _type_name(code, name, name_en), is_veto)
+        (code, incident_type_name(code, name, name_en), is_veto)
         for code, name, name_en, is_veto in IncidentType.objects.order_by(
             "position", "code"
         ).values_list("code", "name", "name_en", "is_veto")
